@@ -1,0 +1,28 @@
+{# Epoch milliseconds (how 销售易 sends instants) → a UTC timestamp without time zone. #}
+{% macro epoch_ms_to_timestamp(column) -%}
+    {{ return(adapter.dispatch('epoch_ms_to_timestamp', 'leadloop')(column)) }}
+{%- endmacro %}
+
+{% macro default__epoch_ms_to_timestamp(column) -%}
+    (to_timestamp({{ column }} / 1000.0) at time zone 'UTC')
+{%- endmacro %}
+
+{% macro duckdb__epoch_ms_to_timestamp(column) -%}
+    epoch_ms(cast({{ column }} as bigint))
+{%- endmacro %}
+
+
+{# A UTC timestamp → wall-clock time in the business time zone (var business_time_zone). #}
+{% macro to_business_time(column) -%}
+    {{ return(adapter.dispatch('to_business_time', 'leadloop')(column)) }}
+{%- endmacro %}
+
+{% macro default__to_business_time(column) -%}
+    cast((({{ column }}) at time zone 'UTC') at time zone '{{ var("business_time_zone") }}' as {{ dbt.type_timestamp() }})
+{%- endmacro %}
+
+
+{# The first day of the business-time-zone month an instant falls in, as a date. #}
+{% macro business_month(column) -%}
+    cast({{ dbt.date_trunc('month', to_business_time(column)) }} as date)
+{%- endmacro %}

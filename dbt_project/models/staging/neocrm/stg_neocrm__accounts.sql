@@ -1,0 +1,19 @@
+with source as (
+    select * from {{ source('raw_neocrm', 'accounts') }}
+),
+
+renamed as (
+    select
+        cast(id as {{ dbt.type_bigint() }}) as account_id,
+        account_name,
+        industry,
+        province,
+        city,
+        cast(employee_number as integer) as employee_count,
+        cast(owner_id as {{ dbt.type_bigint() }}) as owner_user_id,
+        {{ epoch_ms_to_timestamp('created_at') }} as created_at,
+        {{ epoch_ms_to_timestamp('updated_at') }} as updated_at
+    from source
+)
+
+select * from renamed

@@ -1,0 +1,7 @@
+{# Rows must be unique over a combination of columns (we cannot install dbt_utils: no hub). #}
+{% test unique_combination(model, columns) %}
+    select {{ columns | join(', ') }}, count(*) as occurrences
+    from {{ model }}
+    group by {{ columns | join(', ') }}
+    having count(*) > 1
+{% endtest %}

@@ -1,0 +1,82 @@
+"""Ground truth of the demo company, written outside the warehouse so marts can be checked against it.
+
+Stage semantics follow DESIGN §3: a journey's stages are monotonic; reaching a later stage
+back-fills earlier missing ones with that later stage's timestamp, flagged as skipped.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from demo import catalog
+from demo.world import BUSINESS_TZ, Journey, World
+
+FUNNEL_STAGES = ("lead", "mql", "sql", "opportunity", "poc", "won")
+TRUTH_FILES = ("journeys.parquet", "manifest.json")
+
+
+def _first(events: list[tuple[int, Any]], wanted: set[Any], now: int) -> int | None:
+    """The first instant at or before `now` at which one of the wanted values was entered."""
+    return next((at for at, value in events if value in wanted and at <= now), None)
+
+
+def journey_truth(journey: Journey, now: int) -> dict[str, Any] | None:
+    """What really happened to one journey, as known at `now`; None if the lead did not exist yet."""
+    if journey.created_at > now:
+        return None
+    opportunity = journey.opportunity
+    if opportunity is not None and opportunity.created_at > now:
+        opportunity = None
+    stage_events = opportunity.stage_events if opportunity else []
+    reached: dict[str, int | None] = {
+        "lead": journey.created_at,
+        "mql": _first(journey.status_events, {catalog.LEAD_STATUS_QUALIFIED}, now),
+        "sql": _first(journey.status_events, {catalog.LEAD_STATUS_CONVERTED}, now),
+        "opportunity": opportunity.created_at if opportunity else None,
+        "poc": _first(stage_events, {catalog.STAGE_POC}, now),
+        "won": _first(stage_events, {catalog.STAGE_WON}, now),
+    }
+    skipped = {stage: False for stage in FUNNEL_STAGES}
+    for later, earlier in zip(FUNNEL_STAGES[:0:-1], FUNNEL_STAGES[-2::-1]):
+        if reached[earlier] is None and reached[later] is not None:
+            reached[earlier], skipped[earlier] = reached[later], True
+    lost_at = _first(stage_events, {catalog.STAGE_LOST}, now)
+    cohort = datetime.fromtimestamp(journey.created_at / 1000, UTC).astimezone(BUSINESS_TZ)
+    row: dict[str, Any] = {
+        "lead_id": journey.lead_id,
+        "person_id": journey.person.person_id,
+        "account_id": journey.account.account_id,
+        "channel": journey.channel.name,
+        "cohort_month": cohort.strftime("%Y-%m-01"),
+        "opportunity_id": opportunity.opportunity_id if opportunity else None,
+        "lost_at_ms": lost_at,
+        "lost_reason": opportunity.lost_reason if lost_at is not None else None,
+        "won_amount": opportunity.won_amount if reached["won"] is not None else None,
+    }
+    for stage in FUNNEL_STAGES:
+        row[f"{stage}_at_ms"] = reached[stage]
+        row[f"is_{stage}_skipped"] = skipped[stage]
+    return row
+
+
+def journeys_truth(world: World, now: int | None = None) -> list[dict[str, Any]]:
+    """Truth of every journey that exists at `now` (default: the demo's today)."""
+    moment = world.as_of_ms if now is None else now
+    return [row for j in world.journeys if (row := journey_truth(j, moment))]
+
+
+def write_truth(world: World, directory: Path, now: int | None = None) -> Path:
+    """Write the journeys' truth as Parquet plus a manifest naming seed, scale and instant."""
+    directory.mkdir(parents=True, exist_ok=True)
+    rows = journeys_truth(world, now)
+    pq.write_table(pa.Table.from_pylist(rows), directory / "journeys.parquet")
+    manifest = {"seed": world.seed, "scale": world.scale,
+                "as_of_ms": world.as_of_ms if now is None else now, "journeys": len(rows)}
+    (directory / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    return directory

@@ -1,0 +1,95 @@
+"""`leadloop` command line: run the demo night, open the UI, print the funnel."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+
+from leadloop import settings
+
+settings.apply_environment()
+
+
+def run_nightly_refresh() -> bool:
+    """Execute the nightly_refresh job in this process, recorded in DAGSTER_HOME's run storage."""
+    import dagster as dg
+
+    from orchestration.definitions import defs
+
+    quiet_logs = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+    with dg.DagsterInstance.get() as instance:
+        job = defs.resolve_job_def("nightly_refresh")
+        result = job.execute_in_process(instance=instance, run_config=quiet_logs, raise_on_error=False)
+    return result.success
+
+
+def funnel_summary() -> str:
+    """A few lines on the funnel as the marts now say it (DuckDB warehouse)."""
+    import duckdb
+
+    with duckdb.connect(str(settings.duckdb_path()), read_only=True) as con:
+        totals = con.execute(
+            "select sum(leads), sum(mqls), sum(sqls), sum(opportunities), sum(pocs), sum(wins),"
+            " sum(won_revenue_cny), count(*) from marts.mart_funnel"
+        ).fetchone()
+        journeys = con.execute("select count(*) from marts.fct_lead_journeys").fetchone()[0]
+    leads, mqls, sqls, opportunities, pocs, wins, revenue, rows = totals
+    rate = f"{opportunities / leads:.1%}" if leads else "n/a"
+    return "\n".join([
+        f"fct_lead_journeys: {journeys} journeys; mart_funnel: {rows} rows (cohort month x channel)",
+        f"funnel: leads {leads} -> MQL {mqls} -> SQL {sqls} -> opportunity {opportunities}"
+        f" -> POC {pocs} -> won {wins}",
+        f"won revenue: CNY {revenue:,.2f}; lead->opportunity rate: {rate}",
+    ])
+
+
+def command_demo(args: argparse.Namespace) -> int:
+    """Run one night of the warehouse on the demo company and print what it built."""
+    from leadloop.demo_sources import running_demo_sources
+
+    if settings.warehouse_kind() != "duckdb":
+        print("leadloop demo: the demo summary reads the DuckDB warehouse; unset LEADLOOP_WAREHOUSE",
+              file=sys.stderr)
+        return 2
+    with running_demo_sources():
+        ok = run_nightly_refresh()
+    if not ok:
+        print("leadloop demo: the nightly_refresh run failed; see the log above", file=sys.stderr)
+        return 1
+    print(funnel_summary())
+    print(f"warehouse: {settings.duckdb_path()}")
+    print(f"ground truth: {settings.demo_truth_dir()}")
+    return 0
+
+
+def command_ui(args: argparse.Namespace) -> int:
+    """Serve the Dagster UI with the demo simulators running, until interrupted."""
+    from leadloop.demo_sources import running_demo_sources
+
+    with running_demo_sources():
+        command = [sys.executable, "-m", "dagster", "dev", "-m", "orchestration.definitions",
+                   "-h", args.host, "-p", str(args.port)]
+        print(f"Dagster UI on http://{args.host}:{args.port} (Ctrl-C stops it and the simulators)")
+        try:
+            return subprocess.call(command, cwd=settings.PROJECT_ROOT, env=os.environ.copy())
+        except KeyboardInterrupt:
+            return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `leadloop` command."""
+    parser = argparse.ArgumentParser(prog="leadloop", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("demo", help="run the nightly pipeline on the demo company into DuckDB")
+    ui = commands.add_parser("ui", help="open the Dagster UI with the demo simulators running")
+    ui.add_argument("--host", default="127.0.0.1")
+    ui.add_argument("--port", type=int, default=3000)
+    args = parser.parse_args(argv)
+    handlers = {"demo": command_demo, "ui": command_ui}
+    return handlers[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+"""Where raw data lands: the dlt destination matching the dbt target."""
+
+from __future__ import annotations
+
+import os
+
+import dlt
+from dlt.common.destination import Destination
+
+from leadloop import settings
+
+
+def dlt_destination() -> Destination:
+    """dlt destination for LEADLOOP_WAREHOUSE: the DuckDB file, or Postgres from LEADLOOP_PG_*."""
+    if settings.warehouse_kind() == "duckdb":
+        path = settings.duckdb_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return dlt.destinations.duckdb(str(path))
+    return dlt.destinations.postgres(credentials=postgres_dsn())
+
+
+def postgres_dsn() -> str:
+    """Postgres connection string from the same LEADLOOP_PG_* variables dbt's profile reads."""
+    user = os.environ.get("LEADLOOP_PG_USER", "leadloop")
+    password = os.environ.get("LEADLOOP_PG_PASSWORD", "")
+    host = os.environ.get("LEADLOOP_PG_HOST", "127.0.0.1")
+    port = os.environ.get("LEADLOOP_PG_PORT", "5432")
+    database = os.environ.get("LEADLOOP_PG_DATABASE", "leadloop")
+    auth = f"{user}:{password}" if password else user
+    return f"postgresql://{auth}@{host}:{port}/{database}"
+
+
+def dlt_pipeline(source_name: str) -> dlt.Pipeline:
+    """The dlt pipeline of one source: dataset raw_<source>, state beside the warehouse."""
+    return dlt.pipeline(
+        pipeline_name=f"leadloop_{source_name}",
+        destination=dlt_destination(),
+        dataset_name=f"raw_{source_name}",
+        pipelines_dir=str(settings.dlt_pipelines_dir()),
+        progress="log" if os.environ.get("LEADLOOP_DLT_PROGRESS") else None,
+    )

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs leadloop's locked environment into .venv; cheap to run again (uv checks, then exits).
+# Needs only Python 3.11 and the package registries.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+UV_VERSION="0.13.9"  # the uv that wrote uv.lock
+
+find_python() {
+    for candidate in "${LEADLOOP_PYTHON:-}" python3.11 python3; do
+        [ -n "$candidate" ] || continue
+        if command -v "$candidate" >/dev/null 2>&1 &&
+           "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then
+            command -v "$candidate"
+            return 0
+        fi
+    done
+    echo "leadloop needs Python 3.11: install it or set LEADLOOP_PYTHON to its path" >&2
+    return 1
+}
+
+PYTHON="$(find_python)"
+TOOLS="$ROOT/.tools"
+if ! "$TOOLS/bin/uv" --version 2>/dev/null | grep -q "uv $UV_VERSION"; then
+    echo "bootstrap: installing uv $UV_VERSION into .tools/" >&2
+    "$PYTHON" -m venv "$TOOLS"
+    "$TOOLS/bin/pip" install --quiet --disable-pip-version-check "uv==$UV_VERSION"
+fi
+# --frozen: install exactly uv.lock, never re-resolve.
+UV_PYTHON_DOWNLOADS=never "$TOOLS/bin/uv" sync --frozen --quiet --python "$PYTHON" --project "$ROOT"

@@ -1,0 +1,96 @@
+"""Test session set-up: a private warehouse and DAGSTER_HOME, and a guard that keeps every
+connection on 127.0.0.1 (acceptance: nothing in the tests reaches beyond this machine)."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import shutil
+import socket
+import tempfile
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+_SESSION_DIR = Path(tempfile.mkdtemp(prefix="leadloop-tests-"))
+BLOCKED_CONNECTIONS: list[str] = []
+
+
+def _is_local(address: object) -> bool:
+    """True for loopback addresses and Unix sockets."""
+    if not isinstance(address, tuple):
+        return True  # AF_UNIX path
+    host = address[0]
+    if host in ("localhost",):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+_original_connect = socket.socket.connect
+_original_connect_ex = socket.socket.connect_ex
+
+
+def _guarded_connect(self: socket.socket, address: object) -> None:
+    if not _is_local(address):
+        BLOCKED_CONNECTIONS.append(repr(address))
+        raise ConnectionRefusedError(f"leadloop tests never leave 127.0.0.1 (tried {address!r})")
+    return _original_connect(self, address)
+
+
+def _guarded_connect_ex(self: socket.socket, address: object) -> int:
+    if not _is_local(address):
+        BLOCKED_CONNECTIONS.append(repr(address))
+        return 111  # ECONNREFUSED
+    return _original_connect_ex(self, address)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Point leadloop at throw-away folders before any leadloop module is imported."""
+    dagster_home = _SESSION_DIR / "dagster_home"
+    dagster_home.mkdir()
+    shutil.copy(PROJECT_ROOT / "dagster.yaml", dagster_home / "dagster.yaml")
+    os.environ["LEADLOOP_WAREHOUSE_DIR"] = str(_SESSION_DIR / "warehouse")
+    os.environ.pop("LEADLOOP_DUCKDB_PATH", None)
+    os.environ.pop("LEADLOOP_WAREHOUSE", None)
+    os.environ["DAGSTER_HOME"] = str(dagster_home)
+    # Subprocesses (dbt) cannot be patched: any HTTP they attempt goes to a dead local port.
+    for key in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        os.environ[key] = "http://127.0.0.1:9"
+    os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
+    socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove the session's folders."""
+    shutil.rmtree(_SESSION_DIR, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def session_dir() -> Path:
+    """The session's private folder (warehouse, DAGSTER_HOME)."""
+    return _SESSION_DIR
+
+
+@pytest.fixture(scope="session")
+def demo_world():
+    """The default demo company (seed, scale 1, fixed today)."""
+    from demo.world import simulate
+
+    return simulate()
+
+
+@pytest.fixture(scope="session")
+def demo_night(demo_world):
+    """One nightly_refresh run of the whole pipeline on the demo company, into DuckDB."""
+    from leadloop import settings
+    from leadloop.cli import run_nightly_refresh
+    from leadloop.demo_sources import running_demo_sources
+
+    with running_demo_sources(demo_world):
+        assert run_nightly_refresh(), "nightly_refresh failed on the demo company"
+    return settings.duckdb_path()

@@ -1,0 +1,104 @@
+"""Acceptance: the Dagster definitions load and their asset graph is the one we promise."""
+
+from __future__ import annotations
+
+import json
+
+import dagster as dg
+import pytest
+
+from leadloop import settings
+
+
+@pytest.fixture(scope="module")
+def defs() -> dg.Definitions:
+    from orchestration.definitions import defs
+
+    return defs
+
+
+@pytest.fixture(scope="module")
+def asset_graph(defs):
+    return defs.resolve_asset_graph()
+
+
+@pytest.fixture(scope="module")
+def manifest() -> dict:
+    from orchestration.dbt import DBT_PROJECT, ensure_manifest
+
+    return json.loads(ensure_manifest(DBT_PROJECT).read_text())
+
+
+def _extract_keys(asset_graph) -> set[dg.AssetKey]:
+    return {key for key in asset_graph.get_all_asset_keys()
+            if "dlt" in asset_graph.get(key).kinds}
+
+
+def test_every_dbt_source_is_produced_by_an_extract_asset(asset_graph, manifest):
+    extract_keys = _extract_keys(asset_graph)
+    source_keys = {dg.AssetKey(s["meta"]["dagster"]["asset_key"]) for s in manifest["sources"].values()}
+    assert source_keys, "the dbt project declares no sources"
+    assert source_keys <= extract_keys, f"dbt sources with no extract asset: {source_keys - extract_keys}"
+    for key in source_keys:
+        assert asset_graph.get(key).is_materializable, key
+
+
+def test_raw_tables_are_grouped_by_source(asset_graph):
+    for key in _extract_keys(asset_graph):
+        assert key.path[0] == "raw_neocrm"
+        assert asset_graph.get(key).group_name == "raw_neocrm"
+
+
+@pytest.mark.parametrize("mart", ["fct_lead_journeys", "mart_funnel"])
+def test_marts_are_downstream_of_the_raw_tables(asset_graph, mart):
+    mart_key = dg.AssetKey(["marts", mart])
+    upstream: set[dg.AssetKey] = set()
+    frontier = {mart_key}
+    while frontier:
+        parents = {p for k in frontier for p in asset_graph.get(k).parent_keys}
+        frontier = parents - upstream
+        upstream |= parents
+    for table in ("leads", "lead_status_history", "opportunities", "opportunity_stage_history"):
+        assert dg.AssetKey(["raw_neocrm", table]) in upstream, (mart, table)
+    assert asset_graph.get(mart_key).group_name == "marts"
+
+
+def test_dbt_tests_are_asset_checks(asset_graph):
+    checked = {check.asset_key for check in asset_graph.asset_check_keys}
+    assert dg.AssetKey(["marts", "mart_funnel"]) in checked
+    assert dg.AssetKey(["raw_neocrm", "leads"]) in checked  # source tests too
+
+
+def test_nightly_schedule_runs_the_whole_graph_at_two_in_shanghai(defs, asset_graph):
+    schedule = defs.get_schedule_def("nightly_refresh_schedule")
+    assert schedule.cron_schedule == "0 2 * * *"
+    assert schedule.execution_timezone == "Asia/Shanghai"
+    assert schedule.job_name == "nightly_refresh"
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    job = defs.resolve_job_def("nightly_refresh")
+    assert set(job.asset_layer.selected_asset_keys) == set(asset_graph.materializable_asset_keys)
+
+
+def test_schedule_ticks_at_two_oclock_china_time_and_requests_the_job(defs):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from dagster._utils.schedules import cron_string_iterator
+
+    schedule = defs.get_schedule_def("nightly_refresh_schedule")
+    start = datetime(2026, 11, 23, 12, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    ticks = cron_string_iterator(start.timestamp(), schedule.cron_schedule, schedule.execution_timezone)
+    first, second = next(ticks), next(ticks)
+    assert (first.day, first.hour, first.minute) == (24, 2, 0)
+    assert first.utcoffset().total_seconds() == 8 * 3600  # 18:00 UTC the day before
+    assert (second - first).days == 1
+    with dg.build_schedule_context(scheduled_execution_time=first) as context:
+        result = schedule.evaluate_tick(context)
+    assert [request.job_name or schedule.job_name for request in result.run_requests] == ["nightly_refresh"]
+
+
+def test_dagster_home_and_telemetry_defaults():
+    import yaml
+
+    config = yaml.safe_load((settings.PROJECT_ROOT / "dagster.yaml").read_text())
+    assert config["telemetry"]["enabled"] is False

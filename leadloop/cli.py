@@ -39,8 +39,8 @@ def funnel_summary() -> str:
     rate = f"{opportunities / leads:.1%}" if leads else "n/a"
     return "\n".join([
         f"fct_lead_journeys: {journeys} journeys; mart_funnel: {rows} rows (cohort month x channel)",
-        f"funnel: leads {leads} -> MQL {mqls} -> SQL {sqls} -> opportunity {opportunities}"
-        f" -> POC {pocs} -> won {wins}",
+        (f"funnel: leads {leads} -> MQL {mqls} -> SQL {sqls} -> opportunity {opportunities}"
+         f" -> POC {pocs} -> won {wins}"),
         f"won revenue: CNY {revenue:,.2f}; lead->opportunity rate: {rate}",
     ])
 

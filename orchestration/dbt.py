@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dbt.version import __version__ as installed_dbt_version
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
@@ -18,7 +17,7 @@ from dagster_dbt import (
     DbtProject,
     dbt_assets,
 )
-
+from dbt.version import __version__ as installed_dbt_version
 from packaging import version
 
 from leadloop import settings

@@ -9,9 +9,9 @@ from leadloop import settings
 
 settings.apply_environment()
 
-from orchestration.dbt import dbt_resource, leadloop_dbt_assets  # noqa: E402
-from orchestration.extract import EXTRACT_ASSETS  # noqa: E402
-from orchestration.jobs import nightly_refresh, nightly_refresh_schedule  # noqa: E402
+from orchestration.dbt import dbt_resource, leadloop_dbt_assets
+from orchestration.extract import EXTRACT_ASSETS
+from orchestration.jobs import nightly_refresh, nightly_refresh_schedule
 
 defs = dg.Definitions(
     assets=[*EXTRACT_ASSETS, leadloop_dbt_assets],

@@ -40,7 +40,7 @@ def _dbt(*args: str) -> subprocess.CompletedProcess:
         [str(dbt), *args, "--project-dir", str(settings.DBT_PROJECT_DIR),
          "--profiles-dir", str(settings.DBT_PROJECT_DIR), "--target", "postgres",
          "--target-path", "target/postgres"],
-        capture_output=True, text=True, env=os.environ.copy(), cwd=settings.DBT_PROJECT_DIR,
+        check=False, capture_output=True, text=True, env=os.environ.copy(), cwd=settings.DBT_PROJECT_DIR,
     )
 
 

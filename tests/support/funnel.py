@@ -34,7 +34,7 @@ def _rate(numerator: int, denominator: int) -> Decimal | None:
 def expected_funnel(journeys_truth: list[dict[str, Any]]) -> dict[FunnelKey, dict[str, Any]]:
     """mart_funnel's rows computed from the generator's own per-journey truth."""
     rows: dict[FunnelKey, dict[str, Any]] = defaultdict(
-        lambda: {**{c: 0 for c in COUNT_COLUMNS.values()}, "losses": 0, "won_revenue_cny": Decimal("0")})
+        lambda: {**{c: 0 for c in COUNT_COLUMNS.values()}, "losses": 0, "won_revenue_cny": Decimal(0)})
     for journey in journeys_truth:
         row = rows[(journey["cohort_month"], journey["channel"])]
         for stage in FUNNEL_STAGES:

@@ -1,0 +1,53 @@
+"""What every leadloop source shares: retrying HTTP, token cache, arrow pages, quarantine."""
+
+from extract.common.arrow import ArrowPage, Rejected, arrow_schema, column_hints, records_to_arrow
+from extract.common.config import MissingSettingError, describe_settings, require_settings, setting_env_var
+from extract.common.http import (
+    RetriesExhaustedError,
+    RetryingSession,
+    RetryPolicy,
+    TransientError,
+    call_with_retries,
+)
+from extract.common.quarantine import (
+    QUARANTINE_COLUMNS,
+    QUARANTINE_TABLE,
+    add_incremental_passthrough,
+    add_quarantine_passthrough_step,
+    data_item,
+    quarantine_id,
+    quarantine_item,
+    quarantine_resource,
+    quarantine_table,
+    strip_incremental_passthrough,
+)
+from extract.common.token import Token, TokenCache
+
+__all__ = [
+    "QUARANTINE_COLUMNS",
+    "QUARANTINE_TABLE",
+    "ArrowPage",
+    "MissingSettingError",
+    "Rejected",
+    "RetriesExhaustedError",
+    "RetryPolicy",
+    "RetryingSession",
+    "Token",
+    "TokenCache",
+    "TransientError",
+    "add_incremental_passthrough",
+    "add_quarantine_passthrough_step",
+    "arrow_schema",
+    "call_with_retries",
+    "column_hints",
+    "data_item",
+    "describe_settings",
+    "quarantine_id",
+    "quarantine_item",
+    "quarantine_resource",
+    "quarantine_table",
+    "records_to_arrow",
+    "require_settings",
+    "setting_env_var",
+    "strip_incremental_passthrough",
+]

@@ -1,0 +1,191 @@
+"""Turn a page of API records into a typed pyarrow Table, setting aside records that do not fit.
+
+Arrow pages are dlt's fast path (the dict path is about 100x slower), and a fixed arrow schema
+per field table means an all-null page cannot change a column's type. Records that cannot be
+typed — wrong type, missing primary key or cursor — come back separately with a reason, so the
+caller can quarantine them instead of dropping them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import pyarrow as pa
+from dlt.common.schema.typing import TColumnSchema, TTableSchemaColumns
+
+TEXT, BIGINT, DOUBLE, DECIMAL = "text", "bigint", "double", "decimal"
+DECIMAL_PRECISION, DECIMAL_SCALE = 18, 2
+ARROW_TYPES: dict[str, pa.DataType] = {
+    TEXT: pa.string(),
+    BIGINT: pa.int64(),
+    DOUBLE: pa.float64(),
+    DECIMAL: pa.decimal128(DECIMAL_PRECISION, DECIMAL_SCALE),
+}
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_INT_TEXT = re.compile(r"^-?\d+$")
+_CENT = Decimal("0.01")
+_DECIMAL_LIMIT = Decimal(10) ** (DECIMAL_PRECISION - DECIMAL_SCALE)
+
+
+class InvalidRecordError(ValueError):
+    """A record that cannot be typed by the field table; the message is the reason."""
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A record that failed validation, exactly as received, with the reason in plain words."""
+
+    record: Mapping[str, Any]
+    reason: str
+    record_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ArrowPage:
+    """The typed rows of a page and the records that were set aside."""
+
+    table: pa.Table
+    rejected: list[Rejected] = field(default_factory=list)
+
+
+def _describe(value: Any) -> str:
+    """Short `type value` text for error reasons (values cut to 60 characters)."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return f"{type(value).__name__} {text[:60]}"
+
+
+def _to_bigint(value: Any) -> int:
+    """Accepts ints, integral floats and integer strings within int64."""
+    if isinstance(value, bool):
+        raise TypeError
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    elif isinstance(value, str) and _INT_TEXT.match(value.strip()):
+        value = int(value.strip())
+    if not isinstance(value, int) or not _INT64_MIN <= value <= _INT64_MAX:
+        raise ValueError
+    return value
+
+
+def _to_double(value: Any) -> float:
+    """Accepts finite ints, floats and numeric strings."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise TypeError
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError
+    return number
+
+
+def _to_decimal(value: Any) -> Decimal:
+    """Accepts numbers or numeric strings that fit decimal(18,2) exactly (via Decimal(str(v)))."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise TypeError
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation as exc:
+        raise ValueError from exc
+    if not number.is_finite() or number != number.quantize(_CENT) or abs(number) >= _DECIMAL_LIMIT:
+        raise ValueError
+    return number.quantize(_CENT)
+
+
+def _to_text(value: Any) -> str:
+    """Accepts strings; numbers and booleans are written out as text, structures are refused."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    raise TypeError
+
+
+CONVERTERS: dict[str, Callable[[Any], Any]] = {
+    TEXT: _to_text,
+    BIGINT: _to_bigint,
+    DOUBLE: _to_double,
+    DECIMAL: _to_decimal,
+}
+
+
+def arrow_schema(
+    fields: Mapping[str, str], rename: Mapping[str, str] | None = None, required: Iterable[str] = ()
+) -> pa.Schema:
+    """The arrow schema of a field table, columns renamed; `required` columns are not nullable."""
+    rename, required = rename or {}, set(required)
+    return pa.schema(
+        [
+            pa.field(rename.get(name, name), ARROW_TYPES[kind], nullable=name not in required)
+            for name, kind in fields.items()
+        ]
+    )
+
+
+def column_hints(
+    fields: Mapping[str, str], rename: Mapping[str, str] | None = None, required: Iterable[str] = ()
+) -> TTableSchemaColumns:
+    """dlt column hints matching `arrow_schema`, so types hold even before any data arrives."""
+    rename, required = rename or {}, set(required)
+    hints: TTableSchemaColumns = {}
+    for name, kind in fields.items():
+        column: TColumnSchema = {"data_type": kind, "nullable": name not in required}  # type: ignore[typeddict-item]
+        if kind == DECIMAL:
+            column["precision"], column["scale"] = DECIMAL_PRECISION, DECIMAL_SCALE
+        hints[rename.get(name, name)] = column
+    return hints
+
+
+def _convert_record(record: Mapping[str, Any], fields: Mapping[str, str], required: set[str]) -> list[Any]:
+    """Converts one record to a row of typed values; raises InvalidRecordError with the reason."""
+    if not isinstance(record, Mapping):
+        raise InvalidRecordError(f"record is {_describe(record)}, not an object")
+    row: list[Any] = []
+    for name, kind in fields.items():
+        value = record.get(name)
+        if value is None:
+            if name in required:
+                raise InvalidRecordError(f"missing required field {name}")
+            row.append(None)
+            continue
+        try:
+            row.append(CONVERTERS[kind](value))
+        except (ValueError, TypeError, OverflowError):
+            raise InvalidRecordError(f"field {name}: expected {kind}, got {_describe(value)}") from None
+    return row
+
+
+def records_to_arrow(
+    records: Iterable[Mapping[str, Any]],
+    fields: Mapping[str, str],
+    *,
+    primary_key: str,
+    cursor: str | None = None,
+    rename: Mapping[str, str] | None = None,
+) -> ArrowPage:
+    """Builds a typed table from `fields` ({wire name: type}); bad records come back rejected.
+
+    `primary_key` and `cursor` must be present and well typed. Columns are named by `rename`
+    (wire name → loaded name) where given. Keys of a record not in `fields` are ignored.
+    """
+    required = {primary_key} | ({cursor} if cursor else set())
+    columns: list[list[Any]] = [[] for _ in fields]
+    rejected: list[Rejected] = []
+    for record in records:
+        try:
+            row = _convert_record(record, fields, required)
+        except InvalidRecordError as exc:
+            raw_id = record.get(primary_key) if isinstance(record, Mapping) else None
+            rejected.append(Rejected(record, str(exc), None if raw_id is None else str(raw_id)))
+            continue
+        for column, value in zip(columns, row, strict=True):
+            column.append(value)
+    schema = arrow_schema(fields, rename, required)
+    arrays = [pa.array(column, type=schema.field(i).type) for i, column in enumerate(columns)]
+    return ArrowPage(pa.Table.from_arrays(arrays, schema=schema), rejected)

@@ -39,3 +39,22 @@ def dlt_pipeline(source_name: str) -> dlt.Pipeline:
         pipelines_dir=str(settings.dlt_pipelines_dir()),
         progress="log" if os.environ.get("LEADLOOP_DLT_PROGRESS") else None,
     )
+
+
+def read_table(schema: str, table: str):
+    """A whole warehouse table as a pandas DataFrame (for Great Expectations, which validates frames)."""
+    import pandas as pd
+
+    query = f'select * from "{schema}"."{table}"'
+    if settings.warehouse_kind() == "duckdb":
+        import duckdb
+
+        with duckdb.connect(str(settings.duckdb_path()), read_only=True) as connection:
+            return connection.execute(query).df()
+    import psycopg2
+
+    with psycopg2.connect(postgres_dsn()) as connection:
+        with connection.cursor() as cursor:
+            cursor.execute(query)
+            columns = [d[0] for d in cursor.description]
+            return pd.DataFrame(cursor.fetchall(), columns=columns)

@@ -1,6 +1,5 @@
-"""The single Dagster entry point: extract assets, dbt assets, the nightly job and its schedule."""
-
-from __future__ import annotations
+"""The single Dagster entry point: raw-table and dbt assets, quality checks, the nightly job,
+its schedule and the alert sensors."""
 
 import dagster as dg
 from dagster_dlt import DagsterDltResource
@@ -9,13 +8,22 @@ from leadloop import settings
 
 settings.apply_environment()
 
-from orchestration.dbt import dbt_resource, leadloop_dbt_assets
-from orchestration.extract import EXTRACT_ASSETS
-from orchestration.jobs import nightly_refresh, nightly_refresh_schedule
+from leadloop.warehouse import read_table  # noqa: E402
+from orchestration.alerts import ALERT_SENSORS, wecom_robot_resource  # noqa: E402
+from orchestration.dbt import dbt_resource, leadloop_dbt_assets  # noqa: E402
+from orchestration.extract import EXTRACT_ASSETS, RAW_PRIMARY_KEYS  # noqa: E402
+from orchestration.jobs import nightly_refresh, nightly_refresh_schedule  # noqa: E402
+from orchestration.quality import mart_checks, raw_table_checks  # noqa: E402
+
+# DuckDB allows one writer: on the embedded warehouse every step runs in one process, in order.
+EXECUTOR = dg.in_process_executor if settings.warehouse_kind() == "duckdb" else dg.multiprocess_executor
 
 defs = dg.Definitions(
     assets=[*EXTRACT_ASSETS, leadloop_dbt_assets],
+    asset_checks=[*raw_table_checks(EXTRACT_ASSETS, read_table, RAW_PRIMARY_KEYS), *mart_checks(read_table)],
     jobs=[nightly_refresh],
     schedules=[nightly_refresh_schedule],
-    resources={"dlt": DagsterDltResource(), "dbt": dbt_resource()},
+    sensors=ALERT_SENSORS,
+    resources={"dlt": DagsterDltResource(), "dbt": dbt_resource(), "wecom_robot": wecom_robot_resource()},
+    executor=EXECUTOR,
 )

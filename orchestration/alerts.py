@@ -1,0 +1,88 @@
+"""Alerts: a run that fails, or finishes with failed checks, is posted to a WeCom group robot."""
+# No `from __future__ import annotations`: Dagster reads the `context` annotation at runtime.
+
+import dagster as dg
+import requests
+
+WEBHOOK_ENV = "LEADLOOP_ALERT_WEBHOOK_URL"
+MAX_LISTED = 15
+
+
+class WecomRobotWebhook(dg.ConfigurableResource):
+    """WeCom group robot webhook (JSON POST). An empty URL disables alerts, saying so in the log."""
+
+    url: str = ""
+    timeout_seconds: float = 10.0
+
+    def post_markdown(self, content: str) -> bool:
+        """Send one markdown message; False (and no exception) when alerts are not configured."""
+        if not self.url:
+            return False
+        response = requests.post(self.url, json={"msgtype": "markdown", "markdown": {"content": content}},
+                                 timeout=self.timeout_seconds)
+        response.raise_for_status()
+        answer = response.json()
+        if answer.get("errcode", 0) != 0:
+            raise RuntimeError(f"WeCom robot refused the alert: {answer} (check {WEBHOOK_ENV})")
+        return True
+
+
+def failed_checks(instance: dg.DagsterInstance, run_id: str) -> list[str]:
+    """'asset_key:check_name' of every asset check that did not pass in a run."""
+    records = instance.get_records_for_run(
+        run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records
+    failed = []
+    for record in records:
+        evaluation = record.event_log_entry.dagster_event.event_specific_data
+        if not evaluation.passed:
+            failed.append(f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}")
+    return sorted(set(failed))
+
+
+def failed_steps(instance: dg.DagsterInstance, run_id: str) -> list[str]:
+    """Keys of the steps that failed in a run."""
+    records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.STEP_FAILURE).records
+    return sorted({r.event_log_entry.dagster_event.step_key for r in records})
+
+
+def alert_text(job_name: str, run_id: str, status: str, steps: list[str], checks: list[str]) -> str:
+    """The markdown a data engineer reads in the group chat."""
+    lines = [f"**leadloop: {job_name} {status}**", f"run `{run_id}`"]
+    if steps:
+        lines.append("failed steps: " + ", ".join(steps[:MAX_LISTED]))
+    if checks:
+        lines.append(f"failed checks ({len(checks)}):")
+        lines += [f"> {check}" for check in checks[:MAX_LISTED]]
+    lines.append("Marts downstream of a failed blocking check were not rebuilt: yesterday's data stands.")
+    return "\n".join(lines)
+
+
+@dg.run_failure_sensor(name="alert_on_run_failure", default_status=dg.DefaultSensorStatus.RUNNING,
+                       description="Posts every failed run, with its failed steps and checks, to WeCom.")
+def alert_on_run_failure(context: dg.RunFailureSensorContext, wecom_robot: WecomRobotWebhook) -> None:
+    """Alert on a failed run."""
+    run = context.dagster_run
+    checks = failed_checks(context.instance, run.run_id)
+    steps = failed_steps(context.instance, run.run_id)
+    if not wecom_robot.post_markdown(alert_text(run.job_name, run.run_id, "failed", steps, checks)):
+        context.log.warning(f"run {run.run_id} failed but no alert was sent: set {WEBHOOK_ENV}")
+
+
+@dg.run_status_sensor(run_status=dg.DagsterRunStatus.SUCCESS, name="alert_on_failed_checks",
+                      default_status=dg.DefaultSensorStatus.RUNNING,
+                      description="Posts runs that succeeded with failed (non-blocking) checks to WeCom.")
+def alert_on_failed_checks(context: dg.RunStatusSensorContext, wecom_robot: WecomRobotWebhook) -> None:
+    """Alert on a successful run whose warnings-level checks failed."""
+    run = context.dagster_run
+    checks = failed_checks(context.instance, run.run_id)
+    if checks and not wecom_robot.post_markdown(
+            alert_text(run.job_name, run.run_id, "succeeded with failed checks", [], checks)):
+        context.log.warning(f"run {run.run_id} has failed checks but no alert was sent: set {WEBHOOK_ENV}")
+
+
+ALERT_SENSORS = [alert_on_run_failure, alert_on_failed_checks]
+
+
+def wecom_robot_resource() -> WecomRobotWebhook:
+    """The webhook resource, its URL from LEADLOOP_ALERT_WEBHOOK_URL (empty: alerts off)."""
+    return WecomRobotWebhook(url=dg.EnvVar(WEBHOOK_ENV).get_value(""))

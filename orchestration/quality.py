@@ -1,0 +1,128 @@
+"""Great Expectations suites for every raw table and every mart, run as Dagster asset checks.
+
+GX validates pandas DataFrames read from the warehouse (its SQL datasource cannot read DuckDB,
+see shared/ENVIRONMENT.md). Raw-table checks are blocking: a raw table that fails its suite stops
+the dbt models downstream of it in the same run, so yesterday's marts stay in place.
+"""
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import dagster as dg
+
+from leadloop import settings
+
+settings.apply_environment()
+
+FUNNEL_COUNTS = ("leads", "mqls", "sqls", "opportunities", "pocs", "wins")
+FUNNEL_RATES = ("lead_to_mql_rate", "mql_to_sql_rate", "sql_to_opportunity_rate",
+                "opportunity_to_poc_rate", "poc_to_won_rate", "lead_to_opportunity_rate", "lead_to_won_rate")
+QUARANTINE_TABLE = "quarantine"
+JOURNEY_STAGES = ("lead", "mql", "sql", "opportunity", "poc", "won", "lost")
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """One GX expectation by class name and arguments, kept as data so suites are easy to read."""
+
+    kind: str
+    kwargs: Mapping[str, Any]
+
+
+def raw_table_suite(primary_key: Sequence[str], *, may_be_empty: bool = False) -> list[Expectation]:
+    """Every raw table: it has rows (the quarantine may not), and its merge key is present and unique."""
+    suite = [Expectation("ExpectTableRowCountToBeBetween", {"min_value": 0 if may_be_empty else 1})]
+    suite += [Expectation("ExpectColumnValuesToNotBeNull", {"column": c}) for c in primary_key]
+    if len(primary_key) == 1:
+        suite.append(Expectation("ExpectColumnValuesToBeUnique", {"column": primary_key[0]}))
+    elif primary_key:
+        suite.append(Expectation("ExpectCompoundColumnsToBeUnique", {"column_list": list(primary_key)}))
+    return suite
+
+
+def _funnel_never_widens() -> list[Expectation]:
+    """Each stage count is at most the one before it."""
+    return [Expectation("ExpectColumnPairValuesAToBeGreaterThanB",
+                        {"column_A": earlier, "column_B": later, "or_equal": True})
+            for earlier, later in zip(FUNNEL_COUNTS, FUNNEL_COUNTS[1:])]
+
+
+MART_SUITES: dict[str, list[Expectation]] = {
+    "fct_lead_journeys": [
+        Expectation("ExpectTableRowCountToBeBetween", {"min_value": 1}),
+        Expectation("ExpectColumnValuesToBeUnique", {"column": "journey_id"}),
+        Expectation("ExpectColumnValuesToNotBeNull", {"column": "lead_at"}),
+        Expectation("ExpectColumnValuesToNotBeNull", {"column": "lead_cohort_month"}),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "current_stage", "value_set": list(JOURNEY_STAGES)}),
+        Expectation("ExpectColumnValuesToBeBetween", {"column": "won_amount_cny", "min_value": 0}),
+    ],
+    "mart_funnel": [
+        Expectation("ExpectTableRowCountToBeBetween", {"min_value": 1}),
+        Expectation("ExpectCompoundColumnsToBeUnique", {"column_list": ["lead_cohort_month", "channel"]}),
+        *_funnel_never_widens(),
+        *[Expectation("ExpectColumnValuesToBeBetween", {"column": r, "min_value": 0, "max_value": 1})
+          for r in FUNNEL_RATES],
+    ],
+}
+
+
+def validate_frame(name: str, frame: Any, suite: Iterable[Expectation]) -> dg.AssetCheckResult:
+    """Validate a DataFrame against a suite in an ephemeral GX context; failures named in metadata."""
+    import great_expectations as gx  # heavy import (~7 s): only when a check runs
+
+    context = gx.get_context(mode="ephemeral")
+    batch = (context.data_sources.add_pandas(f"leadloop_{name}")
+             .add_dataframe_asset(name)
+             .add_batch_definition_whole_dataframe("whole_table")
+             .get_batch(batch_parameters={"dataframe": frame}))
+    expectations = [getattr(gx.expectations, e.kind)(**e.kwargs) for e in suite]
+    result = batch.validate(gx.ExpectationSuite(name=f"{name}_suite", expectations=expectations))
+    failed = [f"{r.expectation_config.type}({_describe(r.expectation_config.kwargs)})"
+              for r in result.results if not r.success]
+    return dg.AssetCheckResult(
+        passed=bool(result.success),
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "rows": len(frame),
+            "evaluated_expectations": result.statistics["evaluated_expectations"],
+            "unsuccessful_expectations": result.statistics["unsuccessful_expectations"],
+            "failed": dg.MetadataValue.json(failed),
+        },
+    )
+
+
+def _describe(kwargs: Mapping[str, Any]) -> str:
+    keys = ("column", "column_list", "column_A", "column_B", "min_value", "max_value")
+    return ", ".join(f"{k}={kwargs[k]}" for k in keys if kwargs.get(k) is not None)
+
+
+def gx_check(key: dg.AssetKey, schema: str, table: str, suite: list[Expectation], *,
+             blocking: bool, reader: Callable[[str, str], Any]) -> dg.AssetChecksDefinition:
+    """An asset check that validates one warehouse table with its GX suite."""
+
+    @dg.asset_check(asset=key, name="gx_suite", blocking=blocking,
+                    description=f"Great Expectations suite for {schema}.{table} ({len(suite)} expectations)")
+    def _check() -> dg.AssetCheckResult:
+        return validate_frame(f"{schema}_{table}", reader(schema, table), suite)
+
+    _check.__name__ = f"gx_{schema}_{table}"
+    return _check
+
+
+def raw_table_checks(extract_assets: Iterable[dg.AssetsDefinition], reader: Callable[[str, str], Any],
+                     primary_keys: Mapping[dg.AssetKey, Sequence[str]]) -> list[dg.AssetChecksDefinition]:
+    """A blocking GX check for every raw table an extract asset produces."""
+    checks = []
+    for assets_def in extract_assets:
+        for key in assets_def.keys:
+            schema, table = key.path
+            suite = raw_table_suite(primary_keys.get(key, ()), may_be_empty=table == QUARANTINE_TABLE)
+            checks.append(gx_check(key, schema, table, suite, blocking=True, reader=reader))
+    return checks
+
+
+def mart_checks(reader: Callable[[str, str], Any]) -> list[dg.AssetChecksDefinition]:
+    """A GX check for every mart with a suite."""
+    return [gx_check(dg.AssetKey(["marts", mart]), "marts", mart, suite, blocking=False, reader=reader)
+            for mart, suite in MART_SUITES.items()]

@@ -1,0 +1,97 @@
+"""Acceptance (issue 5): a planted defect trips a blocking check, yesterday's marts stay, and the
+WeCom robot is told which check failed. Also: every raw table and mart has a GX suite check."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import dagster as dg
+import duckdb
+import pytest
+
+from demo.simulators.wecom_robot import WecomRobotReceiver
+from demo.world import DEFAULT_AS_OF, simulate
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def private_warehouse(tmp_path, monkeypatch):
+    """A warehouse of this test's own, so the planted defect harms no other test."""
+    monkeypatch.setenv("LEADLOOP_WAREHOUSE_DIR", str(tmp_path / "warehouse"))
+    monkeypatch.setenv("LEADLOOP_DUCKDB_PATH", str(tmp_path / "warehouse" / "leadloop.duckdb"))
+    return tmp_path / "warehouse" / "leadloop.duckdb"
+
+
+def _run_night(world):
+    from leadloop.demo_sources import running_demo_sources
+    from orchestration.definitions import defs
+
+    with running_demo_sources(world), dg.DagsterInstance.get() as instance:
+        result = defs.resolve_job_def("nightly_refresh").execute_in_process(
+            instance=instance, raise_on_error=False)
+        return result, instance.get_run_by_id(result.run_id)
+
+
+def _mart(path):
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute("select * from marts.mart_funnel order by all").fetchall()
+
+
+def test_duplicated_opportunity_ids_stop_the_marts_and_alert(private_warehouse, demo_world):
+    from orchestration.alerts import WecomRobotWebhook, alert_on_run_failure
+
+    first, _ = _run_night(demo_world)
+    assert first.success
+    yesterday = _mart(private_warehouse)
+
+    with duckdb.connect(str(private_warehouse)) as con:  # a broken load: one opportunity twice
+        con.execute("insert into raw_neocrm.opportunities select * from raw_neocrm.opportunities limit 1")
+
+    a_month_later = simulate(as_of=DEFAULT_AS_OF + timedelta(days=30))  # new leads that would change the marts
+    second, run = _run_night(a_month_later)
+    assert not second.success
+    evaluations = {(e.asset_key.to_user_string(), e.check_name): e.passed
+                   for e in second.get_asset_check_evaluations()}
+    assert evaluations[("raw_neocrm/opportunities", "gx_suite")] is False
+    assert not any(m.asset_key == dg.AssetKey(["marts", "mart_funnel"])
+                   for m in second.get_asset_materialization_events() if hasattr(m, "asset_key"))
+    assert _mart(private_warehouse) == yesterday  # yesterday's marts stand
+
+    with WecomRobotReceiver() as receiver, dg.DagsterInstance.get() as instance:
+        failure = instance.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE).records
+        with dg.build_run_status_sensor_context(
+            sensor_name="alert_on_run_failure", dagster_event=failure[0].event_log_entry.dagster_event,
+            dagster_instance=instance, dagster_run=run,
+            resources={"wecom_robot": WecomRobotWebhook(url=receiver.webhook_url)},
+        ) as context:
+            alert_on_run_failure(context.for_run_failure())
+        assert len(receiver.messages) == 1
+        assert "raw_neocrm/opportunities:gx_suite" in receiver.texts()[0]
+        assert run.run_id in receiver.texts()[0]
+
+
+def test_every_raw_table_and_mart_has_a_gx_check():
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    gx_checked = {k.asset_key for k in graph.asset_check_keys if k.name == "gx_suite"}
+    raw = {k for k in graph.get_all_asset_keys() if "dlt" in graph.get(k).kinds}
+    marts = {k for k in graph.get_all_asset_keys() if k.path[0] == "marts"}
+    assert raw and marts
+    assert raw | marts <= gx_checked
+    blocking = {k.asset_key for k in graph.asset_check_keys
+                if k.name == "gx_suite" and graph.get(k).blocking}
+    assert raw <= blocking
+
+
+def test_gx_results_show_as_check_results(demo_night):
+    with dg.DagsterInstance.get() as instance:
+        run = instance.get_runs(limit=10)
+        records = [r for r in run if r.job_name == "nightly_refresh"]
+        evaluations = instance.get_records_for_run(
+            records[-1].run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records
+    gx = [r.event_log_entry.dagster_event.event_specific_data for r in evaluations
+          if r.event_log_entry.dagster_event.event_specific_data.check_name == "gx_suite"]
+    assert gx and all(e.passed for e in gx)
+    assert all(e.metadata["evaluated_expectations"].value > 0 for e in gx)

@@ -21,6 +21,7 @@ from dbt.version import __version__ as installed_dbt_version
 from packaging import version
 
 from leadloop import settings
+from orchestration.jobs import NO_RETRY
 
 settings.apply_environment()
 
@@ -98,6 +99,7 @@ DBT_TRANSLATOR = LeadloopDbtTranslator(
     project=DBT_PROJECT,
     dagster_dbt_translator=DBT_TRANSLATOR,
     name="leadloop_dbt",
+    retry_policy=NO_RETRY,
 )
 def leadloop_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
     """Build the selected seeds and models and run their tests (dbt build)."""

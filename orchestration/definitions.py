@@ -20,7 +20,10 @@ EXECUTOR = dg.in_process_executor if settings.warehouse_kind() == "duckdb" else 
 
 defs = dg.Definitions(
     assets=[*EXTRACT_ASSETS, leadloop_dbt_assets],
-    asset_checks=[*raw_table_checks(EXTRACT_ASSETS, read_table, RAW_PRIMARY_KEYS), *mart_checks(read_table)],
+    asset_checks=[
+        *raw_table_checks(EXTRACT_ASSETS, read_table, RAW_PRIMARY_KEYS),
+        *mart_checks(read_table),
+    ],
     jobs=[nightly_refresh],
     schedules=[nightly_refresh_schedule],
     sensors=ALERT_SENSORS,

@@ -15,6 +15,7 @@ from dlt.common.normalizers.naming.snake_case import NamingConvention
 
 from extract.neocrm import neocrm_source
 from leadloop import settings
+from orchestration.freshness import RAW_TABLE_FRESHNESS
 from leadloop.warehouse import dlt_pipeline
 
 settings.apply_environment()
@@ -24,7 +25,7 @@ _NAMING = NamingConvention()
 
 
 class RawTableTranslator(DagsterDltTranslator):
-    """Names a dlt resource's asset raw_<source>/<resource>, in group raw_<source>."""
+    """Names a dlt resource's asset raw_<source>/<resource>, in group raw_<source>, due by 04:00."""
 
     def get_asset_spec(self, data: DltResourceTranslatorData) -> dg.AssetSpec:
         """The default spec, re-keyed and re-grouped, without dlt's synthetic upstream asset."""
@@ -34,6 +35,7 @@ class RawTableTranslator(DagsterDltTranslator):
             key=dg.AssetKey([dataset, data.resource.name]),
             group_name=dataset,
             deps=[],
+            freshness_policy=RAW_TABLE_FRESHNESS,
         ).merge_attributes(kinds={"dlt"})
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import dagster as dg
 
 from leadloop import settings
+from orchestration.jobs import NO_RETRY
 
 settings.apply_environment()
 
@@ -101,7 +102,7 @@ def gx_check(key: dg.AssetKey, schema: str, table: str, suite: list[Expectation]
              blocking: bool, reader: Callable[[str, str], Any]) -> dg.AssetChecksDefinition:
     """An asset check that validates one warehouse table with its GX suite."""
 
-    @dg.asset_check(asset=key, name="gx_suite", blocking=blocking,
+    @dg.asset_check(asset=key, name="gx_suite", blocking=blocking, retry_policy=NO_RETRY,
                     description=f"Great Expectations suite for {schema}.{table} ({len(suite)} expectations)")
     def _check() -> dg.AssetCheckResult:
         return validate_frame(f"{schema}_{table}", reader(schema, table), suite)

@@ -4,13 +4,17 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$ROOT/scripts/bootstrap.sh"
 
-# The Postgres tests start their own server from the Debian binaries.
-if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && [ -z "${LEADLOOP_PG_BIN:-}" ]; then
+# Real parts the tests use: a PostgreSQL server (started by the tests from the Debian binaries)
+# and Chromium (the Dagster UI test drives it through Playwright, no browser download).
+missing=""
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || [ -n "${LEADLOOP_PG_BIN:-}" ] || missing="$missing postgresql"
+[ -x "${LEADLOOP_CHROMIUM:-/usr/bin/chromium}" ] || missing="$missing chromium"
+if [ -n "$missing" ]; then
     if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-        echo "test: installing PostgreSQL server binaries (apt-get)" >&2
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+        echo "test: installing$missing (apt-get)" >&2
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
     else
-        echo "test: PostgreSQL server binaries are missing: apt-get install postgresql, or set LEADLOOP_PG_BIN" >&2
+        echo "test: missing system packages:$missing (apt-get install$missing; or set LEADLOOP_PG_BIN / LEADLOOP_CHROMIUM)" >&2
         exit 1
     fi
 fi

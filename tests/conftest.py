@@ -94,3 +94,21 @@ def demo_night(demo_world):
     with running_demo_sources(demo_world):
         assert run_nightly_refresh(), "nightly_refresh failed on the demo company"
     return settings.duckdb_path()
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL server for the session (Debian binaries, password auth, 127.0.0.1)."""
+    from tests.support.postgres import start_postgres
+
+    server = start_postgres()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def private_warehouse(tmp_path, monkeypatch):
+    """A DuckDB warehouse of the test's own, so what it does harms no other test."""
+    monkeypatch.setenv("LEADLOOP_WAREHOUSE_DIR", str(tmp_path / "warehouse"))
+    monkeypatch.setenv("LEADLOOP_DUCKDB_PATH", str(tmp_path / "warehouse" / "leadloop.duckdb"))
+    return tmp_path / "warehouse" / "leadloop.duckdb"

@@ -12,16 +12,8 @@ import pytest
 from demo.truth import journeys_truth
 from leadloop import settings
 from tests.support.funnel import actual_funnel, expected_funnel, funnel_differences
-from tests.support.postgres import start_postgres
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def postgres_server():
-    server = start_postgres()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

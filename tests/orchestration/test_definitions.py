@@ -102,3 +102,17 @@ def test_dagster_home_and_telemetry_defaults():
 
     config = yaml.safe_load((settings.PROJECT_ROOT / "dagster.yaml").read_text())
     assert config["telemetry"]["enabled"] is False
+
+
+def test_raw_tables_are_due_by_four_and_sources_retry_with_backoff(defs, asset_graph):
+    from orchestration.jobs import NO_RETRY, SOURCE_RETRY_POLICY
+
+    for key in _extract_keys(asset_graph):
+        policy = asset_graph.get(key).freshness_policy
+        assert (policy.deadline_cron, policy.timezone) == ("0 4 * * *", "Asia/Shanghai"), key
+    job = defs.resolve_job_def("nightly_refresh")
+    assert SOURCE_RETRY_POLICY.max_retries >= 2
+    assert SOURCE_RETRY_POLICY.backoff == dg.Backoff.EXPONENTIAL
+    assert job.op_retry_policy == SOURCE_RETRY_POLICY
+    dbt_node = next(n for n in job.graph.node_defs if n.name == "leadloop_dbt")
+    assert dbt_node.retry_policy == NO_RETRY

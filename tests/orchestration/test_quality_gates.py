@@ -15,14 +15,6 @@ from demo.world import DEFAULT_AS_OF, simulate
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def private_warehouse(tmp_path, monkeypatch):
-    """A warehouse of this test's own, so the planted defect harms no other test."""
-    monkeypatch.setenv("LEADLOOP_WAREHOUSE_DIR", str(tmp_path / "warehouse"))
-    monkeypatch.setenv("LEADLOOP_DUCKDB_PATH", str(tmp_path / "warehouse" / "leadloop.duckdb"))
-    return tmp_path / "warehouse" / "leadloop.duckdb"
-
-
 def _run_night(world):
     from leadloop.demo_sources import running_demo_sources
     from orchestration.definitions import defs

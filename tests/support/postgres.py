@@ -51,6 +51,12 @@ class PostgresServer:
                 "LEADLOOP_PG_USER": self.user, "LEADLOOP_PG_PASSWORD": self.password,
                 "LEADLOOP_PG_DATABASE": self.database}
 
+    def create_database(self, name: str) -> str:
+        """Create another database on this server (e.g. for Dagster's own storage)."""
+        subprocess.run([str(self.bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user,
+                        name], check=True, capture_output=True, env={**os.environ, "PGPASSWORD": self.password})
+        return name
+
     def stop(self) -> None:
         """Stop the server fast, wait for it, and remove its files."""
         _as_owner([str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"],

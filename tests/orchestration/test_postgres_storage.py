@@ -1,0 +1,43 @@
+"""Acceptance (issue 5): Dagster with PostgreSQL run and event storage runs the nightly job."""
+
+from __future__ import annotations
+
+import shutil
+
+import dagster as dg
+import psycopg2
+import pytest
+
+from leadloop import settings
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+
+def test_nightly_job_runs_on_postgres_storage(postgres_server, private_warehouse, demo_world, tmp_path,
+                                               monkeypatch):
+    from leadloop.demo_sources import running_demo_sources
+    from orchestration.definitions import defs
+
+    dagster_home = tmp_path / "dagster_home"
+    dagster_home.mkdir()
+    shutil.copy(settings.PROJECT_ROOT / "deploy" / "dagster-postgres" / "dagster.yaml", dagster_home)
+    database = postgres_server.create_database("dagster_storage")
+    for key, value in {"DAGSTER_HOME": str(dagster_home), "DAGSTER_PG_HOST": "127.0.0.1",
+                       "DAGSTER_PG_PORT": str(postgres_server.port), "DAGSTER_PG_USER": postgres_server.user,
+                       "DAGSTER_PG_PASSWORD": postgres_server.password, "DAGSTER_PG_DB": database}.items():
+        monkeypatch.setenv(key, value)
+
+    with dg.DagsterInstance.get() as instance:
+        assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+        with running_demo_sources(demo_world):
+            result = defs.resolve_job_def("nightly_refresh").execute_in_process(instance=instance)
+        assert result.success
+        assert instance.get_run_by_id(result.run_id).status == dg.DagsterRunStatus.SUCCESS
+
+    with psycopg2.connect(host="127.0.0.1", port=postgres_server.port, user=postgres_server.user,
+                          password=postgres_server.password, dbname=database) as connection:
+        with connection.cursor() as cursor:
+            cursor.execute("select count(*) from runs where run_id = %s", (result.run_id,))
+            assert cursor.fetchone()[0] == 1
+            cursor.execute("select count(*) from event_logs where run_id = %s", (result.run_id,))
+            assert cursor.fetchone()[0] > 50

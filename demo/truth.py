@@ -80,3 +80,53 @@ def write_truth(world: World, directory: Path, now: int | None = None) -> Path:
                 "as_of_ms": world.as_of_ms if now is None else now, "journeys": len(rows)}
     (directory / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return directory
+
+
+SOURCED_BY = {"市场线索": "marketing", "销售自拓": "sales", "高层关系": "executive", "渠道伙伴": "partner"}
+MARKETING_GROUP_EXCLUDES = {"outbound"}  # channels whose leads sales, not marketing, generated
+
+
+def _lead_of(world: World) -> dict[int, Journey]:
+    return {j.opportunity.opportunity_id: j for j in world.journeys if j.opportunity is not None}
+
+
+def opportunity_truth(world: World, now: int | None = None) -> list[dict[str, Any]]:
+    """What really happened to every opportunity that exists at `now`."""
+    moment = world.as_of_ms if now is None else now
+    lead_of = _lead_of(world)
+    rows = []
+    for opportunity in world.opportunities:
+        if opportunity.created_at > moment:
+            continue
+        stages = [(at, stage) for at, stage in opportunity.stage_events if at <= moment]
+        poc_at = _first(stages, {catalog.STAGE_POC}, moment)
+        poc_end = next((at for at, stage in stages if poc_at is not None and at > poc_at), None)
+        won_at = _first(stages, {catalog.STAGE_WON}, moment)
+        lost_at = _first(stages, {catalog.STAGE_LOST}, moment)
+        journey = lead_of.get(opportunity.opportunity_id)
+        linked = journey is not None and opportunity.created_at <= moment
+        if linked:
+            sourced_by = "sales" if journey.channel.name in MARKETING_GROUP_EXCLUDES else "marketing"
+        else:
+            sourced_by = SOURCED_BY[opportunity.source]
+        earlier_marketing_lead = any(
+            j.account.account_id == opportunity.account_id and j.channel.name not in MARKETING_GROUP_EXCLUDES
+            and j.converted_at is not None and j.converted_at <= moment and j.created_at < opportunity.created_at
+            for j in world.journeys)
+        rows.append({
+            "opportunity_id": opportunity.opportunity_id,
+            "account_id": opportunity.account_id,
+            "industry": next(a.industry for a in world.accounts if a.account_id == opportunity.account_id),
+            "source_lead_id": journey.lead_id if linked else None,
+            "sourced_by": sourced_by,
+            "is_marketing_influenced": sourced_by == "marketing" or earlier_marketing_lead,
+            "opened_at_ms": opportunity.created_at,
+            "poc_started_at_ms": poc_at,
+            "poc_ended_at_ms": poc_end,
+            "won_at_ms": won_at,
+            "lost_at_ms": lost_at,
+            "outcome": "won" if won_at else ("lost" if lost_at else "open"),
+            "lost_reason": opportunity.lost_reason if lost_at else None,
+            "won_amount": opportunity.won_amount if won_at else None,
+        })
+    return rows

@@ -65,6 +65,33 @@ MART_SUITES: dict[str, list[Expectation]] = {
         *[Expectation("ExpectColumnValuesToBeBetween", {"column": r, "min_value": 0, "max_value": 1})
           for r in FUNNEL_RATES],
     ],
+    "fct_opportunities": [
+        Expectation("ExpectTableRowCountToBeBetween", {"min_value": 1}),
+        Expectation("ExpectColumnValuesToBeUnique", {"column": "opportunity_id"}),
+        Expectation("ExpectColumnValuesToNotBeNull", {"column": "opened_at"}),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "outcome", "value_set": ["won", "lost", "open"]}),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "sourced_by",
+                                                    "value_set": ["marketing", "sales", "executive", "partner"]}),
+        Expectation("ExpectColumnValuesToBeBetween", {"column": "days_to_close", "min_value": 0}),
+    ],
+    "mart_revenue_by_source": [
+        Expectation("ExpectCompoundColumnsToBeUnique", {"column_list": ["won_month", "sourced_by", "deal_type"]}),
+        Expectation("ExpectColumnValuesToBeBetween", {"column": "won_revenue_cny", "min_value": 0}),
+        Expectation("ExpectColumnValuesToBeBetween", {"column": "share_of_month_revenue", "min_value": 0,
+                                                      "max_value": 1}),
+    ],
+    "mart_poc_analysis": [
+        Expectation("ExpectCompoundColumnsToBeUnique",
+                    {"column_list": ["poc_started_month", "industry", "poc_outcome", "lost_reason"]}),
+        Expectation("ExpectColumnPairValuesAToBeGreaterThanB", {"column_A": "pocs", "column_B": "pocs_ended",
+                                                                "or_equal": True}),
+        Expectation("ExpectColumnValuesToBeBetween", {"column": "median_poc_days", "min_value": 0}),
+    ],
+    "mart_sales_cycle": [
+        Expectation("ExpectCompoundColumnsToBeUnique", {"column_list": ["closed_month", "outcome", "sourced_by"]}),
+        Expectation("ExpectColumnPairValuesAToBeGreaterThanB",
+                    {"column_A": "max_days_to_close", "column_B": "min_days_to_close", "or_equal": True}),
+    ],
 }
 
 

@@ -1,0 +1,136 @@
+-- Every CRM opportunity exactly once: stage timing, POC facts, outcome, who sourced it and
+-- whether marketing influenced it (DESIGN §3).
+with opportunities as (
+    select * from {{ ref('stg_neocrm__opportunities') }}
+),
+
+stages as (
+    select * from {{ ref('int_opportunity_stages_pivoted') }}
+),
+
+leads as (
+    select * from {{ ref('stg_neocrm__leads') }}
+),
+
+channels as (
+    select * from {{ ref('int_lead_channels_mapped') }}
+),
+
+source_map as (
+    select * from {{ ref('opportunity_source_map') }}
+    where source_system = 'neocrm'
+),
+
+deal_type_map as (
+    select * from {{ ref('deal_type_map') }}
+    where source_system = 'neocrm'
+),
+
+source_leads as (
+    -- The lead converted into each opportunity (CRM lineage); one at most per opportunity.
+    select
+        leads.converted_opportunity_id as opportunity_id,
+        min(leads.lead_id) as source_lead_id
+    from leads
+    where leads.converted_opportunity_id is not null
+    group by leads.converted_opportunity_id
+),
+
+marketing_leads_of_accounts as (
+    select
+        leads.converted_account_id as account_id,
+        leads.created_at
+    from leads
+    inner join channels
+        on leads.lead_id = channels.lead_id
+    where channels.channel_group = 'marketing'
+        and leads.converted_account_id is not null
+),
+
+influenced as (
+    select distinct opportunities.opportunity_id
+    from opportunities
+    inner join marketing_leads_of_accounts
+        on opportunities.account_id = marketing_leads_of_accounts.account_id
+        and marketing_leads_of_accounts.created_at < opportunities.created_at
+),
+
+joined as (
+    select
+        opportunities.opportunity_id,
+        opportunities.account_id,
+        opportunities.owner_user_id,
+        opportunities.opportunity_name,
+        source_leads.source_lead_id,
+        channels.channel as source_lead_channel,
+        opportunities.opportunity_source,
+        case
+            when channels.channel_group = 'marketing' then 'marketing'
+            when channels.channel_group = 'sales' then 'sales'
+            else coalesce(source_map.sourced_by, 'unknown')
+        end as sourced_by,
+        coalesce(deal_type_map.deal_type, 'unknown') as deal_type,
+        stages.opened_at,
+        stages.poc_started_at,
+        stages.poc_ended_at,
+        stages.won_at,
+        stages.lost_at,
+        coalesce(stages.won_at, stages.lost_at) as closed_at,
+        opportunities.amount_cny,
+        opportunities.close_reason,
+        influenced.opportunity_id is not null as has_earlier_marketing_lead
+    from opportunities
+    inner join stages
+        on opportunities.opportunity_id = stages.opportunity_id
+    left join source_leads
+        on opportunities.opportunity_id = source_leads.opportunity_id
+    left join channels
+        on source_leads.source_lead_id = channels.lead_id
+    left join source_map
+        on opportunities.opportunity_source = source_map.opportunity_source
+    left join deal_type_map
+        on opportunities.opportunity_type = deal_type_map.opportunity_type
+    left join influenced
+        on opportunities.opportunity_id = influenced.opportunity_id
+),
+
+final as (
+    select
+        opportunity_id,
+        account_id,
+        owner_user_id,
+        opportunity_name,
+        source_lead_id,
+        source_lead_channel,
+        opportunity_source,
+        sourced_by,
+        sourced_by = 'marketing' or has_earlier_marketing_lead as is_marketing_influenced,
+        deal_type,
+        opened_at,
+        poc_started_at,
+        poc_ended_at,
+        won_at,
+        lost_at,
+        closed_at,
+        case
+            when won_at is not null then 'won'
+            when lost_at is not null then 'lost'
+            else 'open'
+        end as outcome,
+        case
+            when lost_at is null then null
+            when poc_started_at is not null then 'poc'
+            else 'opportunity'
+        end as lost_at_stage,
+        case when lost_at is not null then close_reason end as lost_reason,
+        poc_started_at is not null or won_at is not null as has_reached_poc,
+        amount_cny,
+        case when won_at is not null then amount_cny end as won_amount_cny,
+        {{ business_month('opened_at') }} as opened_month,
+        {{ business_month('coalesce(won_at, lost_at)') }} as closed_month,
+        cast({{ dbt.datediff('opened_at', 'coalesce(won_at, lost_at)', 'day') }} as integer) as days_to_close,
+        cast({{ dbt.datediff('poc_started_at', 'poc_ended_at', 'day') }} as integer) as poc_days
+    from joined
+)
+
+select * from final

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from demo.neocrm_records import render as render_neocrm
 from demo.simulators.neocrm import NeocrmSimulator
+from demo.simulators.wecom_robot import WecomRobotReceiver
 from demo.truth import write_truth
 from demo.world import DEFAULT_AS_OF, DEFAULT_SEED, World, simulate
 from leadloop import settings
@@ -34,10 +35,12 @@ class DemoSources:
 
     world: World
     neocrm: NeocrmSimulator
+    alert_receiver: WecomRobotReceiver
 
     def source_environment(self) -> dict[str, str]:
-        """SOURCES__* settings that point every source at its simulator."""
+        """SOURCES__* settings that point every source at its simulator, and alerts at the receiver."""
         env = {
+            "LEADLOOP_ALERT_WEBHOOK_URL": self.alert_receiver.webhook_url,
             "SOURCES__NEOCRM__BASE_URL": self.neocrm.base_url,
             "SOURCES__NEOCRM__TOKEN_URL": f"{self.neocrm.base_url}/auc/oauth2/token",
         }
@@ -64,13 +67,14 @@ def running_demo_sources(world: World | None = None, port: int = 0) -> Iterator[
         world = simulate(seed=seed, scale=scale, as_of=as_of)
     write_truth(world, settings.demo_truth_dir())
     neocrm = NeocrmSimulator(render_neocrm(world), port=port, **DEMO_NEOCRM_CREDENTIALS).start()
-    demo = DemoSources(world=world, neocrm=neocrm)
+    demo = DemoSources(world=world, neocrm=neocrm, alert_receiver=WecomRobotReceiver().start())
     previous = {key: os.environ.get(key) for key in demo.source_environment()}
     os.environ.update(demo.source_environment())
     try:
         yield demo
     finally:
         neocrm.stop()
+        demo.alert_receiver.stop()
         for key, value in previous.items():
             if value is None:
                 os.environ.pop(key, None)

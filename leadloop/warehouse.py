@@ -53,8 +53,7 @@ def read_table(schema: str, table: str):
             return connection.execute(query).df()
     import psycopg2
 
-    with psycopg2.connect(postgres_dsn()) as connection:
-        with connection.cursor() as cursor:
-            cursor.execute(query)
-            columns = [d[0] for d in cursor.description]
-            return pd.DataFrame(cursor.fetchall(), columns=columns)
+    with psycopg2.connect(postgres_dsn()) as connection, connection.cursor() as cursor:
+        cursor.execute(query)
+        columns = [d[0] for d in cursor.description]
+        return pd.DataFrame(cursor.fetchall(), columns=columns)

@@ -1,6 +1,8 @@
 """Alerts: a run that fails, or finishes with failed checks, is posted to a WeCom group robot."""
 # No `from __future__ import annotations`: Dagster reads the `context` annotation at runtime.
 
+import os
+
 import dagster as dg
 import requests
 
@@ -9,16 +11,18 @@ MAX_LISTED = 15
 
 
 class WecomRobotWebhook(dg.ConfigurableResource):
-    """WeCom group robot webhook (JSON POST). An empty URL disables alerts, saying so in the log."""
+    """WeCom group robot webhook (JSON POST). The URL is `url` or, when empty, LEADLOOP_ALERT_WEBHOOK_URL
+    read when the alert is sent; with neither, alerts are off and the sensor says so in its log."""
 
     url: str = ""
     timeout_seconds: float = 10.0
 
     def post_markdown(self, content: str) -> bool:
         """Send one markdown message; False (and no exception) when alerts are not configured."""
-        if not self.url:
+        url = self.url or os.environ.get(WEBHOOK_ENV, "")
+        if not url:
             return False
-        response = requests.post(self.url, json={"msgtype": "markdown", "markdown": {"content": content}},
+        response = requests.post(url, json={"msgtype": "markdown", "markdown": {"content": content}},
                                  timeout=self.timeout_seconds)
         response.raise_for_status()
         answer = response.json()
@@ -84,5 +88,5 @@ ALERT_SENSORS = [alert_on_run_failure, alert_on_failed_checks]
 
 
 def wecom_robot_resource() -> WecomRobotWebhook:
-    """The webhook resource, its URL from LEADLOOP_ALERT_WEBHOOK_URL (empty: alerts off)."""
-    return WecomRobotWebhook(url=dg.EnvVar(WEBHOOK_ENV).get_value(""))
+    """The webhook resource; its URL comes from LEADLOOP_ALERT_WEBHOOK_URL when an alert is sent."""
+    return WecomRobotWebhook()

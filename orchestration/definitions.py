@@ -8,12 +8,12 @@ from leadloop import settings
 
 settings.apply_environment()
 
-from leadloop.warehouse import read_table  # noqa: E402
-from orchestration.alerts import ALERT_SENSORS, wecom_robot_resource  # noqa: E402
-from orchestration.dbt import dbt_resource, leadloop_dbt_assets  # noqa: E402
-from orchestration.extract import EXTRACT_ASSETS, RAW_PRIMARY_KEYS  # noqa: E402
-from orchestration.jobs import nightly_refresh, nightly_refresh_schedule  # noqa: E402
-from orchestration.quality import mart_checks, raw_table_checks  # noqa: E402
+from leadloop.warehouse import read_table
+from orchestration.alerts import ALERT_SENSORS, wecom_robot_resource
+from orchestration.dbt import dbt_resource, leadloop_dbt_assets
+from orchestration.extract import EXTRACT_ASSETS, RAW_PRIMARY_KEYS
+from orchestration.jobs import nightly_refresh, nightly_refresh_schedule
+from orchestration.quality import mart_checks, raw_table_checks
 
 # DuckDB allows one writer: on the embedded warehouse every step runs in one process, in order.
 EXECUTOR = dg.in_process_executor if settings.warehouse_kind() == "duckdb" else dg.multiprocess_executor

@@ -15,8 +15,8 @@ from dlt.common.normalizers.naming.snake_case import NamingConvention
 
 from extract.neocrm import neocrm_source
 from leadloop import settings
-from orchestration.freshness import RAW_TABLE_FRESHNESS
 from leadloop.warehouse import dlt_pipeline
+from orchestration.freshness import RAW_TABLE_FRESHNESS
 
 settings.apply_environment()
 

@@ -7,6 +7,7 @@ the dbt models downstream of it in the same run, so yesterday's marts stay in pl
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import dagster as dg
@@ -46,7 +47,7 @@ def _funnel_never_widens() -> list[Expectation]:
     """Each stage count is at most the one before it."""
     return [Expectation("ExpectColumnPairValuesAToBeGreaterThanB",
                         {"column_A": earlier, "column_B": later, "or_equal": True})
-            for earlier, later in zip(FUNNEL_COUNTS, FUNNEL_COUNTS[1:])]
+            for earlier, later in pairwise(FUNNEL_COUNTS)]
 
 
 MART_SUITES: dict[str, list[Expectation]] = {

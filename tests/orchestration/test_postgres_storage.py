@@ -35,9 +35,9 @@ def test_nightly_job_runs_on_postgres_storage(postgres_server, private_warehouse
         assert instance.get_run_by_id(result.run_id).status == dg.DagsterRunStatus.SUCCESS
 
     with psycopg2.connect(host="127.0.0.1", port=postgres_server.port, user=postgres_server.user,
-                          password=postgres_server.password, dbname=database) as connection:
-        with connection.cursor() as cursor:
-            cursor.execute("select count(*) from runs where run_id = %s", (result.run_id,))
-            assert cursor.fetchone()[0] == 1
-            cursor.execute("select count(*) from event_logs where run_id = %s", (result.run_id,))
-            assert cursor.fetchone()[0] > 50
+                          password=postgres_server.password, dbname=database) as connection, \
+            connection.cursor() as cursor:
+        cursor.execute("select count(*) from runs where run_id = %s", (result.run_id,))
+        assert cursor.fetchone()[0] == 1
+        cursor.execute("select count(*) from event_logs where run_id = %s", (result.run_id,))
+        assert cursor.fetchone()[0] > 50

@@ -42,7 +42,7 @@ def _median(values: list[int]) -> Decimal | None:
 def revenue_by_source(opportunities: list[dict[str, Any]]) -> dict[tuple, dict[str, Any]]:
     """mart_revenue_by_source rows (share computed by the caller's comparison of exact sums)."""
     rows: dict[tuple, dict[str, Any]] = defaultdict(
-        lambda: {"won_deals": 0, "won_revenue_cny": Decimal("0"), "marketing_influenced_deals": 0})
+        lambda: {"won_deals": 0, "won_revenue_cny": Decimal(0), "marketing_influenced_deals": 0})
     for opp in opportunities:
         if opp["outcome"] != "won":
             continue

@@ -12,17 +12,35 @@ from leadloop import settings
 settings.apply_environment()
 
 
-def run_nightly_refresh() -> bool:
-    """Execute the nightly_refresh job in this process, recorded in DAGSTER_HOME's run storage."""
+def run_nightly_refresh(first_day: str, last_day: str, instance=None):
+    """Execute nightly_refresh in this process over ad-report days [first_day, last_day] (one run).
+
+    The run is recorded in DAGSTER_HOME's run storage, so it shows in the UI afterwards.
+    """
     import dagster as dg
 
     from orchestration.definitions import defs
 
     quiet_logs = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
-    with dg.DagsterInstance.get() as instance:
-        job = defs.resolve_job_def("nightly_refresh")
-        result = job.execute_in_process(instance=instance, run_config=quiet_logs, raise_on_error=False)
-    return result.success
+    days = {"dagster/asset_partition_range_start": first_day, "dagster/asset_partition_range_end": last_day}
+    job = defs.resolve_job_def("nightly_refresh")
+    if instance is not None:
+        return job.execute_in_process(instance=instance, run_config=quiet_logs, raise_on_error=False, tags=days)
+    with dg.DagsterInstance.get() as own_instance:
+        return job.execute_in_process(instance=own_instance, run_config=quiet_logs, raise_on_error=False,
+                                      tags=days)
+
+
+def demo_night(demo, instance=None):
+    """The demo's night: every ad-report day from the first partition to the demo's yesterday."""
+    from datetime import timedelta
+
+    from demo.digital import business_day
+    from orchestration.extract import AD_REPORT_DAYS
+
+    first = AD_REPORT_DAYS.start.date().isoformat()
+    yesterday = (business_day(demo.world.as_of_ms) - timedelta(days=1)).isoformat()
+    return run_nightly_refresh(first, yesterday, instance)
 
 
 def funnel_summary() -> str:
@@ -53,8 +71,8 @@ def command_demo(args: argparse.Namespace) -> int:
         print("leadloop demo: the demo summary reads the DuckDB warehouse; unset LEADLOOP_WAREHOUSE",
               file=sys.stderr)
         return 2
-    with running_demo_sources():
-        ok = run_nightly_refresh()
+    with running_demo_sources() as demo:
+        ok = demo_night(demo).success
     if not ok:
         print("leadloop demo: the nightly_refresh run failed; see the log above", file=sys.stderr)
         return 1

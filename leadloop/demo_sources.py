@@ -7,17 +7,32 @@ source's SOURCES__<NAME>__* settings at it for as long as the context is open.
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from demo.neocrm_records import render as render_neocrm
+from demo import (
+    baidu_sem_records,
+    neocrm_records,
+    oceanengine_records,
+    salesforce_records,
+    sensors_records,
+    wecom_records,
+)
+from demo.digital import DigitalWorld, business_day, simulate_digital
+from demo.simulators.baidu_sem import BaiduSemSimulator
+from demo.simulators.base import SimulatorBase
 from demo.simulators.neocrm import NeocrmSimulator
+from demo.simulators.oceanengine import OceanengineSimulator
+from demo.simulators.salesforce import SalesforceSimulator
+from demo.simulators.sensors import SensorsSimulator
+from demo.simulators.wecom import WecomSimulator
 from demo.simulators.wecom_robot import WecomRobotReceiver
 from demo.truth import write_truth
-from demo.world import DEFAULT_AS_OF, DEFAULT_SEED, World, simulate
+from demo.world import BUSINESS_TZ, DEFAULT_AS_OF, DEFAULT_SEED, World, simulate
 from leadloop import settings
 
 # The simulators' own credentials: demo-only values, never real secrets.
@@ -27,25 +42,115 @@ DEMO_NEOCRM_CREDENTIALS = {
     "username": "demo@leadloop.cn",
     "password": "demo-password",
 }
+DEMO_WECOM_CREDENTIALS = {"corp_id": "wwleadloopdemo", "corp_secret": "demo-corp-secret"}
+DEMO_SALESFORCE_CREDENTIALS = {"client_id": "leadloop-demo-connected-app", "client_secret": "demo-sf-secret",
+                               "username": "demo@leadloop-demo.cn", "password": "demo-password"}
+DEMO_SALESFORCE_SECURITY_TOKEN = "DemoSecurityToken"
+DEMO_BAIDU_CREDENTIALS = {"username": "leadloop-demo-百度", "access_token": "demo-baidu-token",
+                          "refresh_token": "demo-baidu-refresh", "app_id": "demo-baidu-app",
+                          "secret_key": "demo-baidu-secret"}
+DEMO_SENSORS_TOKEN = "demo-sensors-api-secret"
+DEMO_OCEANENGINE_CREDENTIALS = {"app_id": "1700000001", "secret": "demo-app-secret",
+                                "access_token": "demo-access-token", "refresh_token": "demo-refresh-token"}
+
+
+@dataclass
+class DemoSimulator:
+    """One running simulator, the settings that point its source at it, and how to re-render it."""
+
+    simulator: SimulatorBase
+    environment: dict[str, str]
+    rerender: Callable[[World, DigitalWorld, int], None]
+
+
+def _env(source: str, values: dict[str, str]) -> dict[str, str]:
+    return {f"SOURCES__{source.upper()}__{key.upper()}": str(value) for key, value in values.items()}
+
+
+def _neocrm(world: World, digital: DigitalWorld) -> DemoSimulator:
+    sim = NeocrmSimulator(neocrm_records.render(world), **DEMO_NEOCRM_CREDENTIALS).start()
+    env = _env("neocrm", {"base_url": sim.base_url, "token_url": f"{sim.base_url}/auc/oauth2/token",
+                          **DEMO_NEOCRM_CREDENTIALS})
+    return DemoSimulator(sim, env, lambda w, d, now: sim.set_records(neocrm_records.render(w, now)))
+
+
+def _wecom(world: World, digital: DigitalWorld) -> DemoSimulator:
+    sim = WecomSimulator(wecom_records.render(world, digital), **DEMO_WECOM_CREDENTIALS).start()
+    env = _env("wecom", {"base_url": sim.base_url, **DEMO_WECOM_CREDENTIALS})
+    return DemoSimulator(sim, env, lambda w, d, now: sim.set_records(wecom_records.render(w, d, now)))
+
+
+def _oceanengine(world: World, digital: DigitalWorld) -> DemoSimulator:
+    reports = oceanengine_records.render(world, digital)
+    sim = OceanengineSimulator(reports, **DEMO_OCEANENGINE_CREDENTIALS).start()
+    env = _env("oceanengine", {"base_url": sim.base_url, "advertiser_ids": ",".join(map(str, reports)),
+                               "end_date": business_day(world.as_of_ms).isoformat(),
+                               **DEMO_OCEANENGINE_CREDENTIALS})
+    return DemoSimulator(sim, env, lambda w, d, now: sim.set_reports(oceanengine_records.render(w, d, now)))
+
+
+def _baidu_sem(world: World, digital: DigitalWorld) -> DemoSimulator:
+    rows = baidu_sem_records.render(world, digital)
+    sim = BaiduSemSimulator(rows, **DEMO_BAIDU_CREDENTIALS).start()
+    user_ids = sorted({unit.account_id for unit in digital.ad_units if unit.platform == "baidu"})
+    env = _env("baidu_sem", {"base_url": sim.base_url, "refresh_url": sim.refresh_url,
+                             "user_ids": json.dumps(user_ids), "end_date": business_day(world.as_of_ms).isoformat(),
+                             **DEMO_BAIDU_CREDENTIALS})
+    return DemoSimulator(sim, env, lambda w, d, now: sim.set_rows(baidu_sem_records.render(w, d, now)))
+
+
+def _salesforce(world: World, digital: DigitalWorld) -> DemoSimulator:
+    credentials = {**DEMO_SALESFORCE_CREDENTIALS,
+                   "password": DEMO_SALESFORCE_CREDENTIALS["password"] + DEMO_SALESFORCE_SECURITY_TOKEN}
+    sim = SalesforceSimulator(salesforce_records.render(world, digital), **credentials).start()
+    env = _env("salesforce", {"login_url": sim.login_url, "security_token": DEMO_SALESFORCE_SECURITY_TOKEN,
+                              **DEMO_SALESFORCE_CREDENTIALS})
+    return DemoSimulator(sim, env, lambda w, d, now: sim.set_records(salesforce_records.render(w, d, now)))
+
+
+def _sensors(world: World, digital: DigitalWorld) -> DemoSimulator:
+    sim = SensorsSimulator(sensors_records.render(world, digital), token=DEMO_SENSORS_TOKEN).start()
+    local_today = world.as_of.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M:%S")
+    env = _env("sensors", {"base_url": sim.base_url, "token": DEMO_SENSORS_TOKEN, "end_time": local_today})
+    return DemoSimulator(sim, env, lambda w, d, now: sim.set_rows(sensors_records.render(w, d, now)))
+
+
+SIMULATOR_STARTERS: dict[str, Callable[[World, DigitalWorld], DemoSimulator]] = {
+    "baidu_sem": _baidu_sem,
+    "neocrm": _neocrm,
+    "wecom": _wecom,
+    "oceanengine": _oceanengine,
+    "salesforce": _salesforce,
+    "sensors": _sensors,
+}
 
 
 @dataclass
 class DemoSources:
-    """The running demo: its world and its simulators."""
+    """The running demo: its world, one simulator per source, and the alert receiver."""
 
     world: World
-    neocrm: NeocrmSimulator
+    digital: DigitalWorld
     alert_receiver: WecomRobotReceiver
+    simulators: dict[str, DemoSimulator] = field(default_factory=dict)
 
     def source_environment(self) -> dict[str, str]:
         """SOURCES__* settings that point every source at its simulator, and alerts at the receiver."""
-        env = {
-            "LEADLOOP_ALERT_WEBHOOK_URL": self.alert_receiver.webhook_url,
-            "SOURCES__NEOCRM__BASE_URL": self.neocrm.base_url,
-            "SOURCES__NEOCRM__TOKEN_URL": f"{self.neocrm.base_url}/auc/oauth2/token",
-        }
-        env.update({f"SOURCES__NEOCRM__{k.upper()}": v for k, v in DEMO_NEOCRM_CREDENTIALS.items()})
+        env = {"LEADLOOP_ALERT_WEBHOOK_URL": self.alert_receiver.webhook_url}
+        for demo_simulator in self.simulators.values():
+            env.update(demo_simulator.environment)
         return env
+
+    def advance_to(self, as_of_ms: int) -> None:
+        """Serve the world as every platform would show it at a later instant (a new day)."""
+        for demo_simulator in self.simulators.values():
+            demo_simulator.rerender(self.world, self.digital, as_of_ms)
+
+    def stop(self) -> None:
+        """Stop every server."""
+        for demo_simulator in self.simulators.values():
+            demo_simulator.simulator.stop()
+        self.alert_receiver.stop()
 
 
 def demo_parameters() -> tuple[int, float, datetime]:
@@ -60,23 +165,26 @@ def demo_parameters() -> tuple[int, float, datetime]:
 
 
 @contextmanager
-def running_demo_sources(world: World | None = None, port: int = 0) -> Iterator[DemoSources]:
+def running_demo_sources(world: World | None = None) -> Iterator[DemoSources]:
     """Start the simulators for a demo world and set the sources' environment while open."""
     if world is None:
         seed, scale, as_of = demo_parameters()
         world = simulate(seed=seed, scale=scale, as_of=as_of)
     write_truth(world, settings.demo_truth_dir())
-    neocrm = NeocrmSimulator(render_neocrm(world), port=port, **DEMO_NEOCRM_CREDENTIALS).start()
-    demo = DemoSources(world=world, neocrm=neocrm, alert_receiver=WecomRobotReceiver().start())
-    previous = {key: os.environ.get(key) for key in demo.source_environment()}
-    os.environ.update(demo.source_environment())
+    digital = simulate_digital(world)
+    demo = DemoSources(world=world, digital=digital, alert_receiver=WecomRobotReceiver().start())
     try:
-        yield demo
+        for name, start in SIMULATOR_STARTERS.items():
+            demo.simulators[name] = start(world, digital)
+        previous = {key: os.environ.get(key) for key in demo.source_environment()}
+        os.environ.update(demo.source_environment())
+        try:
+            yield demo
+        finally:
+            for key, value in previous.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
     finally:
-        neocrm.stop()
-        demo.alert_receiver.stop()
-        for key, value in previous.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        demo.stop()

@@ -43,6 +43,11 @@ def demo_truth_dir() -> Path:
     return warehouse_dir() / "demo_truth"
 
 
+def drop_dir() -> Path:
+    """Folder where people drop console exports (SOURCES__FILE_DROPS__DROP_DIR)."""
+    return Path(os.environ.get("SOURCES__FILE_DROPS__DROP_DIR", warehouse_dir() / "drops")).resolve()
+
+
 def warehouse_kind() -> str:
     """duckdb (embedded default) or postgres, from LEADLOOP_WAREHOUSE."""
     kind = os.environ.get("LEADLOOP_WAREHOUSE", "duckdb").strip().lower()
@@ -60,5 +65,6 @@ def apply_environment() -> None:
     os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT))
     os.environ.setdefault("LEADLOOP_DBT_TARGET", warehouse_kind())
     os.environ["LEADLOOP_DUCKDB_PATH"] = str(duckdb_path())
+    os.environ.setdefault("SOURCES__FILE_DROPS__DROP_DIR", str(drop_dir()))
     # dlt reads .dlt/config.toml from the working directory; point it at the project's own.
     os.environ.setdefault("DLT_PROJECT_DIR", str(PROJECT_ROOT))

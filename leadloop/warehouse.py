@@ -30,12 +30,12 @@ def postgres_dsn() -> str:
     return f"postgresql://{auth}@{host}:{port}/{database}"
 
 
-def dlt_pipeline(source_name: str) -> dlt.Pipeline:
-    """The dlt pipeline of one source: dataset raw_<source>, state beside the warehouse."""
+def dlt_pipeline(source_name: str, dataset_name: str | None = None) -> dlt.Pipeline:
+    """The dlt pipeline of one source: dataset raw_<source> unless given, state beside the warehouse."""
     return dlt.pipeline(
         pipeline_name=f"leadloop_{source_name}",
         destination=dlt_destination(),
-        dataset_name=f"raw_{source_name}",
+        dataset_name=dataset_name or f"raw_{source_name}",
         pipelines_dir=str(settings.dlt_pipelines_dir()),
         progress="log" if os.environ.get("LEADLOOP_DLT_PROGRESS") else None,
     )

@@ -5,6 +5,7 @@ The key equals the dbt source's asset key, so lineage runs unbroken from an API 
 # No `from __future__ import annotations`: Dagster reads the `context` annotation at runtime.
 
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import dagster as dg
@@ -13,7 +14,13 @@ from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 from dlt.common.normalizers.naming.snake_case import NamingConvention
 
+from extract.baidu_sem import baidu_sem_source
+from extract.file_drops import run_file_drops
 from extract.neocrm import neocrm_source
+from extract.oceanengine import oceanengine_source
+from extract.salesforce import salesforce_source
+from extract.sensors import sensors_source
+from extract.wecom import wecom_source
 from leadloop import settings
 from leadloop.warehouse import dlt_pipeline
 from orchestration.freshness import RAW_TABLE_FRESHNESS
@@ -22,6 +29,9 @@ settings.apply_environment()
 
 SourceFactory = Callable[[], dlt.sources.DltSource]
 _NAMING = NamingConvention()
+# Ad reports by China-time day; a day is complete once it is over (no partition for today).
+AD_REPORT_DAYS = dg.DailyPartitionsDefinition(start_date="2025-01-01", timezone="Asia/Shanghai")
+RESTATEMENT_DAYS = 6  # days re-read before a partition: the platforms restate recent numbers
 
 
 class RawTableTranslator(DagsterDltTranslator):
@@ -59,6 +69,45 @@ def raw_assets(source_name: str, source_factory: SourceFactory) -> dg.AssetsDefi
     return _load
 
 
+def ad_report_assets(source_name: str, source_factory: Callable[..., dlt.sources.DltSource]) -> dg.AssetsDefinition:
+    """An ad platform's daily reports as assets partitioned by China-time day, backfilled in one run.
+
+    A run for days [first, last] reads from RESTATEMENT_DAYS before `first` up to `last`, because the
+    platforms restate cost and conversions for a few days; merge keys make the re-read idempotent.
+    """
+
+    @dlt_assets(
+        dlt_source=source_factory(),
+        dlt_pipeline=dlt_pipeline(source_name),
+        name=f"raw_{source_name}",
+        dagster_dlt_translator=RAW_TABLE_TRANSLATOR,
+        pool=f"{source_name}_api",
+        partitions_def=AD_REPORT_DAYS,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+    )
+    def _load(context: dg.AssetExecutionContext, dlt: DagsterDltResource) -> Iterator[Any]:
+        window = context.partition_time_window
+        first = window.start.date() - timedelta(days=RESTATEMENT_DAYS)
+        last = window.end.date() - timedelta(days=1)  # the window's end is exclusive
+        context.log.info(f"{source_name}: reading report days {first} .. {last}")
+        _load_dropped_files(context, source_name)
+        source = source_factory(start_date=first.isoformat(), end_date=last.isoformat(),
+                                lookback_days=(last - first).days + 1)
+        yield from dlt.run(context=context, dlt_source=source, dlt_pipeline=dlt_pipeline(source_name))
+
+    return _load
+
+
+def _load_dropped_files(context: dg.AssetExecutionContext, platform: str) -> None:
+    """Console exports dropped for this platform land first, so the API's numbers win where both exist."""
+    folder = settings.drop_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    infos = run_file_drops(lambda p: dlt_pipeline(f"file_drops_{p}", dataset_name=f"raw_{p}"), [platform])
+    for info in infos.values():
+        info.raise_on_failed_jobs()
+    context.log.info(f"{platform}: file drops from {folder} loaded")
+
+
 def primary_keys(source_name: str, source_factory: SourceFactory) -> dict[dg.AssetKey, list[str]]:
     """Each raw table's merge key, as dlt names the columns in the warehouse."""
     keys = {}
@@ -71,8 +120,17 @@ def primary_keys(source_name: str, source_factory: SourceFactory) -> dict[dg.Ass
 
 # source name → factory: one entry per folder of extract/.
 SOURCES: dict[str, SourceFactory] = {
+    "baidu_sem": baidu_sem_source,
     "neocrm": neocrm_source,
+    "oceanengine": oceanengine_source,
+    "salesforce": salesforce_source,
+    "sensors": sensors_source,
+    "wecom": wecom_source,
 }
+AD_REPORT_SOURCES = {"baidu_sem", "oceanengine"}
 
-EXTRACT_ASSETS = [raw_assets(name, factory) for name, factory in SOURCES.items()]
+EXTRACT_ASSETS = [
+    ad_report_assets(name, factory) if name in AD_REPORT_SOURCES else raw_assets(name, factory)
+    for name, factory in SOURCES.items()
+]
 RAW_PRIMARY_KEYS = {key: pk for name, factory in SOURCES.items() for key, pk in primary_keys(name, factory).items()}

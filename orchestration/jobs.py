@@ -20,11 +20,12 @@ nightly_refresh = dg.define_asset_job(
     op_retry_policy=SOURCE_RETRY_POLICY,
 )
 
-nightly_refresh_schedule = dg.ScheduleDefinition(
+# The job is partitioned by the ad reports' China-time day: each night runs yesterday's partition.
+nightly_refresh_schedule = dg.build_schedule_from_partitioned_job(
+    nightly_refresh,
     name="nightly_refresh_schedule",
-    job=nightly_refresh,
-    cron_schedule=NIGHTLY_CRON,
-    execution_timezone=NIGHTLY_TIMEZONE,
+    hour_of_day=2,
+    minute_of_hour=0,
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Every night at 02:00 China time, before the CMO's morning read.",
+    description="Every night at 02:00 China time (yesterday's ad-report day), before the CMO's morning read.",
 )

@@ -100,7 +100,10 @@ def validate_frame(name: str, frame: Any, suite: Iterable[Expectation]) -> dg.As
     """Validate a DataFrame against a suite in an ephemeral GX context; failures named in metadata."""
     import great_expectations as gx  # heavy import (~7 s): only when a check runs
 
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
     context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)  # keep run logs readable
     batch = (context.data_sources.add_pandas(f"leadloop_{name}")
              .add_dataframe_asset(name)
              .add_batch_definition_whole_dataframe("whole_table")

@@ -88,11 +88,11 @@ def demo_world():
 def demo_night(demo_world):
     """One nightly_refresh run of the whole pipeline on the demo company, into DuckDB."""
     from leadloop import settings
-    from leadloop.cli import run_nightly_refresh
+    from leadloop.cli import demo_night as run_demo_night
     from leadloop.demo_sources import running_demo_sources
 
-    with running_demo_sources(demo_world):
-        assert run_nightly_refresh(), "nightly_refresh failed on the demo company"
+    with running_demo_sources(demo_world) as demo:
+        assert run_demo_night(demo).success, "nightly_refresh failed on the demo company"
     return settings.duckdb_path()
 
 

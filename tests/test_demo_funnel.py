@@ -44,7 +44,7 @@ def test_every_journey_has_its_true_stage_times(demo_night, demo_world):
 
 
 def test_rerunning_the_night_is_idempotent(demo_night, demo_world):
-    from leadloop.cli import run_nightly_refresh
+    from leadloop.cli import demo_night as run_demo_night
     from leadloop.demo_sources import running_demo_sources
 
     def snapshot():
@@ -53,6 +53,6 @@ def test_rerunning_the_night_is_idempotent(demo_night, demo_world):
                     con.execute("select * from marts.mart_funnel order by all").fetchall())
 
     before = snapshot()
-    with running_demo_sources(demo_world):
-        assert run_nightly_refresh()
+    with running_demo_sources(demo_world) as demo:
+        assert run_demo_night(demo).success
     assert snapshot() == before

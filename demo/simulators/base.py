@@ -78,6 +78,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
     """Hands every request to the owning simulator; never logs per request."""
 
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: without TCP_NODELAY, Nagle adds ~40 ms per answer.
+    disable_nagle_algorithm = True
     server: _SimulatorHTTPServer
 
     def _serve(self) -> None:
@@ -143,7 +145,8 @@ class SimulatorBase:
             return self
         self._server = _SimulatorHTTPServer((self.host, self._port), self)
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name=f"{type(self).__name__}-http", daemon=True
+            # A short poll so that stop() returns in ~50 ms instead of the default 0.5 s.
+            target=self._server.serve_forever, args=(0.05,), name=f"{type(self).__name__}-http", daemon=True
         )
         self._thread.start()
         return self

@@ -130,9 +130,10 @@ def _totals(rows: list[Any], metrics: tuple[str, ...]) -> dict[str, str]:
     totals = dict.fromkeys(metrics, Decimal(0))
     for row in rows:
         values = row.get("metrics") if isinstance(row, Mapping) else None
+        values = values if isinstance(values, Mapping) else {}
         for name in metrics:
             try:
-                totals[name] += Decimal(str((values or {}).get(name, "0")))
+                totals[name] += Decimal(str(values.get(name, "0")))
             except InvalidOperation:
                 continue
     return {

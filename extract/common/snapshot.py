@@ -111,7 +111,10 @@ class SnapshotDiff:
     loaded: dict[Key, LoadedRow] = field(default_factory=dict)
     table_exists: bool = False
     seen: set[Key] = field(default_factory=set)
-    counts: dict[str, int] = field(default_factory=lambda: {"new": 0, "changed": 0, "undeleted": 0, "deleted": 0})
+    kept: set[Key] = field(default_factory=set)
+    counts: dict[str, int] = field(
+        default_factory=lambda: {"new": 0, "changed": 0, "undeleted": 0, "deleted": 0}
+    )
 
     @classmethod
     def from_destination(
@@ -151,9 +154,14 @@ class SnapshotDiff:
             out.append(self._live_row(row, digest, before))
         return pa.Table.from_pylist(out, schema=self.schema)
 
+    def keep(self, key: Key) -> None:
+        """Notes a key present in the snapshot but not loadable (quarantined): never marked deleted."""
+        self.kept.add(key)
+
     def vanished(self) -> pa.Table:
         """Rows live in the destination but absent from this (complete) snapshot, marked deleted."""
-        gone = {key for key, row in self.loaded.items() if not row.is_deleted and key not in self.seen}
+        present = self.seen | self.kept
+        gone = {key for key, row in self.loaded.items() if not row.is_deleted and key not in present}
         if not gone:
             return self.schema.empty_table()
         rows = [
@@ -184,4 +192,3 @@ class SnapshotDiff:
         """One line for the log: what this run changed."""
         parts = ", ".join(f"{n} {kind}" for kind, n in self.counts.items())
         return f"{self.table}: {len(self.seen)} rows in snapshot; {parts}"
-

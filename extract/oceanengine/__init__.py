@@ -52,16 +52,20 @@ def first_day_to_read(start: date, end: date, last_read: date | None, lookback_d
 
 
 def _day(value: Any) -> str:
-    """A report day as YYYY-MM-DD (a midnight time part is dropped); raises ValueError otherwise."""
+    """A report day as YYYY-MM-DD (a midnight time part is dropped); raises InvalidRecordError otherwise."""
     match = _DAY.match(value.strip()) if isinstance(value, str) else None
-    if match is None:
-        raise InvalidRecordError(f"field stat_time_day: expected a day YYYY-MM-DD, got {value!r}"[:200])
-    date.fromisoformat(match.group(1))  # a real calendar day
-    return match.group(1)
+    try:
+        if match is None:
+            raise ValueError
+        return date.fromisoformat(match.group(1)).isoformat()  # a real calendar day
+    except ValueError:
+        raise InvalidRecordError(
+            f"field stat_time_day: expected a day YYYY-MM-DD, got {value!r}"[:200]
+        ) from None
 
 
 def _flatten(row: Any, advertiser_id: int) -> dict[str, Any]:
-    """One wire row as a flat record of the raw table; raises ValueError with the reason."""
+    """One wire row as a flat record of the raw table; raises InvalidRecordError with the reason."""
     if not isinstance(row, Mapping):
         raise InvalidRecordError(f"row is {type(row).__name__}, not an object")
     dimensions, metrics = row.get("dimensions"), row.get("metrics")

@@ -53,21 +53,18 @@ def parse_day(value: str, key: str) -> date:
 
 def parse_advertiser_ids(value: Any) -> tuple[int, ...]:
     """Advertiser ids from a list, a number, or text such as `1,2` or `[1, 2]` (env vars)."""
-    if isinstance(value, str):
-        text = value.strip()
-        items: Sequence[Any] = json.loads(text) if text.startswith("[") else text.split(",")
-    elif isinstance(value, (list, tuple)):
-        items = value
-    else:
-        items = [value]
     try:
-        ids = tuple(int(str(item).strip()) for item in items if str(item).strip())
-    except ValueError:
+        if isinstance(value, str):
+            text = value.strip()
+            items: Sequence[Any] = json.loads(text) if text.startswith("[") else text.split(",")
+        else:
+            items = value if isinstance(value, (list, tuple)) else [value]
+        return tuple(int(str(item).strip()) for item in items if str(item).strip())
+    except (TypeError, ValueError):
         raise ValueError(
             f"{SOURCE_NAME}: {describe_settings(SOURCE_NAME, ['advertiser_ids'])} must be a list of"
             f" numeric advertiser ids, e.g. [1760000001], got {value!r}"
         ) from None
-    return ids
 
 
 @dataclass(frozen=True)

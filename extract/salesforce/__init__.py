@@ -61,7 +61,8 @@ def object_fields(
     loaded = [mapping.get(name, name) for name in fields]
     if len(set(loaded)) != len(loaded):
         raise ValueError(
-            f"salesforce: SOURCES__SALESFORCE__CUSTOM_FIELDS gives {obj.resource} two columns of the same name"
+            f"salesforce: SOURCES__SALESFORCE__CUSTOM_FIELDS gives {obj.resource} two columns"
+            " of the same name"
         )
     return fields, mapping
 
@@ -81,9 +82,7 @@ def _quarantine_passthrough(rejects: pa.Table, schema: pa.Schema, cursor: str) -
     quarantine rows through (`strip_incremental_passthrough` drops them again)."""
     for name in (settings.PRIMARY_KEY, cursor):
         column = schema.field(name)
-        rejects = rejects.append_column(
-            pa.field(name, column.type), pa.nulls(rejects.num_rows, column.type)
-        )
+        rejects = rejects.append_column(pa.field(name, column.type), pa.nulls(rejects.num_rows, column.type))
     return rejects
 
 

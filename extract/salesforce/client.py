@@ -71,7 +71,9 @@ class SalesforceSettings:
                 f" and {settings.MAX_BATCH_SIZE}, got {self.batch_size}"
             )
         if self.max_tries < 1:
-            raise ValueError(f"salesforce: SOURCES__SALESFORCE__MAX_TRIES must be at least 1, got {self.max_tries}")
+            raise ValueError(
+                f"salesforce: SOURCES__SALESFORCE__MAX_TRIES must be at least 1, got {self.max_tries}"
+            )
 
     def retry_policy(self) -> RetryPolicy:
         """The backoff policy these settings describe."""
@@ -201,7 +203,9 @@ class SalesforceClient:
                 return
             next_url = str(body["nextRecordsUrl"])
             if next_url in seen:
-                raise SalesforceError(f"salesforce: nextRecordsUrl {next_url} came back twice for: {soql[:200]}")
+                raise SalesforceError(
+                    f"salesforce: nextRecordsUrl {next_url} came back twice for: {soql[:200]}"
+                )
             seen.add(next_url)
             body = self._get(next_url, None, soql)
 
@@ -210,7 +214,9 @@ class SalesforceClient:
         for refreshed in (False, True):
             token = self._tokens.get()
             url = path if path.startswith(("http://", "https://")) else f"{self._instance_url}{path}"
-            outcome = self._http.retrying(partial(self._get_once, url, params, token), what=f"salesforce GET {path}")
+            outcome = self._http.retrying(
+                partial(self._get_once, url, params, token), what=f"salesforce GET {path}"
+            )
             if isinstance(outcome, Mapping):
                 return outcome
             code, status, message = outcome

@@ -92,7 +92,9 @@ class SensorsSettings:
             ("max_tries", self.max_tries, 1),
         ):
             if value < low:
-                raise ValueError(f"sensors: {setting_env_var(SOURCE_NAME, key)} must be at least {low}, got {value}")
+                raise ValueError(
+                    f"sensors: {setting_env_var(SOURCE_NAME, key)} must be at least {low}, got {value}"
+                )
 
     def start(self) -> datetime:
         """The configured first instant (local time)."""
@@ -104,7 +106,9 @@ class SensorsSettings:
 
     def retry_policy(self) -> RetryPolicy:
         """The backoff policy these settings describe; retry statuses come from settings.ERROR_CODES."""
-        statuses = frozenset(code for code, (action, _) in settings.ERROR_CODES.items() if action == settings.RETRY)
+        statuses = frozenset(
+            code for code, (action, _) in settings.ERROR_CODES.items() if action == settings.RETRY
+        )
         return RetryPolicy(tries=self.max_tries, base_delay=self.backoff_seconds, retry_statuses=statuses)
 
 

@@ -27,6 +27,8 @@ PROPERTIES_JSON = "properties_json"
 # Column types of the field table (dlt data types; the arrow type of each is in events.py).
 TEXT, BIGINT, DOUBLE, BOOL = "text", "bigint", "double", "bool"
 
+# The JSON type each field arrives as is *unconfirmed* (e.g. booleans as true/false or 0/1), and
+# so is whether `select *` writes null properties or leaves them out (both are read the same).
 # Wire name → (loaded column, type). Every other key of a row goes, as canonical JSON, into
 # `properties_json`, so that no property is lost. Preset properties drop their `$`; `$title`
 # becomes page_title because the forms' own `title` (job title) is a custom property.

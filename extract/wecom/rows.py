@@ -72,6 +72,20 @@ def record_id(record: Any, table: settings.Table) -> str | None:
     return None if all(p is None for p in parts) else "/".join("" if p is None else str(p) for p in parts)
 
 
+def key_of(record: Any, table: settings.Table) -> tuple[str, ...] | None:
+    """The key of a wire record as loaded (text), or None when any part is missing or unreadable."""
+    if not isinstance(record, Mapping):
+        return None
+    paths = {field.column: field.path for field in table.fields}
+    try:
+        parts = [dig(record, paths[key]) for key in table.primary_key]
+    except InvalidWireRecordError:
+        return None
+    if any(p is None or p == "" or isinstance(p, (Mapping, list)) for p in parts):
+        return None
+    return tuple(str(p) for p in parts)
+
+
 def field_types(table: settings.Table) -> dict[str, str]:
     """{column: arrow/dlt type} of a table."""
     return {field.column: field.kind for field in table.fields}

@@ -115,8 +115,8 @@ CONTACT_WAYS = Table(
         Field("remark", "remark", TEXT),
         Field("skip_verify", "skip_verify", TEXT),  # JSON boolean, loaded as 'true' / 'false'
         Field("qr_code", "qr_code", TEXT),
-        Field("user", "user", TEXT, JSON_LIST),
-        Field("party", "party", TEXT, JSON_LIST),
+        Field("user_ids", "user", TEXT, JSON_LIST),  # staff userids ("user" is reserved in SQL)
+        Field("party_ids", "party", TEXT, JSON_LIST),  # department ids
     ),
 )
 
@@ -151,8 +151,12 @@ ERROR_CODES: dict[int, ErrorCode] = {
     42001: ErrorCode(REAUTH, "access_token expired"),
     45009: ErrorCode(RETRY, "API call frequency over the limit"),
     45033: ErrorCode(RETRY, "too many concurrent calls"),  # unconfirmed
-    40001: ErrorCode(SETTINGS, "invalid secret", ("corp_secret",), "Copy the secret again from the admin console"),
-    40013: ErrorCode(SETTINGS, "invalid corpid", ("corp_id",), "The corp ID is on 我的企业 → 企业信息"),  # unconfirmed
+    40001: ErrorCode(
+        SETTINGS, "invalid secret", ("corp_secret",), "Copy the secret again from the admin console"
+    ),
+    40013: ErrorCode(
+        SETTINGS, "invalid corpid", ("corp_id",), "The corp ID is on 我的企业 → 企业信息"
+    ),  # unconfirmed
     48001: ErrorCode(SETTINGS, "API not authorised for this secret", ("corp_secret",), _SECRET_HINT),
     48002: ErrorCode(SETTINGS, "API forbidden for this app", ("corp_secret",), _SECRET_HINT),  # unconfirmed
 }

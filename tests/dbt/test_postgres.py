@@ -39,13 +39,13 @@ def _dbt(*args: str) -> subprocess.CompletedProcess:
 def test_dbt_build_passes_on_postgres_and_matches_truth(postgres_warehouse, demo_world):
     import psycopg2
 
-    from extract.neocrm import neocrm_source
     from leadloop.demo_sources import running_demo_sources
     from leadloop.warehouse import dlt_pipeline
+    from orchestration.extract import SOURCES
 
     with running_demo_sources(demo_world):
-        load_info = dlt_pipeline("neocrm").run(neocrm_source())
-    load_info.raise_on_failed_jobs()
+        for name, source_factory in SOURCES.items():  # every source, as the nightly job loads them
+            dlt_pipeline(name).run(source_factory()).raise_on_failed_jobs()
 
     result = _dbt("build")
     assert result.returncode == 0, result.stdout[-4000:]

@@ -44,9 +44,23 @@ def test_every_dbt_source_is_produced_by_an_extract_asset(asset_graph, manifest)
 
 
 def test_raw_tables_are_grouped_by_source(asset_graph):
-    for key in _extract_keys(asset_graph):
-        assert key.path[0] == "raw_neocrm"
-        assert asset_graph.get(key).group_name == "raw_neocrm"
+    from orchestration.extract import SOURCES
+
+    keys = _extract_keys(asset_graph)
+    assert {key.path[0] for key in keys} == {f"raw_{name}" for name in SOURCES}
+    assert {"raw_neocrm", "raw_salesforce", "raw_baidu_sem", "raw_oceanengine", "raw_sensors", "raw_wecom"} <= {
+        key.path[0] for key in keys}
+    for key in keys:
+        assert asset_graph.get(key).group_name == key.path[0]
+
+
+def test_ad_reports_are_partitioned_by_china_day(asset_graph):
+    for dataset in ("raw_baidu_sem", "raw_oceanengine"):
+        keys = [k for k in _extract_keys(asset_graph) if k.path[0] == dataset]
+        assert keys
+        for key in keys:
+            partitions = asset_graph.get(key).partitions_def
+            assert partitions is not None and partitions.timezone == "Asia/Shanghai", key
 
 
 @pytest.mark.parametrize("mart", ["fct_lead_journeys", "mart_funnel"])

@@ -15,8 +15,8 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 def test_nightly_job_runs_on_postgres_storage(postgres_server, private_warehouse, demo_world, tmp_path,
                                                monkeypatch):
+    from leadloop.cli import demo_night
     from leadloop.demo_sources import running_demo_sources
-    from orchestration.definitions import defs
 
     dagster_home = tmp_path / "dagster_home"
     dagster_home.mkdir()
@@ -29,8 +29,8 @@ def test_nightly_job_runs_on_postgres_storage(postgres_server, private_warehouse
 
     with dg.DagsterInstance.get() as instance:
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
-        with running_demo_sources(demo_world):
-            result = defs.resolve_job_def("nightly_refresh").execute_in_process(instance=instance)
+        with running_demo_sources(demo_world) as demo:
+            result = demo_night(demo, instance)
         assert result.success
         assert instance.get_run_by_id(result.run_id).status == dg.DagsterRunStatus.SUCCESS
 

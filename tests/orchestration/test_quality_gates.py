@@ -16,12 +16,11 @@ pytestmark = pytest.mark.slow
 
 
 def _run_night(world):
+    from leadloop.cli import demo_night
     from leadloop.demo_sources import running_demo_sources
-    from orchestration.definitions import defs
 
-    with running_demo_sources(world), dg.DagsterInstance.get() as instance:
-        result = defs.resolve_job_def("nightly_refresh").execute_in_process(
-            instance=instance, raise_on_error=False)
+    with running_demo_sources(world) as demo, dg.DagsterInstance.get() as instance:
+        result = demo_night(demo, instance)
         return result, instance.get_run_by_id(result.run_id)
 
 

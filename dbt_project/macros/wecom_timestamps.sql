@@ -1,0 +1,14 @@
+{# A timestamp with time zone (how dlt loads run times) → a UTC timestamp without time zone. #}
+{% macro wecom_utc_timestamp(column) -%}
+    {{ return(adapter.dispatch('wecom_utc_timestamp', 'leadloop')(column)) }}
+{%- endmacro %}
+
+{% macro default__wecom_utc_timestamp(column) -%}
+    cast(({{ column }}) at time zone 'UTC' as {{ dbt.type_timestamp() }})
+{%- endmacro %}
+
+
+{# Unix seconds (how WeCom sends instants) → a UTC timestamp without time zone. #}
+{% macro wecom_unix_seconds_to_timestamp(column) -%}
+    {{ epoch_ms_to_timestamp('(' ~ column ~ ') * 1000') }}
+{%- endmacro %}

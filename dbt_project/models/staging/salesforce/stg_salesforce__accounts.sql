@@ -1,0 +1,21 @@
+with source as (
+    select * from {{ source('raw_salesforce', 'accounts') }}
+),
+
+renamed as (
+    select
+        id as account_id,
+        name as account_name,
+        industry,
+        billing_state as province,
+        billing_city as city,
+        cast(number_of_employees as integer) as employee_count,
+        owner_id as owner_user_id,
+        coalesce(is_deleted, false) as is_deleted,
+        {{ salesforce_utc('created_date') }} as created_at,
+        {{ salesforce_utc('last_modified_date') }} as updated_at,
+        {{ salesforce_utc('system_modstamp') }} as system_modified_at
+    from source
+)
+
+select * from renamed

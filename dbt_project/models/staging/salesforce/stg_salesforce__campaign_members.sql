@@ -1,0 +1,21 @@
+with source as (
+    select * from {{ source('raw_salesforce', 'campaign_members') }}
+),
+
+renamed as (
+    select
+        id as campaign_member_id,
+        campaign_id,
+        lead_id,
+        contact_id,
+        status as member_status,
+        coalesce(has_responded, false) as has_responded,
+        first_responded_date as first_responded_on,
+        coalesce(is_deleted, false) as is_deleted,
+        {{ salesforce_utc('created_date') }} as created_at,
+        {{ salesforce_utc('last_modified_date') }} as updated_at,
+        {{ salesforce_utc('system_modstamp') }} as system_modified_at
+    from source
+)
+
+select * from renamed

@@ -1,0 +1,24 @@
+with source as (
+    select * from {{ source('raw_salesforce', 'campaigns') }}
+),
+
+renamed as (
+    select
+        id as campaign_id,
+        name as campaign_name,
+        type as campaign_type,
+        status as campaign_status,
+        start_date as started_on,
+        end_date as ended_on,
+        coalesce(is_active, false) as is_active,
+        owner_id as owner_user_id,
+        utm_source,
+        utm_medium,
+        coalesce(is_deleted, false) as is_deleted,
+        {{ salesforce_utc('created_date') }} as created_at,
+        {{ salesforce_utc('last_modified_date') }} as updated_at,
+        {{ salesforce_utc('system_modstamp') }} as system_modified_at
+    from source
+)
+
+select * from renamed

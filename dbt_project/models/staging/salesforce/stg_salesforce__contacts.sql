@@ -1,0 +1,24 @@
+with source as (
+    select * from {{ source('raw_salesforce', 'contacts') }}
+),
+
+renamed as (
+    select
+        id as contact_id,
+        account_id,
+        name as contact_name,
+        first_name,
+        last_name,
+        mobile_phone as mobile,
+        phone,
+        email,
+        title as job_title,
+        owner_id as owner_user_id,
+        coalesce(is_deleted, false) as is_deleted,
+        {{ salesforce_utc('created_date') }} as created_at,
+        {{ salesforce_utc('last_modified_date') }} as updated_at,
+        {{ salesforce_utc('system_modstamp') }} as system_modified_at
+    from source
+)
+
+select * from renamed

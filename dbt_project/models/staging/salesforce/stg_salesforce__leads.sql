@@ -1,0 +1,38 @@
+with source as (
+    select * from {{ source('raw_salesforce', 'leads') }}
+),
+
+renamed as (
+    select
+        id as lead_id,
+        name as lead_name,
+        first_name,
+        last_name,
+        mobile_phone as mobile,
+        phone,
+        email,
+        company as company_name,
+        title as job_title,
+        state as province,
+        industry,
+        trim(lead_source) as lead_source,
+        status as lead_status,
+        owner_id as owner_user_id,
+        coalesce(is_converted, false) as is_converted,
+        converted_date as converted_on,
+        converted_account_id,
+        converted_contact_id,
+        converted_opportunity_id,
+        utm_source,
+        utm_medium,
+        utm_campaign,
+        utm_term,
+        utm_content,
+        coalesce(is_deleted, false) as is_deleted,
+        {{ salesforce_utc('created_date') }} as created_at,
+        {{ salesforce_utc('last_modified_date') }} as updated_at,
+        {{ salesforce_utc('system_modstamp') }} as system_modified_at
+    from source
+)
+
+select * from renamed

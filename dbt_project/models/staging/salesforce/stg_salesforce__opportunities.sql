@@ -1,0 +1,29 @@
+with source as (
+    select * from {{ source('raw_salesforce', 'opportunities') }}
+),
+
+renamed as (
+    select
+        id as opportunity_id,
+        name as opportunity_name,
+        account_id,
+        owner_id as owner_user_id,
+        cast(amount as decimal(18, 2)) as amount,
+        '{{ var("salesforce_currency", "CNY") }}' as currency_code,
+        stage_name,
+        cast(probability as integer) as win_rate_percent,
+        close_date as close_on,
+        coalesce(is_closed, false) as is_closed,
+        coalesce(is_won, false) as is_won,
+        loss_reason,
+        trim(lead_source) as lead_source,
+        type as opportunity_type,
+        campaign_id,
+        coalesce(is_deleted, false) as is_deleted,
+        {{ salesforce_utc('created_date') }} as created_at,
+        {{ salesforce_utc('last_modified_date') }} as updated_at,
+        {{ salesforce_utc('system_modstamp') }} as system_modified_at
+    from source
+)
+
+select * from renamed

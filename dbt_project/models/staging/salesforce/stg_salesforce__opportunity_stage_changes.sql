@@ -1,0 +1,19 @@
+with source as (
+    select * from {{ source('raw_salesforce', 'opportunity_history') }}
+),
+
+renamed as (
+    select
+        id as opportunity_stage_change_id,
+        opportunity_id,
+        stage_name,
+        cast(amount as decimal(18, 2)) as amount,
+        '{{ var("salesforce_currency", "CNY") }}' as currency_code,
+        cast(probability as integer) as win_rate_percent,
+        close_date as close_on,
+        coalesce(is_deleted, false) as is_deleted,
+        {{ salesforce_utc('created_date') }} as entered_at
+    from source
+)
+
+select * from renamed

@@ -1,0 +1,32 @@
+with source as (
+    select * from {{ source('raw_wecom', 'external_contacts') }}
+),
+
+renamed as (
+    select
+        external_userid as external_user_id,
+        name as wechat_name,
+        cast(type as {{ dbt.type_int() }}) as contact_type_code,
+        case type
+            when 1 then 'wechat'
+            when 2 then 'wecom'
+            else 'unknown'
+        end as contact_type,
+        case gender
+            when 1 then 'male'
+            when 2 then 'female'
+            else 'unknown'
+        end as gender,
+        nullif(trim(unionid), '') as unionid,
+        nullif(trim(position), '') as job_title,
+        nullif(trim(corp_name), '') as corp_name,
+        nullif(trim(corp_full_name), '') as corp_full_name,
+        nullif(avatar, '') as avatar_url,
+        is_deleted,
+        {{ wecom_utc_timestamp('deleted_at') }} as deleted_at,
+        {{ wecom_utc_timestamp('first_seen_at') }} as first_seen_at,
+        {{ wecom_utc_timestamp('last_changed_at') }} as last_changed_at
+    from source
+)
+
+select * from renamed

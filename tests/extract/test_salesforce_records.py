@@ -1,0 +1,82 @@
+"""The demo world rendered as a Salesforce org: ids, as-of logic, deletions."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from demo import catalog
+from demo.salesforce_records import (
+    PREFIXES,
+    duplicate_of,
+    render,
+    salesforce_id,
+    sf_date,
+    sf_datetime,
+    with_checksum,
+)
+from demo.world import DAY_MS, World
+
+ID_RE = re.compile(r"^[0-9A-Za-z]{15}[A-Z0-5]{3}$")
+
+
+def test_checksum_matches_salesforce_for_a_known_id() -> None:
+    # The 15 → 18 character example of Salesforce's own documentation.
+    assert with_checksum("001D000000IqhSL") == "001D000000IqhSLIAZ"
+
+
+def test_ids_carry_the_object_prefix_and_are_unique(demo_world: World) -> None:
+    records = render(demo_world)
+    ids = [r["Id"] for rows in records.values() for r in rows]
+    assert len(ids) == len(set(ids)) and all(ID_RE.match(i) for i in ids)
+    assert len({i.lower() for i in ids}) == len(ids)  # unique case-insensitively too
+    for sobject, rows in records.items():
+        assert {r["Id"][:3] for r in rows} == {PREFIXES[sobject]}
+    assert salesforce_id("Lead", 1) != salesforce_id("Lead", 2)
+
+
+def test_wire_forms_of_datetimes_and_dates() -> None:
+    ms = 1_767_225_600_123  # 2026-01-01T00:00:00.123Z, already 2026-01-01 08:00 in Shanghai
+    assert sf_datetime(ms) == "2026-01-01T00:00:00.123+0000"
+    assert sf_date(ms - 9 * 3_600_000) == "2025-12-31" and sf_date(ms) == "2026-01-01"
+
+
+def test_nothing_is_shown_before_it_happens(demo_world: World) -> None:
+    for as_of in (demo_world.as_of_ms - 200 * DAY_MS, demo_world.as_of_ms):
+        stamp = sf_datetime(as_of)
+        for rows in render(demo_world, None, as_of).values():
+            for row in rows:
+                assert max(row.get("SystemModstamp", ""), row["CreatedDate"]) <= stamp
+
+
+def test_advancing_a_day_never_removes_a_row(demo_world: World) -> None:
+    today = render(demo_world)
+    tomorrow = render(demo_world, None, demo_world.as_of_ms + DAY_MS)
+    for sobject, rows in today.items():
+        assert {r["Id"] for r in rows} <= {r["Id"] for r in tomorrow[sobject]}
+
+
+def test_duplicates_are_about_two_percent_and_deleted_within_hours(demo_world: World) -> None:
+    duplicates = [d for j in demo_world.journeys if (d := duplicate_of(j))]
+    assert 0.01 <= len(duplicates) / len(demo_world.journeys) <= 0.04
+    assert all(3_600_000 <= d.deleted_at - d.created_at <= 8 * 3_600_000 for d in duplicates)
+    leads = {r["Id"]: r for r in render(demo_world)["Lead"]}
+    shown = [leads[d.lead_id] for d in duplicates if d.lead_id in leads]
+    assert shown and all(r["IsDeleted"] and not r["IsConverted"] for r in shown)
+
+
+def test_converted_leads_point_at_their_account_contact_and_opportunity(demo_world: World) -> None:
+    records = render(demo_world)
+    accounts = {r["Id"] for r in records["Account"]}
+    contacts = {r["Id"] for r in records["Contact"]}
+    opportunities = {r["Id"]: r for r in records["Opportunity"]}
+    converted = [r for r in records["Lead"] if r["IsConverted"]]
+    assert converted and all(r["Status"] == "Closed - Converted" for r in converted)
+    for lead in converted:
+        assert lead["ConvertedAccountId"] in accounts and lead["ConvertedContactId"] in contacts
+        if lead["ConvertedOpportunityId"]:
+            assert opportunities[lead["ConvertedOpportunityId"]]["LeadSource"] == lead["LeadSource"]
+    closed = [o for o in records["Opportunity"] if o["IsClosed"]]
+    assert {o["StageName"] for o in closed} == {"Closed Won", "Closed Lost"}
+    assert all((o["Loss_Reason__c"] in catalog.LOST_REASONS) == (not o["IsWon"]) for o in closed)
+    assert all(datetime.fromisoformat(o["CloseDate"]) for o in records["Opportunity"])

@@ -1,0 +1,394 @@
+"""The real salesforce dlt source against the Salesforce simulator on 127.0.0.1, loading into DuckDB.
+
+The simulator serves the demo company's CRM (demo/world.py) rendered as a Salesforce org; the
+expected rows are computed from the world itself.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import dlt
+import pytest
+from dlt.pipeline.exceptions import PipelineStepFailed
+
+from demo import catalog
+from demo.digital import simulate_digital
+from demo.salesforce_records import duplicate_of, render, salesforce_id
+from demo.simulators.salesforce import QUERY_ALL_PATH, QUERY_MORE_PATH, TOKEN_PATH, SalesforceSimulator
+from demo.world import ID_BASE, World
+from extract.salesforce import salesforce_source, settings
+
+pytest.register_assert_rewrite("tests.extract.salesforce_fixtures")
+
+from tests.extract.salesforce_fixtures import DAY_MS, Records, rows, run_salesforce
+
+pytest_plugins = ("tests.extract.salesforce_fixtures",)  # the sf_* fixtures
+
+DATA_TABLES = [obj.resource for obj in settings.OBJECTS]
+# The mapping of the brief, restated here so that the renderer is checked against it.
+STATUS = {
+    catalog.LEAD_STATUS_NEW: "Open - Not Contacted",
+    catalog.LEAD_STATUS_WORKING: "Working - Contacted",
+    catalog.LEAD_STATUS_QUALIFIED: "Qualified",
+    catalog.LEAD_STATUS_CONVERTED: "Closed - Converted",
+    catalog.LEAD_STATUS_DISQUALIFIED: "Closed - Not Converted",
+}
+STAGE = {
+    catalog.STAGE_DISCOVERY: "Prospecting",
+    catalog.STAGE_NEEDS: "Needs Analysis",
+    catalog.STAGE_POC: "Proof of Concept",
+    catalog.STAGE_NEGOTIATION: "Negotiation/Review",
+    catalog.STAGE_WON: "Closed Won",
+    catalog.STAGE_LOST: "Closed Lost",
+}
+
+
+def _sf_id(sobject: str, kind: str, world_id: int) -> str:
+    """The Salesforce id the org must show for a world id."""
+    return salesforce_id(sobject, world_id - ID_BASE[kind])
+
+
+def expected_counts(world: World, now: int) -> dict[str, int]:
+    """Rows per raw table the demo world holds at `now`, counted from the world itself."""
+    journeys = [j for j in world.journeys if j.created_at <= now]
+    duplicates = [d for j in world.journeys if (d := duplicate_of(j)) and d.created_at <= now]
+    people = [p for a in world.accounts for p in a.committee]
+    campaigns = {(j.utm["utmSource"], j.utm["utmCampaign"]) for j in world.journeys if j.utm["utmCampaign"]}
+    return {
+        "users": len(world.users),
+        "accounts": sum(1 for a in world.accounts if 0 < a.created_at <= now),
+        "contacts": sum(
+            1 for p in people if p.contact_created_at is not None and p.contact_created_at <= now
+        ),
+        "leads": len(journeys) + len(duplicates),
+        "lead_history": sum(sum(1 for at, _ in j.status_events[1:] if at <= now) for j in journeys),
+        "opportunities": sum(1 for o in world.opportunities if o.created_at <= now),
+        "opportunity_history": sum(1 for o in world.opportunities for at, _ in o.stage_events if at <= now),
+        "campaigns": len(campaigns),
+        "campaign_members": sum(1 for j in journeys if j.utm["utmCampaign"]),
+    }
+
+
+def table_counts(pipeline: dlt.Pipeline) -> dict[str, int]:
+    """Rows per raw table in DuckDB."""
+    return {name: rows(pipeline, f"select count(*) from {name}")[0][0] for name in DATA_TABLES}
+
+
+def snapshot(pipeline: dlt.Pipeline) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every raw table (without dlt's load columns), ordered, to detect any change."""
+    result = {}
+    for name in DATA_TABLES:
+        columns = [r[0] for r in rows(pipeline, f"select column_name from (describe {name})")]
+        kept = ", ".join(c for c in columns if not c.startswith("_dlt"))
+        result[name] = rows(pipeline, f"select {kept} from {name} order by id")
+    return result
+
+
+def changed_rows(before: Records, after: Records) -> dict[str, int]:
+    """Rows per table that are new or different in `after` (what the next run must load)."""
+    changed = {}
+    for obj in settings.OBJECTS:
+        old = {r["Id"]: r for r in before[obj.sobject]}
+        changed[obj.resource] = sum(1 for r in after[obj.sobject] if old.get(r["Id"]) != r)
+    return changed
+
+
+def test_source_builds_without_any_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in ("CLIENT_ID", "CLIENT_SECRET", "USERNAME", "PASSWORD", "SECURITY_TOKEN", "LOGIN_URL"):
+        monkeypatch.delenv(f"SOURCES__SALESFORCE__{key}", raising=False)
+    source = salesforce_source()
+    assert list(source.resources) == [*DATA_TABLES, "quarantine"]
+    leads = source.resources["leads"]
+    assert leads.write_disposition == "merge" and leads.table_name == "leads"
+    assert leads.compute_table_schema()["columns"]["Id"]["primary_key"]
+
+
+def test_full_load_matches_the_demo_world(
+    sf_env: SalesforceSimulator, demo_world: World, sf_pipeline: dlt.Pipeline
+) -> None:
+    now = demo_world.as_of_ms
+    loaded = run_salesforce(sf_pipeline)
+    expected = expected_counts(demo_world, now)
+    assert {name: loaded[name] for name in DATA_TABLES} == expected
+    assert table_counts(sf_pipeline) == expected
+    assert sf_env.requests_served[QUERY_MORE_PATH] > 0  # several pages were followed
+
+    journeys = [j for j in demo_world.journeys if j.created_at <= now]
+    leads = {
+        r[0]: r[1:]
+        for r in rows(
+            sf_pipeline,
+            "select id, status, is_converted, converted_opportunity_id, utm_campaign, is_deleted from leads",
+        )
+    }
+    for j in journeys:
+        status = [s for at, s in j.status_events if at <= now][-1]
+        opp = j.opportunity
+        opp_id = (
+            _sf_id("Opportunity", "opportunity", opp.opportunity_id)
+            if opp and opp.created_at <= now
+            else None
+        )
+        converted = j.converted_at is not None and j.converted_at <= now
+        assert leads[_sf_id("Lead", "lead", j.lead_id)] == (
+            STATUS[status],
+            converted,
+            opp_id,
+            j.utm["utmCampaign"],
+            False,
+        )
+    # the mistaken duplicates: in raw, flagged deleted once deleted, never removed
+    duplicates = [d for j in demo_world.journeys if (d := duplicate_of(j)) and d.created_at <= now]
+    assert duplicates and {leads[d.lead_id][-1] for d in duplicates} == {True}
+    assert rows(sf_pipeline, "select count(*) from leads where is_deleted")[0][0] == sum(
+        1 for d in duplicates if d.deleted_at <= now
+    )
+
+    opportunities = {
+        r[0]: r[1:]
+        for r in rows(sf_pipeline, "select id, stage_name, is_won, amount, loss_reason from opportunities")
+    }
+    for o in (o for o in demo_world.opportunities if o.created_at <= now):
+        stage = [s for at, s in o.stage_events if at <= now][-1]
+        won, lost = stage == catalog.STAGE_WON, stage == catalog.STAGE_LOST
+        amount = Decimal(str(o.won_amount if won else o.estimate)).quantize(Decimal("0.01"))
+        assert opportunities[_sf_id("Opportunity", "opportunity", o.opportunity_id)] == (
+            STAGE[stage],
+            won,
+            amount,
+            o.lost_reason if lost else None,
+        )
+    won_total = rows(sf_pipeline, "select sum(amount) from opportunities where is_won")[0][0]
+    assert won_total == sum(
+        Decimal(str(o.won_amount))
+        for o in demo_world.opportunities
+        if o.closed_at and o.closed_at <= now and o.won_amount is not None
+    )
+    # declared column types hold, whatever the data
+    columns = dict(rows(sf_pipeline, "select column_name, column_type from (describe opportunities)"))
+    assert columns["system_modstamp"] == "TIMESTAMP WITH TIME ZONE" and columns["close_date"] == "DATE"
+    assert columns["amount"] == "DECIMAL(18,2)" and columns["is_won"] == "BOOLEAN"
+    assert rows(sf_pipeline, "select count(*) from quarantine") == [(0,)]
+
+
+def test_next_day_loads_only_new_and_changed_rows(
+    sf_env: SalesforceSimulator, demo_world: World, sf_records: Records, sf_pipeline: dlt.Pipeline
+) -> None:
+    run_salesforce(sf_pipeline)
+    now, tomorrow = demo_world.as_of_ms, demo_world.as_of_ms + DAY_MS
+    next_day = render(demo_world, simulate_digital(demo_world), tomorrow)
+    sf_env.set_records(next_day)
+
+    loaded = run_salesforce(sf_pipeline)
+    expected = changed_rows(sf_records, next_day)
+    assert {name: loaded.get(name, 0) for name in DATA_TABLES} == expected
+    assert sum(expected.values()) > 0
+    # cross-check with the world: what happened during that day
+    assert expected["opportunity_history"] == sum(
+        1 for o in demo_world.opportunities for at, _ in o.stage_events if now < at <= tomorrow
+    )
+    assert expected["lead_history"] == sum(
+        1 for j in demo_world.journeys for at, _ in j.status_events[1:] if now < at <= tomorrow
+    )
+    assert table_counts(sf_pipeline) == expected_counts(demo_world, tomorrow)
+
+    before = snapshot(sf_pipeline)
+    again = run_salesforce(sf_pipeline)  # the same day once more: nothing changes
+    assert {name: again.get(name, 0) for name in DATA_TABLES} == dict.fromkeys(DATA_TABLES, 0)
+    assert snapshot(sf_pipeline) == before
+
+
+def test_deletion_reaches_raw_as_a_flag(
+    sf_env: SalesforceSimulator, demo_world: World, sf_pipeline: dlt.Pipeline
+) -> None:
+    # start the day a duplicate was created, before it was deleted
+    duplicate = next(
+        d for j in demo_world.journeys if (d := duplicate_of(j)) and d.deleted_at <= demo_world.as_of_ms
+    )
+    digital = simulate_digital(demo_world)
+    sf_env.set_records(render(demo_world, digital, duplicate.created_at))
+    run_salesforce(sf_pipeline, salesforce_source().with_resources("leads"))
+    flag = f"select is_deleted from leads where id = '{duplicate.lead_id}'"
+    assert rows(sf_pipeline, flag) == [(False,)]
+    sf_env.set_records(render(demo_world, digital, duplicate.deleted_at))
+    loaded = run_salesforce(sf_pipeline, salesforce_source().with_resources("leads"))
+    assert rows(sf_pipeline, flag) == [(True,)]
+    assert loaded["leads"] >= 1
+
+
+def test_request_limit_then_success(
+    sf_env: SalesforceSimulator, demo_world: World, sf_pipeline: dlt.Pipeline
+) -> None:
+    limit = [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}]
+    sf_env.inject(QUERY_ALL_PATH, 403, limit, times=2)
+    loaded = run_salesforce(sf_pipeline)
+    assert {name: loaded[name] for name in DATA_TABLES} == expected_counts(demo_world, demo_world.as_of_ms)
+    assert sf_env.requests_served[QUERY_ALL_PATH] == len(DATA_TABLES) + 2
+
+
+def test_token_expiring_mid_run_is_refreshed(
+    sf_env: SalesforceSimulator, demo_world: World, sf_pipeline: dlt.Pipeline
+) -> None:
+    sf_env.call_after(QUERY_MORE_PATH, 1, sf_env.expire_tokens)  # between two pages of one query
+    loaded = run_salesforce(sf_pipeline)
+    assert {name: loaded[name] for name in DATA_TABLES} == expected_counts(demo_world, demo_world.as_of_ms)
+    assert sf_env.requests_served[TOKEN_PATH] == 2
+
+
+def test_server_errors_are_retried(
+    sf_env: SalesforceSimulator, demo_world: World, sf_pipeline: dlt.Pipeline
+) -> None:
+    unavailable = [{"message": "Server unavailable", "errorCode": "SERVER_UNAVAILABLE"}]
+    sf_env.inject(TOKEN_PATH, 502, "Bad Gateway")
+    sf_env.inject(QUERY_ALL_PATH, 503, unavailable, times=2, headers={"Retry-After": "0"})
+    sf_env.inject(QUERY_ALL_PATH, 500, [{"message": "An unexpected error", "errorCode": "UNKNOWN_EXCEPTION"}])
+    sf_env.inject(QUERY_MORE_PATH, 502, "Bad Gateway")
+    loaded = run_salesforce(sf_pipeline)
+    expected = expected_counts(demo_world, demo_world.as_of_ms)
+    assert {name: loaded[name] for name in DATA_TABLES} == expected
+    assert table_counts(sf_pipeline) == expected
+
+
+def test_malformed_pages_are_read_again(
+    sf_env: SalesforceSimulator, demo_world: World, sf_pipeline: dlt.Pipeline
+) -> None:
+    sf_env.inject(QUERY_ALL_PATH, 200, b'{"totalSize": 3, "done": tr')  # cut off mid-answer
+    sf_env.inject(QUERY_MORE_PATH, 200, {"totalSize": 558, "nextRecordsUrl": None})  # no records / done
+    run_salesforce(sf_pipeline)
+    expected = expected_counts(demo_world, demo_world.as_of_ms)
+    assert table_counts(sf_pipeline) == expected
+    assert rows(sf_pipeline, "select count(*) from quarantine") == [(0,)]
+    for obj in settings.OBJECTS:  # rows served = rows in raw (+ quarantine, empty here)
+        assert sf_env.rows_served[obj.sobject] == expected[obj.resource]
+
+
+def test_invalid_records_land_in_quarantine(
+    sf_env: SalesforceSimulator, sf_records: Records, sf_pipeline: dlt.Pipeline
+) -> None:
+    sf_records["Lead"][3]["IsConverted"] = "maybe"
+    sf_records["Opportunity"][0]["Amount"] = "lots"
+    sf_records["Contact"][5]["MobilePhone"] = ["13800138000", "13900139000"]  # a list, not text
+    sf_records["CampaignMember"][7]["Id"] = None
+    sf_records["LeadHistory"][0]["CreatedDate"] = "2026-01-01 08:00"  # no time zone: not an instant
+
+    loaded = run_salesforce(sf_pipeline)
+    quarantined = rows(
+        sf_pipeline, "select resource, record_id, reason, raw_payload from quarantine order by resource"
+    )
+    assert [(r[0], r[1]) for r in quarantined] == [
+        ("campaign_members", None),
+        ("contacts", sf_records["Contact"][5]["Id"]),
+        ("lead_history", sf_records["LeadHistory"][0]["Id"]),
+        ("leads", sf_records["Lead"][3]["Id"]),
+        ("opportunities", sf_records["Opportunity"][0]["Id"]),
+    ]
+    reasons = {r[0]: r[2] for r in quarantined}
+    assert "IsConverted" in reasons["leads"] and "Amount" in reasons["opportunities"]
+    assert "MobilePhone" in reasons["contacts"] and "Id" in reasons["campaign_members"]
+    assert "CreatedDate" in reasons["lead_history"]
+    assert json.loads(quarantined[3][3])["IsConverted"] == "maybe"
+    assert loaded["quarantine"] == 5
+    counts, per_resource = table_counts(sf_pipeline), {r[0]: 1 for r in quarantined}
+    for obj in settings.OBJECTS:  # every row served is in raw or in quarantine
+        assert sf_env.rows_served[obj.sobject] == counts[obj.resource] + per_resource.get(obj.resource, 0)
+        assert len(sf_records[obj.sobject]) == sf_env.rows_served[obj.sobject]
+
+    run_salesforce(sf_pipeline)  # quarantine is idempotent
+    assert rows(sf_pipeline, "select count(*) from quarantine") == [(5,)]
+
+
+def test_wrong_client_secret_fails_once_naming_the_setting(
+    sf_env: SalesforceSimulator, monkeypatch: pytest.MonkeyPatch, sf_pipeline: dlt.Pipeline
+) -> None:
+    monkeypatch.setenv("SOURCES__SALESFORCE__CLIENT_SECRET", "not-the-secret")
+    with pytest.raises(PipelineStepFailed) as failure:
+        run_salesforce(sf_pipeline)
+    message = str(failure.value)
+    assert "SOURCES__SALESFORCE__CLIENT_SECRET" in message and "invalid_client" in message
+    assert sf_env.requests_served[TOKEN_PATH] == 1
+    assert sf_env.requests_served[QUERY_ALL_PATH] == 0
+
+
+def test_wrong_security_token_names_password_and_token(
+    sf_env: SalesforceSimulator, monkeypatch: pytest.MonkeyPatch, sf_pipeline: dlt.Pipeline
+) -> None:
+    monkeypatch.delenv("SOURCES__SALESFORCE__SECURITY_TOKEN")
+    with pytest.raises(PipelineStepFailed) as failure:
+        run_salesforce(sf_pipeline)
+    message = str(failure.value)
+    assert "SOURCES__SALESFORCE__PASSWORD" in message and "SOURCES__SALESFORCE__SECURITY_TOKEN" in message
+    assert "authentication failure" in message
+    assert sf_env.requests_served[TOKEN_PATH] == 1
+
+
+@pytest.mark.parametrize("key", ["CLIENT_SECRET", "PASSWORD"])
+def test_missing_setting_is_named(
+    key: str, sf_env: SalesforceSimulator, monkeypatch: pytest.MonkeyPatch, sf_pipeline: dlt.Pipeline
+) -> None:
+    monkeypatch.delenv(f"SOURCES__SALESFORCE__{key}")
+    with pytest.raises(PipelineStepFailed) as failure:
+        run_salesforce(sf_pipeline)
+    assert (
+        f"salesforce: missing setting SOURCES__SALESFORCE__{key} (or {key.lower()} under [sources.salesforce]"
+        " in .dlt/secrets.toml)" in str(failure.value)
+    )
+    assert sf_env.requests_served[TOKEN_PATH] == 0
+
+
+def test_client_credentials_grant_without_a_user(
+    sf_env: SalesforceSimulator, monkeypatch: pytest.MonkeyPatch, demo_world: World, sf_pipeline: dlt.Pipeline
+) -> None:
+    for key in ("USERNAME", "PASSWORD", "SECURITY_TOKEN"):
+        monkeypatch.delenv(f"SOURCES__SALESFORCE__{key}")
+    loaded = run_salesforce(sf_pipeline, salesforce_source().with_resources("users", "campaigns"))
+    assert (loaded["users"], loaded["campaigns"]) == (
+        len(demo_world.users),
+        expected_counts(demo_world, demo_world.as_of_ms)["campaigns"],
+    )
+
+
+def test_unknown_custom_field_stops_with_the_server_message(
+    sf_env: SalesforceSimulator, monkeypatch: pytest.MonkeyPatch, sf_pipeline: dlt.Pipeline
+) -> None:
+    monkeypatch.setenv(
+        "SOURCES__SALESFORCE__CUSTOM_FIELDS", json.dumps({"leads": {"Lead_Score__c": "score"}})
+    )
+    with pytest.raises(PipelineStepFailed) as failure:
+        run_salesforce(sf_pipeline, salesforce_source().with_resources("leads"))
+    message = str(failure.value)
+    assert "INVALID_FIELD" in message and "No such column 'Lead_Score__c' on entity 'Lead'" in message
+    assert sf_env.requests_served[QUERY_ALL_PATH] == 1  # not retried
+
+
+def test_custom_field_map_comes_from_config(
+    sf_env: SalesforceSimulator,
+    monkeypatch: pytest.MonkeyPatch,
+    sf_records: Records,
+    sf_pipeline: dlt.Pipeline,
+) -> None:
+    for lead in sf_records["Lead"]:
+        lead["Lead_Score__c"] = "42"
+    override = {"leads": {"UTM_Source__c": "adChannel", "Lead_Score__c": "leadScore"}}
+    monkeypatch.setenv("SOURCES__SALESFORCE__CUSTOM_FIELDS", json.dumps(override))
+    run_salesforce(sf_pipeline, salesforce_source().with_resources("leads"))
+    columns = {r[0] for r in rows(sf_pipeline, "select column_name from (describe leads)")}
+    assert {"ad_channel", "lead_score"} <= columns and not columns & {"utm_source", "utm_medium"}
+
+
+def test_malformed_query_answer_stops_without_retrying(
+    sf_env: SalesforceSimulator, sf_pipeline: dlt.Pipeline
+) -> None:
+    bad = [{"message": "unexpected token: 'FORM'", "errorCode": "MALFORMED_QUERY"}]
+    sf_env.inject(QUERY_ALL_PATH, 400, bad)
+    with pytest.raises(PipelineStepFailed) as failure:
+        run_salesforce(sf_pipeline, salesforce_source().with_resources("users"))
+    assert "MALFORMED_QUERY" in str(failure.value) and "unexpected token: 'FORM'" in str(failure.value)
+    assert sf_env.requests_served[QUERY_ALL_PATH] == 1
+
+
+def test_start_must_be_an_instant(sf_env: SalesforceSimulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCES__SALESFORCE__START", "2025-01-01")
+    with pytest.raises(Exception, match="SOURCES__SALESFORCE__START"):
+        salesforce_source()

@@ -1,0 +1,289 @@
+"""The real sensors dlt source against the Sensors simulator on 127.0.0.1, loading into DuckDB.
+
+Expectations come from the demo world (`demo.digital.web_events`) and, for when an event reaches
+Sensors, from `demo.sensors_records.receive_ms`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import dlt
+import pytest
+from dlt.pipeline.exceptions import PipelineStepFailed
+
+from demo.digital import DigitalWorld
+from demo.sensors_records import receive_ms, render
+from demo.simulators.sensors import QUERY_PATH, SensorsSimulator
+from demo.world import World
+from extract.sensors import sensors_source
+from tests.extract.sensors_fixtures import *  # the fixtures, found by name
+from tests.extract.sensors_fixtures import (
+    DAY_MS,
+    RECENT_START,
+    cursor,
+    local_ms,
+    rows,
+    run_sensors,
+    served_events,
+    wire_distinct_id,
+    wire_time,
+)
+
+LOOKBACK_MS = 48 * 3_600_000
+
+
+def _snapshot(pipeline: dlt.Pipeline) -> list[tuple[object, ...]]:
+    """Every row of raw events, ordered, to detect any change."""
+    return rows(pipeline, "select * from events order by event_key")
+
+
+def _identities(pipeline: dlt.Pipeline) -> Counter[tuple[str, str, str]]:
+    """(event, time, distinct_id) of every loaded row, with multiplicity."""
+    return Counter(rows(pipeline, "select event, time, distinct_id from events"))
+
+
+def test_source_builds_without_any_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in ("BASE_URL", "TOKEN", "PROJECT"):
+        monkeypatch.delenv(f"SOURCES__SENSORS__{key}", raising=False)
+    source = sensors_source()
+    assert list(source.resources) == ["events", "quarantine"]
+    events = source.resources["events"]
+    assert events.compute_table_schema()["write_disposition"] == "merge" and events.table_name == "events"
+    assert events.compute_table_schema()["x-merge-strategy"] == "insert-only"  # type: ignore[typeddict-item]
+    assert events.compute_table_schema()["columns"]["event_key"]["primary_key"] is True
+
+
+def test_full_load_matches_the_demo_world(
+    sensors_env: SensorsSimulator, sensors_pipeline: dlt.Pipeline, demo_world: World, digital: DigitalWorld
+) -> None:
+    expected = served_events(digital, demo_world.as_of_ms)
+    loaded = run_sensors(sensors_pipeline)
+
+    assert loaded["events"] == len(expected) == sensors_env.rows_served
+    assert rows(sensors_pipeline, "select count(*), count(distinct event_key) from events") == [
+        (len(expected), len(expected))
+    ]
+    assert rows(sensors_pipeline, "select count(*) from quarantine") == [(0,)]
+    assert _identities(sensors_pipeline) == Counter(
+        (e.event, wire_time(e.time_ms), wire_distinct_id(e)) for e in expected
+    )
+    # $SignUp ties the anonymous id (original_id) to the login id (distinct_id); both share user_id
+    signups = {(e.distinct_id, e.login_id) for e in expected if e.event == "$SignUp"}
+    assert (
+        set(rows(sensors_pipeline, "select original_id, distinct_id from events where event = '$SignUp'"))
+        == signups
+    )
+    anonymous, login = min(signups)
+    assert rows(
+        sensors_pipeline,
+        f"select count(distinct user_id) from events where distinct_id in ('{anonymous}', '{login}')",
+    ) == [(1,)]
+    phones = Counter(e.properties["phone"] for e in expected if e.event == "form_submit")
+    assert (
+        Counter(p for (p,) in rows(sensors_pipeline, "select phone from events where event = 'form_submit'"))
+        == phones
+    )
+    durations = sorted(float(e.properties["event_duration"]) for e in expected if e.event == "$WebStay")
+    assert [
+        d
+        for (d,) in rows(
+            sensors_pipeline, "select event_duration from events where event = '$WebStay' order by 1"
+        )
+    ] == durations
+    # properties outside the field table are kept as JSON; the typed ones are not repeated there
+    extras = [json.loads(text) for (text,) in rows(sensors_pipeline, "select properties_json from events")]
+    assert all(extra["$lib"] in ("js", "python") for extra in extras)
+    assert not {key for extra in extras for key in extra} & {"$url", "event_duration", "phone", "time"}
+    types = dict(rows(sensors_pipeline, "select column_name, column_type from (describe events)"))
+    assert (types["user_id"], types["event_duration"], types["is_login_id"], types["time"]) == (
+        "BIGINT",
+        "DOUBLE",
+        "BOOLEAN",
+        "VARCHAR",
+    )
+    assert cursor(sensors_pipeline) == max(wire_time(e.time_ms) for e in expected)
+
+
+def test_next_day_reads_the_lookback_and_picks_up_late_events(
+    sensors_env: SensorsSimulator, sensors_pipeline: dlt.Pipeline, demo_world: World, digital: DigitalWorld
+) -> None:
+    first_as_of = demo_world.as_of_ms
+    next_as_of = first_as_of + DAY_MS
+    run_sensors(sensors_pipeline)
+    first_cursor = cursor(sensors_pipeline)
+    before = len(served_events(digital, first_as_of))
+
+    sensors_env.set_rows(render(demo_world, digital, next_as_of))
+    sensors_env.reset_counters()
+    loaded = run_sensors(sensors_pipeline)
+
+    now_served = served_events(digital, next_as_of)
+    resume_ms = local_ms(first_cursor) - LOOKBACK_MS
+    assert f"time >= '{wire_time(resume_ms)}'" in sensors_env.queries[0]
+    # the second run reads exactly the events received with time in [previous cursor - look-back, …)
+    assert (
+        loaded["events"] == len([e for e in now_served if e.time_ms >= resume_ms]) == sensors_env.rows_served
+    )
+    # … and merge grows the table by exactly the events received since, late ones included
+    count = rows(sensors_pipeline, "select count(*) from events")[0][0]
+    assert count == len(now_served) and count - before > 0
+    late = [e for e in now_served if e.time_ms <= first_as_of < receive_ms(e)]
+    assert late, "the demo world should have an event that reaches Sensors late on the next day"
+    identities = _identities(sensors_pipeline)
+    assert all(identities[(e.event, wire_time(e.time_ms), wire_distinct_id(e))] for e in late)
+
+    snapshot = _snapshot(sensors_pipeline)
+    again = run_sensors(sensors_pipeline)  # the same instant again: re-read, merged, nothing changes
+    second_cursor_ms = local_ms(cursor(sensors_pipeline)) - LOOKBACK_MS
+    assert again["events"] == len([e for e in now_served if e.time_ms >= second_cursor_ms])
+    assert _snapshot(sensors_pipeline) == snapshot
+
+
+def test_rate_limit_and_server_errors_are_retried(
+    sensors_env: SensorsSimulator,
+    sensors_pipeline: dlt.Pipeline,
+    monkeypatch: pytest.MonkeyPatch,
+    demo_world: World,
+    digital: DigitalWorld,
+) -> None:
+    monkeypatch.setenv("SOURCES__SENSORS__START_TIME", RECENT_START)
+    sensors_env.inject(QUERY_PATH, 429, {"error": "too many requests"}, headers={"Retry-After": "0"})
+    sensors_env.call_after(QUERY_PATH, 10, lambda: sensors_env.inject(QUERY_PATH, 503, "busy", times=3))
+    loaded = run_sensors(sensors_pipeline)
+    expected = served_events(digital, demo_world.as_of_ms, RECENT_START)
+    assert loaded["events"] == len(expected) == sensors_env.rows_served
+    windows = len(sensors_env.queries)
+    assert sensors_env.requests_served[QUERY_PATH] == windows + 4
+
+
+def test_bad_lines_go_to_quarantine_and_the_rest_loads_unchanged(
+    sensors_env: SensorsSimulator,
+    sensors_pipeline: dlt.Pipeline,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: object,
+) -> None:
+    monkeypatch.setenv("SOURCES__SENSORS__START_TIME", RECENT_START)
+    clean = dlt.pipeline(
+        pipeline_name="sensors_clean",
+        destination=dlt.destinations.duckdb(str(sensors_pipeline.pipelines_dir) + "/clean.duckdb"),
+        dataset_name="raw_sensors",
+        pipelines_dir=str(sensors_pipeline.pipelines_dir) + "/clean",
+    )
+    run_sensors(clean)
+    clean_keys = set(rows(clean, "select event_key from events"))
+
+    moment = "2026-10-05 10:00:00.000"
+    bad = [
+        b'{"event":"$pageview","time":"2026-10-05 10:00:00.000","distinct_id":',  # cut off
+        b'{"event":"$pageview","time":"2026-10-05 10:00:00.000"}',  # no distinct_id
+        b'{"event":"$WebStay","time":"2026-10-05 10:00:00.000","distinct_id":"x-sa","event_duration":"long"}',
+        b'{"event":"$pageview","time":"5 Oct 2026","distinct_id":"x-sa"}',
+        b"[1, 2]",
+    ]
+    for line in bad:
+        sensors_env.add_raw_line(moment, line)
+    sensors_env.reset_counters()
+    loaded = run_sensors(sensors_pipeline)
+
+    quarantined = rows(sensors_pipeline, "select reason, raw_payload from quarantine order by reason")
+    assert loaded["quarantine"] == len(quarantined) == len(bad)
+    reasons = " | ".join(reason for reason, _ in quarantined)
+    for words in (
+        "malformed NDJSON line",
+        "missing required field distinct_id",
+        "event_duration",
+        "field time",
+        "not an object",
+    ):
+        assert words in reasons
+    assert any(
+        'distinct_id":' in json.loads(payload) for _, payload in quarantined if payload.startswith('"')
+    )
+    # rows served = rows loaded + rows quarantined; the good rows keep the keys of a clean run
+    count = rows(sensors_pipeline, "select count(*) from events")[0][0]
+    assert sensors_env.rows_served == count + len(quarantined)
+    assert set(rows(sensors_pipeline, "select event_key from events")) == clean_keys
+
+
+def test_a_token_reset_mid_run_stops_with_one_clear_error(
+    sensors_env: SensorsSimulator, sensors_pipeline: dlt.Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCES__SENSORS__START_TIME", RECENT_START)
+    sensors_env.call_after(QUERY_PATH, 3, sensors_env.expire_tokens)
+    with pytest.raises(PipelineStepFailed) as failure:
+        run_sensors(sensors_pipeline)
+    message = str(failure.value)
+    assert "refused the API token (HTTP 403" in message and "SOURCES__SENSORS__TOKEN" in message
+    assert sensors_env.requests_served[QUERY_PATH] <= 3 + 2  # in-flight windows only: no retries
+
+
+def test_wrong_token_fails_once_naming_the_setting(
+    sensors_env: SensorsSimulator, sensors_pipeline: dlt.Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCES__SENSORS__TOKEN", "not-the-token")
+    with pytest.raises(PipelineStepFailed) as failure:
+        run_sensors(sensors_pipeline)
+    assert "SOURCES__SENSORS__TOKEN" in str(failure.value) and "SOURCES__SENSORS__PROJECT" in str(
+        failure.value
+    )
+    assert "not-the-token" not in str(failure.value)
+    assert sensors_env.requests_served[QUERY_PATH] == 1
+
+
+@pytest.mark.parametrize(
+    ("missing", "message"),
+    [
+        (
+            ("BASE_URL",),
+            "sensors: missing setting SOURCES__SENSORS__BASE_URL (or base_url under [sources.sensors]",
+        ),
+        (
+            ("BASE_URL", "TOKEN"),
+            "sensors: missing settings SOURCES__SENSORS__BASE_URL, SOURCES__SENSORS__TOKEN",
+        ),
+    ],
+)
+def test_missing_settings_are_named(
+    sensors_env: SensorsSimulator,
+    sensors_pipeline: dlt.Pipeline,
+    monkeypatch: pytest.MonkeyPatch,
+    missing: tuple[str, ...],
+    message: str,
+) -> None:
+    for key in missing:
+        monkeypatch.delenv(f"SOURCES__SENSORS__{key}")
+    with pytest.raises(PipelineStepFailed) as failure:
+        run_sensors(sensors_pipeline)
+    assert message in str(failure.value)
+    assert sensors_env.requests_served[QUERY_PATH] == 0
+
+
+def test_unknown_project_stops_with_the_server_message(
+    sensors_env: SensorsSimulator, sensors_pipeline: dlt.Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCES__SENSORS__PROJECT", "production")
+    with pytest.raises(PipelineStepFailed) as failure:
+        run_sensors(sensors_pipeline)
+    assert "HTTP 400" in str(failure.value) and "project 'production' does not exist" in str(failure.value)
+    assert sensors_env.requests_served[QUERY_PATH] == 1
+
+
+def test_window_and_end_time_come_from_config(
+    sensors_env: SensorsSimulator,
+    sensors_pipeline: dlt.Pipeline,
+    monkeypatch: pytest.MonkeyPatch,
+    digital: DigitalWorld,
+) -> None:
+    monkeypatch.setenv("SOURCES__SENSORS__START_TIME", "2026-10-01")
+    monkeypatch.setenv("SOURCES__SENSORS__END_TIME", "2026-10-03 00:00:00")
+    monkeypatch.setenv("SOURCES__SENSORS__WINDOW_HOURS", "6")
+    loaded = run_sensors(sensors_pipeline)
+    assert len(sensors_env.queries) == 8
+    assert sensors_env.queries[-1] == (
+        "select * from events where date >= '2026-10-02' and date <= '2026-10-02'"
+        " and time >= '2026-10-02 18:00:00.000' and time < '2026-10-03 00:00:00.000' order by time"
+    )
+    low, high = local_ms("2026-10-01 00:00:00"), local_ms("2026-10-03 00:00:00")
+    assert loaded["events"] == len([e for e in digital.web_events if low <= e.time_ms < high])

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from demo.simulators.base import Request, Response, SimulatorBase, json_response
+from demo.simulators.query_tokens import COMPARISONS, TokenCursor, tokenize
 from extract.neocrm import settings
 
 TOKEN_PATH = "/auc/oauth2/token"
@@ -33,15 +34,7 @@ _TOKEN_RE = re.compile(
     r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<num>-?\d+(?:\.\d+)?)|(?P<op>>=|<=|!=|<>|=|>|<)"
     r"|(?P<punct>[,*])|(?P<ident>[A-Za-z_][A-Za-z0-9_.]*))"
 )
-_OPS = {
-    "=": lambda a, b: a == b,
-    "!=": lambda a, b: a != b,
-    "<>": lambda a, b: a != b,
-    ">": lambda a, b: a > b,
-    ">=": lambda a, b: a >= b,
-    "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b,
-}
+_OPS = COMPARISONS
 
 
 class XoqlError(ValueError):
@@ -78,63 +71,47 @@ class XoqlQuery:
     descending: bool = False
 
 
-def _tokenize(text: str) -> list[tuple[str, str]]:
-    """Splits xoql into (kind, text) tokens; anything unrecognised is a syntax error."""
-    tokens: list[tuple[str, str]] = []
-    pos, text = 0, text.strip()
-    while pos < len(text):
-        match = _TOKEN_RE.match(text, pos)
-        if match is None or match.end() == pos:
-            raise XoqlError(f"xoql syntax error near: {text[pos : pos + 20]!r}")
-        kind = match.lastgroup or ""
-        tokens.append((kind, match.group(kind)))
-        pos = match.end()
-    return tokens
+def _xoql_syntax_error(text: str, pos: int) -> XoqlError:
+    return XoqlError(f"xoql syntax error near: {text[pos : pos + 20]!r}")
 
 
-class _Parser:
-    """Recursive-descent parser over the token list."""
+class _Parser(TokenCursor):
+    """Recursive-descent parser of the xoql subset."""
 
     def __init__(self, text: str) -> None:
-        self.tokens = _tokenize(text)
-        self.pos = 0
+        super().__init__(tokenize(text.strip(), _TOKEN_RE, _xoql_syntax_error))
 
-    def peek_word(self) -> str:
-        """The next token lower-cased, or '' at the end."""
-        return self.tokens[self.pos][1].lower() if self.pos < len(self.tokens) else ""
+    def error(self, message: str) -> XoqlError:
+        return XoqlError(message)
 
-    def take(self, kind: str | None = None, word: str | None = None) -> str:
-        """Consumes one token, checking its kind and/or keyword."""
-        if self.pos >= len(self.tokens):
-            raise XoqlError(f"xoql ended early, expected {word or kind}")
-        tok_kind, tok_text = self.tokens[self.pos]
-        if (kind and tok_kind != kind) or (word and tok_text.lower() != word):
-            raise XoqlError(f"xoql syntax error: expected {word or kind}, got {tok_text!r}")
-        self.pos += 1
-        return tok_text
+    def ended_early(self, expected: str) -> str:
+        return f"xoql ended early, expected {expected}"
+
+    def unexpected(self, expected: str, got: str) -> str:
+        return f"xoql syntax error: expected {expected}, got {got!r}"
 
     def parse(self) -> XoqlQuery:
         """Parses a whole statement."""
         self.take("ident", "select")
         fields = [self.take("ident")]
-        while self.peek_word() == ",":
+        while self.peek() == ",":
             self.take("punct")
             fields.append(self.take("ident"))
         self.take("ident", "from")
         object_name = self.take("ident")
         conditions: list[Condition] = []
-        if self.peek_word() == "where":
+        if self.peek() == "where":
             self.take("ident")
             conditions.append(self.condition())
-            while self.peek_word() == "and":
+            while self.peek() == "and":
                 self.take("ident")
                 conditions.append(self.condition())
         order_by, descending = None, False
-        if self.peek_word() == "order":
+        if self.peek() == "order":
             self.take("ident")
             self.take("ident", "by")
             order_by = self.take("ident")
-            if self.peek_word() in ("asc", "desc"):
+            if self.peek() in ("asc", "desc"):
                 descending = self.take("ident").lower() == "desc"
         if self.pos != len(self.tokens):
             raise XoqlError(f"xoql syntax error: unexpected {self.tokens[self.pos][1]!r}")

@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from demo.simulators.base import Request, Response, SimulatorBase, json_response
+from demo.simulators.query_tokens import TokenCursor, tokenize
 from extract.salesforce import settings
 
 TOKEN_PATH = settings.TOKEN_PATH
@@ -104,18 +105,8 @@ class SoqlQuery:
     limit: int | None = None
 
 
-def _tokenize(text: str) -> list[tuple[str, str]]:
-    """Splits SOQL into (kind, text) tokens; anything unrecognised is MALFORMED_QUERY."""
-    tokens: list[tuple[str, str]] = []
-    pos, text = 0, text.strip()
-    while pos < len(text):
-        match = _TOKEN_RE.match(text, pos)
-        if match is None or match.end() == pos:
-            raise SoqlError(f"line 1:{pos} no viable alternative at character '{text[pos]}'")
-        kind = match.lastgroup or ""
-        tokens.append((kind, match.group(kind)))
-        pos = match.end()
-    return tokens
+def _soql_syntax_error(text: str, pos: int) -> SoqlError:
+    return SoqlError(f"line 1:{pos} no viable alternative at character '{text[pos]}'")
 
 
 def _literal(kind: str, text: str) -> Literal:
@@ -134,26 +125,20 @@ def _literal(kind: str, text: str) -> Literal:
     raise SoqlError(f"unexpected token: '{text}'")
 
 
-class _Parser:
-    """Recursive-descent parser over the token list."""
+class _Parser(TokenCursor):
+    """Recursive-descent parser of the SOQL subset."""
 
     def __init__(self, text: str) -> None:
-        self.tokens = _tokenize(text)
-        self.pos = 0
+        super().__init__(tokenize(text.strip(), _TOKEN_RE, _soql_syntax_error))
 
-    def peek(self) -> str:
-        """The next token lower-cased, or '' at the end."""
-        return self.tokens[self.pos][1].lower() if self.pos < len(self.tokens) else ""
+    def error(self, message: str) -> SoqlError:
+        return SoqlError(message)
 
-    def take(self, kind: str | None = None, word: str | None = None) -> str:
-        """Consumes one token, checking its kind and/or keyword."""
-        if self.pos >= len(self.tokens):
-            raise SoqlError(f"unexpected token: <EOF> (expected {word or kind})")
-        tok_kind, tok_text = self.tokens[self.pos]
-        if (kind and tok_kind != kind) or (word and tok_text.lower() != word):
-            raise SoqlError(f"unexpected token: '{tok_text}'")
-        self.pos += 1
-        return tok_text
+    def ended_early(self, expected: str) -> str:
+        return f"unexpected token: <EOF> (expected {expected})"
+
+    def unexpected(self, expected: str, got: str) -> str:
+        return f"unexpected token: '{got}'"
 
     def name(self) -> str:
         """A field or object name (not a keyword)."""

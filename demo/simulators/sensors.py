@@ -20,7 +20,7 @@ from __future__ import annotations
 import bisect
 import re
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,6 +29,7 @@ import orjson
 
 from demo.sensors_records import local_ms
 from demo.simulators.base import Request, Response, SimulatorBase, json_response
+from demo.simulators.query_tokens import COMPARISONS, TokenCursor, tokenize
 from extract.sensors import settings
 
 QUERY_PATH = settings.QUERY_PATH
@@ -42,15 +43,7 @@ _TOKEN_RE = re.compile(
     r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<num>-?\d+(?:\.\d+)?)|(?P<op>>=|<=|!=|<>|=|>|<)"
     r"|(?P<punct>[,*])|(?P<ident>[A-Za-z_$][A-Za-z0-9_$]*))"
 )
-_OPS: dict[str, Callable[[Any, Any], bool]] = {
-    "=": lambda a, b: a == b,
-    "!=": lambda a, b: a != b,
-    "<>": lambda a, b: a != b,
-    ">": lambda a, b: a > b,
-    ">=": lambda a, b: a >= b,
-    "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b,
-}
+_OPS = COMPARISONS
 
 
 class SqlError(ValueError):
@@ -78,40 +71,24 @@ class Query:
     limit: int | None = None
 
 
-def _tokenize(text: str) -> list[tuple[str, str]]:
-    """Splits SQL into (kind, text) tokens; anything unrecognised is a syntax error."""
-    tokens: list[tuple[str, str]] = []
-    pos, text = 0, text.strip().rstrip(";")
-    while pos < len(text):
-        match = _TOKEN_RE.match(text, pos)
-        if match is None or match.end() == pos:
-            raise SqlError(f"SQL syntax error near: {text[pos : pos + 20]!r}")
-        kind = match.lastgroup or ""
-        tokens.append((kind, match.group(kind)))
-        pos = match.end()
-    return tokens
+def _sql_syntax_error(text: str, pos: int) -> SqlError:
+    return SqlError(f"SQL syntax error near: {text[pos : pos + 20]!r}")
 
 
-class _Parser:
-    """Recursive-descent parser over the token list."""
+class _Parser(TokenCursor):
+    """Recursive-descent parser of the Sensors SQL subset."""
 
     def __init__(self, text: str) -> None:
-        self.tokens = _tokenize(text)
-        self.pos = 0
+        super().__init__(tokenize(text.strip().rstrip(";"), _TOKEN_RE, _sql_syntax_error))
 
-    def peek(self) -> str:
-        """The next token lower-cased, or '' at the end."""
-        return self.tokens[self.pos][1].lower() if self.pos < len(self.tokens) else ""
+    def error(self, message: str) -> SqlError:
+        return SqlError(message)
 
-    def take(self, kind: str | None = None, word: str | None = None) -> str:
-        """Consumes one token, checking its kind and/or keyword."""
-        if self.pos >= len(self.tokens):
-            raise SqlError(f"SQL ended early, expected {word or kind}")
-        tok_kind, tok_text = self.tokens[self.pos]
-        if (kind and tok_kind != kind) or (word and tok_text.lower() != word):
-            raise SqlError(f"SQL syntax error: expected {word or kind}, got {tok_text!r}")
-        self.pos += 1
-        return tok_text
+    def ended_early(self, expected: str) -> str:
+        return f"SQL ended early, expected {expected}"
+
+    def unexpected(self, expected: str, got: str) -> str:
+        return f"SQL syntax error: expected {expected}, got {got!r}"
 
     def parse(self) -> Query:
         """Parses a whole statement."""

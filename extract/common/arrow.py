@@ -13,19 +13,25 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import pyarrow as pa
 from dlt.common.schema.typing import TColumnSchema, TTableSchemaColumns
 
+# Kind names are dlt data types, so the column hints derived from a field table stay right.
 TEXT, BIGINT, DOUBLE, DECIMAL = "text", "bigint", "double", "decimal"
+BOOL, TIMESTAMP, DATE = "bool", "timestamp", "date"  # JSON booleans, ISO-8601 instants and days
 DECIMAL_PRECISION, DECIMAL_SCALE = 18, 2
 ARROW_TYPES: dict[str, pa.DataType] = {
     TEXT: pa.string(),
     BIGINT: pa.int64(),
     DOUBLE: pa.float64(),
     DECIMAL: pa.decimal128(DECIMAL_PRECISION, DECIMAL_SCALE),
+    BOOL: pa.bool_(),
+    TIMESTAMP: pa.timestamp("us", tz="UTC"),
+    DATE: pa.date32(),
 }
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _INT_TEXT = re.compile(r"^-?\d+$")
@@ -107,11 +113,47 @@ def _to_text(value: Any) -> str:
     raise TypeError
 
 
+# An instant must carry its offset: a wall-clock time without one cannot be placed in UTC.
+_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})$")
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _to_bool(value: Any) -> bool:
+    """Accepts JSON booleans and the strings 'true' / 'false' (any case); nothing else."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise TypeError
+
+
+def _to_timestamp(value: Any) -> datetime:
+    """Accepts ISO-8601 date-times with an offset or Z (e.g. 2026-01-01T08:00:00.000+0000), as UTC."""
+    if not isinstance(value, str):
+        raise TypeError
+    text = value.strip()
+    if not _INSTANT.match(text):
+        raise ValueError
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+def _to_date(value: Any) -> date:
+    """Accepts ISO-8601 calendar dates (YYYY-MM-DD)."""
+    if not isinstance(value, str):
+        raise TypeError
+    if not _DAY.match(value.strip()):
+        raise ValueError
+    return date.fromisoformat(value.strip())
+
+
 CONVERTERS: dict[str, Callable[[Any], Any]] = {
     TEXT: _to_text,
     BIGINT: _to_bigint,
     DOUBLE: _to_double,
     DECIMAL: _to_decimal,
+    BOOL: _to_bool,
+    TIMESTAMP: _to_timestamp,
+    DATE: _to_date,
 }
 
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from extract.common.arrow import BIGINT, DECIMAL, DOUBLE, TEXT
-from extract.common.arrow_kinds import BOOL, DATE, TIMESTAMP
+from extract.common.arrow import BIGINT, BOOL, DATE, DECIMAL, DOUBLE, TEXT, TIMESTAMP
 
 DEFAULT_LOGIN_URL = "https://login.salesforce.com"
 DEFAULT_API_VERSION = "v61.0"

@@ -20,55 +20,25 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from _harness import (
+    TARGET_RATIO,
+    LineChild,
+    SourceRun,
+    concatenate,
+    duckdb_create_tables,
+    run_json_child,
+    scratch_pipeline,
+    timed_run,
+)
+
 TOKEN = "benchmark-token"
-TARGET_RATIO = 0.15
-
-
-@dataclass(frozen=True)
-class SourceRun:
-    """What one child run of the pipeline measured."""
-
-    rows: int
-    seconds: float
-    peak_rss_mb: float
-    baseline_rss_mb: float
-    steps: dict[str, float]
-    peaks: dict[str, float]
-
-    @property
-    def rate(self) -> float:
-        """Rows per second, extract + normalize + load."""
-        return self.rows / self.seconds
-
 
 # -- child: the pipeline -------------------------------------------------------------------------
-
-
-def _rss_mb() -> float:
-    """Peak resident set size of this process so far, MiB.
-
-    Linux: VmHWM of /proc/self/status, the high-water mark of this process's own address space.
-    Elsewhere: ru_maxrss, which on Linux would also count the parent's RSS at fork (it survives
-    exec), so it is only the fallback.
-    """
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def child_run(base_url: str, workdir: str) -> dict[str, Any]:
@@ -80,40 +50,14 @@ def child_run(base_url: str, workdir: str) -> dict[str, Any]:
             "SOURCES__SENSORS__TOKEN": TOKEN,
         }
     )
-    import dlt
     import pyarrow as pa
 
     from extract.sensors import sensors_source
 
     pa.scalar("warm-up")  # pyarrow's first Python-scalar conversion imports pandas: a once-per-process cost
-    baseline = _rss_mb()
-    pipeline = dlt.pipeline(
-        pipeline_name="sensors_benchmark",
-        destination=dlt.destinations.duckdb(str(Path(workdir) / "bench.duckdb")),
-        dataset_name="raw_sensors",
-        pipelines_dir=str(Path(workdir) / "pipelines"),
-    )
-    started = time.perf_counter()
-    steps: dict[str, float] = {}
-    peaks: dict[str, float] = {}
-    for step in ("extract", "normalize", "load"):
-        began = time.perf_counter()
-        if step == "extract":
-            pipeline.extract(sensors_source())
-        else:
-            getattr(pipeline, step)()
-        steps[step] = time.perf_counter() - began
-        peaks[step] = _rss_mb()
-    seconds = time.perf_counter() - started
-    rows = pipeline.last_trace.last_normalize_info.row_counts.get("events", 0)
-    return {
-        "rows": rows,
-        "seconds": seconds,
-        "peak_rss_mb": _rss_mb(),
-        "baseline_rss_mb": baseline,
-        "steps": steps,
-        "peaks": peaks,
-    }
+    pipeline = scratch_pipeline("sensors_benchmark", "raw_sensors", workdir)
+    measured = timed_run(pipeline, sensors_source)
+    return {"rows": measured["tables"].get("events", 0), **measured}
 
 
 # -- parent: simulator, yardstick, report -------------------------------------------------------
@@ -122,69 +66,32 @@ def child_run(base_url: str, workdir: str) -> dict[str, Any]:
 def run_source_in_child(base_url: str) -> SourceRun:
     """Starts a child Python running `child_run` and reads its JSON answer."""
     with tempfile.TemporaryDirectory(prefix="sensors-bench-") as workdir:
-        command = [sys.executable, __file__, "--child", base_url, workdir]
-        done = subprocess.run(command, check=True, capture_output=True, text=True)
-    result = json.loads(done.stdout.strip().splitlines()[-1])
-    return SourceRun(**result)
+        return SourceRun(**run_json_child([__file__, "--child", base_url, workdir]))
 
 
 def duckdb_read_json(folder: Path, *, single_file: bool) -> tuple[int, float]:
     """(rows, seconds) of DuckDB loading the page files (or their concatenation) into a fresh database file."""
-    import duckdb
-
     with tempfile.TemporaryDirectory(prefix="sensors-yardstick-") as scratch:
         pattern = f"{folder}/*.ndjson"
         if single_file:
-            pattern = f"{scratch}/pages.ndjson"
-            with open(pattern, "wb") as joined:
-                joined.writelines(page.read_bytes() for page in sorted(folder.glob("*.ndjson")))
-        connection = duckdb.connect(f"{scratch}/yardstick.duckdb")
-        started = time.perf_counter()
-        connection.execute(
-            f"create table events as select * from read_json('{pattern}', format = 'newline_delimited')"
-        )
-        seconds = time.perf_counter() - started
-        rows = connection.execute("select count(*) from events").fetchone()[0]  # type: ignore[index]
-        connection.close()
-    return int(rows), seconds
+            pattern = str(concatenate(sorted(folder.glob("*.ndjson")), Path(scratch, "pages.ndjson")))
+        select = f"select * from read_json('{pattern}', format = 'newline_delimited')"
+        rows, seconds = duckdb_create_tables({"events": select}, scratch)
+    return rows["events"], seconds
 
 
 def yardstick_in_child(folder: str, *, single_file: bool) -> tuple[int, float]:
     """`duckdb_read_json` in a child process, so that this parent stays small (see the docstring)."""
-    command = [sys.executable, __file__, "--yardstick", folder, "single" if single_file else "pages"]
-    done = subprocess.run(command, check=True, capture_output=True, text=True)
-    rows, seconds = json.loads(done.stdout.strip().splitlines()[-1])
+    rows, seconds = run_json_child([__file__, "--yardstick", folder, "single" if single_file else "pages"])
     return int(rows), float(seconds)
 
 
-class ServerChild:
+class ServerChild(LineChild):
     """The simulator in its own process, steered by one-line commands on its stdin."""
 
     def __init__(self, scale: float) -> None:
-        command = [sys.executable, __file__, "--serve", str(scale)]
-        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        self.base_url = self._reply()
-
-    def _reply(self) -> str:
-        """The child's next output line."""
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline().strip()
-        if not line:
-            raise RuntimeError("the simulator child stopped")
-        return line
-
-    def ask(self, command: str) -> str:
-        """Sends a command, returns the answer line."""
-        assert self.process.stdin is not None
-        self.process.stdin.write(command + "\n")
-        self.process.stdin.flush()
-        return self._reply()
-
-    def close(self) -> None:
-        """Ends the child (closing stdin ends its command loop)."""
-        assert self.process.stdin is not None
-        self.process.stdin.close()
-        self.process.wait(timeout=60)
+        super().__init__([__file__, "--serve", str(scale)])
+        self.base_url = self.greeting
 
 
 def serve(scale: float) -> None:

@@ -11,19 +11,16 @@ settings.apply_environment()
 from leadloop.warehouse import read_table
 from orchestration.alerts import ALERT_SENSORS, wecom_robot_resource
 from orchestration.dbt import dbt_resource, leadloop_dbt_assets
-from orchestration.extract import EXTRACT_ASSETS, RAW_PRIMARY_KEYS
+from orchestration.extract import EXTRACT_ASSETS
 from orchestration.jobs import nightly_refresh, nightly_refresh_schedule
-from orchestration.quality import mart_checks, raw_table_checks
+from orchestration.quality import mart_checks
 
 # DuckDB allows one writer: on the embedded warehouse every step runs in one process, in order.
 EXECUTOR = dg.in_process_executor if settings.warehouse_kind() == "duckdb" else dg.multiprocess_executor
 
 defs = dg.Definitions(
     assets=[*EXTRACT_ASSETS, leadloop_dbt_assets],
-    asset_checks=[
-        *raw_table_checks(EXTRACT_ASSETS, read_table, RAW_PRIMARY_KEYS),
-        *mart_checks(read_table),
-    ],
+    asset_checks=mart_checks(read_table),  # raw tables are audited inside their load step
     jobs=[nightly_refresh],
     schedules=[nightly_refresh_schedule],
     sensors=ALERT_SENSORS,

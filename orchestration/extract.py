@@ -10,7 +10,7 @@ from typing import Any
 
 import dagster as dg
 import dlt
-from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
+from dagster_dlt import DagsterDltResource, DagsterDltTranslator, build_dlt_asset_specs
 from dagster_dlt.translator import DltResourceTranslatorData
 from dlt.common.normalizers.naming.snake_case import NamingConvention
 
@@ -22,8 +22,9 @@ from extract.salesforce import salesforce_source
 from extract.sensors import sensors_source
 from extract.wecom import wecom_source
 from leadloop import settings
-from leadloop.warehouse import dlt_pipeline
+from leadloop.warehouse import dlt_pipeline, read_table
 from orchestration.freshness import RAW_TABLE_FRESHNESS
+from orchestration.quality import raw_table_check, raw_table_check_spec
 
 settings.apply_environment()
 
@@ -52,50 +53,53 @@ class RawTableTranslator(DagsterDltTranslator):
 RAW_TABLE_TRANSLATOR = RawTableTranslator()
 
 
-def raw_assets(source_name: str, source_factory: SourceFactory) -> dg.AssetsDefinition:
-    """The raw tables of one dlt source as a multi-asset, limited by the source's API pool."""
+def raw_assets(source_name: str, source_factory: Callable[..., dlt.sources.DltSource]) -> dg.AssetsDefinition:
+    """The raw tables of one dlt source as a multi-asset in the source's API pool, each table audited
+    in the same step by a blocking Great Expectations check.
 
-    @dlt_assets(
-        dlt_source=source_factory(),
-        dlt_pipeline=dlt_pipeline(source_name),
+    The audit runs inside the load step on purpose: a failed blocking check then fails the step, and
+    nothing downstream (dbt) runs, so yesterday's marts stay. Checks in separate ops would not gate
+    dbt here, because Dagster exempts an op from other blocking checks on a key it checks itself,
+    and the dbt op runs dbt's source tests on every raw table.
+    """
+    specs = build_dlt_asset_specs(dlt_source=source_factory(), dlt_pipeline=dlt_pipeline(source_name),
+                                  dagster_dlt_translator=RAW_TABLE_TRANSLATOR)
+    ad_reports = source_name in AD_REPORT_SOURCES
+
+    @dg.multi_asset(
         name=f"raw_{source_name}",
-        dagster_dlt_translator=RAW_TABLE_TRANSLATOR,
+        specs=specs,
+        check_specs=[raw_table_check_spec(spec.key) for spec in specs],
+        can_subset=True,
         pool=f"{source_name}_api",
+        partitions_def=AD_REPORT_DAYS if ad_reports else None,
+        backfill_policy=dg.BackfillPolicy.single_run() if ad_reports else None,
     )
     def _load(context: dg.AssetExecutionContext, dlt: DagsterDltResource) -> Iterator[Any]:
         # A fresh source and pipeline per run, so config (base URL, credentials) is read at run time.
-        yield from dlt.run(context=context, dlt_source=source_factory(), dlt_pipeline=dlt_pipeline(source_name))
+        source = _ad_report_source(context, source_name, source_factory) if ad_reports else source_factory()
+        yield from dlt.run(context=context, dlt_source=source, dlt_pipeline=dlt_pipeline(source_name),
+                           dagster_dlt_translator=RAW_TABLE_TRANSLATOR)
+        for check_key in sorted(context.selected_asset_check_keys, key=str):
+            yield raw_table_check(check_key.asset_key, RAW_PRIMARY_KEYS.get(check_key.asset_key, ()), read_table)
 
     return _load
 
 
-def ad_report_assets(source_name: str, source_factory: Callable[..., dlt.sources.DltSource]) -> dg.AssetsDefinition:
-    """An ad platform's daily reports as assets partitioned by China-time day, backfilled in one run.
+def _ad_report_source(context: dg.AssetExecutionContext, source_name: str,
+                      source_factory: Callable[..., dlt.sources.DltSource]) -> dlt.sources.DltSource:
+    """An ad platform's source for the run's China-time days, dropped console exports loaded first.
 
     A run for days [first, last] reads from RESTATEMENT_DAYS before `first` up to `last`, because the
     platforms restate cost and conversions for a few days; merge keys make the re-read idempotent.
     """
-
-    @dlt_assets(
-        dlt_source=source_factory(),
-        dlt_pipeline=dlt_pipeline(source_name),
-        name=f"raw_{source_name}",
-        dagster_dlt_translator=RAW_TABLE_TRANSLATOR,
-        pool=f"{source_name}_api",
-        partitions_def=AD_REPORT_DAYS,
-        backfill_policy=dg.BackfillPolicy.single_run(),
-    )
-    def _load(context: dg.AssetExecutionContext, dlt: DagsterDltResource) -> Iterator[Any]:
-        window = context.partition_time_window
-        first = window.start.date() - timedelta(days=RESTATEMENT_DAYS)
-        last = window.end.date() - timedelta(days=1)  # the window's end is exclusive
-        context.log.info(f"{source_name}: reading report days {first} .. {last}")
-        _load_dropped_files(context, source_name)
-        source = source_factory(start_date=first.isoformat(), end_date=last.isoformat(),
-                                lookback_days=(last - first).days + 1)
-        yield from dlt.run(context=context, dlt_source=source, dlt_pipeline=dlt_pipeline(source_name))
-
-    return _load
+    window = context.partition_time_window
+    first = window.start.date() - timedelta(days=RESTATEMENT_DAYS)
+    last = window.end.date() - timedelta(days=1)  # the window's end is exclusive
+    context.log.info(f"{source_name}: reading report days {first} .. {last}")
+    _load_dropped_files(context, source_name)
+    return source_factory(start_date=first.isoformat(), end_date=last.isoformat(),
+                          lookback_days=(last - first).days + 1)
 
 
 def _load_dropped_files(context: dg.AssetExecutionContext, platform: str) -> None:
@@ -129,8 +133,5 @@ SOURCES: dict[str, SourceFactory] = {
 }
 AD_REPORT_SOURCES = {"baidu_sem", "oceanengine"}
 
-EXTRACT_ASSETS = [
-    ad_report_assets(name, factory) if name in AD_REPORT_SOURCES else raw_assets(name, factory)
-    for name, factory in SOURCES.items()
-]
 RAW_PRIMARY_KEYS = {key: pk for name, factory in SOURCES.items() for key, pk in primary_keys(name, factory).items()}
+EXTRACT_ASSETS = [raw_assets(name, factory) for name, factory in SOURCES.items()]

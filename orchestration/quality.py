@@ -93,13 +93,40 @@ MART_SUITES: dict[str, list[Expectation]] = {
         Expectation("ExpectColumnPairValuesAToBeGreaterThanB",
                     {"column_A": "max_days_to_close", "column_B": "min_days_to_close", "or_equal": True}),
     ],
+    "fct_ad_performance_daily": [
+        Expectation("ExpectTableRowCountToBeBetween", {"min_value": 1}),
+        Expectation("ExpectCompoundColumnsToBeUnique",
+                    {"column_list": ["platform", "ad_account_id", "campaign_id", "ad_group_id", "keyword_id",
+                                     "stat_on"]}),
+        *[Expectation("ExpectColumnValuesToNotBeNull", {"column": c})
+          for c in ("platform", "channel", "ad_account_id", "ad_group_id", "stat_on")],
+        Expectation("ExpectColumnValuesToNotBeInSet", {"column": "channel", "value_set": ["unmapped"]}),
+        *[Expectation("ExpectColumnValuesToBeBetween", {"column": c, "min_value": 0})
+          for c in ("impressions", "clicks", "cost_cny", "conversions")],
+    ],
+    "mart_channel_roi": [
+        Expectation("ExpectTableRowCountToBeBetween", {"min_value": 1}),
+        Expectation("ExpectCompoundColumnsToBeUnique", {"column_list": ["report_month", "channel"]}),
+        *[Expectation("ExpectColumnPairValuesAToBeGreaterThanB", {"column_A": a, "column_B": b, "or_equal": True})
+          for a, b in pairwise(("leads", "mqls", "opportunities", "wins"))],
+        *[Expectation("ExpectColumnValuesToBeBetween", {"column": c, "min_value": 0})
+          for c in ("spend_cny", "won_revenue_cny")],
+        Expectation("ExpectColumnValuesToBeBetween", {"column": "roi", "min_value": -1}),
+    ],
+    "mart_exec_cockpit": [
+        Expectation("ExpectTableRowCountToBeBetween", {"min_value": 1}),
+        Expectation("ExpectColumnValuesToBeUnique", {"column": "report_month"}),
+        Expectation("ExpectColumnValuesToNotBeNull", {"column": "report_month"}),
+        *[Expectation("ExpectColumnValuesToBeBetween", {"column": c, "min_value": 0})
+          for c in ("revenue_cny", "spend_cny", "new_customers", "cac_cny", *FUNNEL_COUNTS)],
+        Expectation("ExpectColumnValuesToBeBetween", {"column": "roi", "min_value": -1}),
+    ],
 }
 
 
 def validate_frame(name: str, frame: Any, suite: Iterable[Expectation]) -> dg.AssetCheckResult:
     """Validate a DataFrame against a suite in an ephemeral GX context; failures named in metadata."""
     import great_expectations as gx  # heavy import (~7 s): only when a check runs
-
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
@@ -142,16 +169,20 @@ def gx_check(key: dg.AssetKey, schema: str, table: str, suite: list[Expectation]
     return _check
 
 
-def raw_table_checks(extract_assets: Iterable[dg.AssetsDefinition], reader: Callable[[str, str], Any],
-                     primary_keys: Mapping[dg.AssetKey, Sequence[str]]) -> list[dg.AssetChecksDefinition]:
-    """A blocking GX check for every raw table an extract asset produces."""
-    checks = []
-    for assets_def in extract_assets:
-        for key in assets_def.keys:
-            schema, table = key.path
-            suite = raw_table_suite(primary_keys.get(key, ()), may_be_empty=table == QUARANTINE_TABLE)
-            checks.append(gx_check(key, schema, table, suite, blocking=True, reader=reader))
-    return checks
+def raw_table_check_spec(key: dg.AssetKey) -> dg.AssetCheckSpec:
+    """The blocking GX check of one raw table, run inside the step that loads it."""
+    return dg.AssetCheckSpec("gx_suite", asset=key, blocking=True,
+                             description=f"Great Expectations suite for {'.'.join(key.path)}")
+
+
+def raw_table_check(key: dg.AssetKey, primary_key: Sequence[str],
+                    reader: Callable[[str, str], Any]) -> dg.AssetCheckResult:
+    """Validate one raw table (rows present unless it is the quarantine, merge key not null and unique)."""
+    schema, table = key.path
+    suite = raw_table_suite(primary_key, may_be_empty=table == QUARANTINE_TABLE)
+    result = validate_frame(f"{schema}_{table}", reader(schema, table), suite)
+    return dg.AssetCheckResult(asset_key=key, check_name="gx_suite", passed=result.passed,
+                               severity=result.severity, metadata=result.metadata)
 
 
 def mart_checks(reader: Callable[[str, str], Any]) -> list[dg.AssetChecksDefinition]:

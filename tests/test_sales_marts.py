@@ -61,7 +61,7 @@ def test_mart_revenue_by_source_equals_truth(demo_night, demo_world):
     assert actual.keys() == expected.keys()
     month_totals: dict[str, Decimal] = {}
     for (month, _, _), row in expected.items():
-        month_totals[month] = month_totals.get(month, Decimal("0")) + row["won_revenue_cny"]
+        month_totals[month] = month_totals.get(month, Decimal(0)) + row["won_revenue_cny"]
     for key, row in expected.items():
         got = actual[key]
         assert (got["won_deals"], got["won_revenue_cny"], got["marketing_influenced_deals"]) == (

@@ -86,3 +86,26 @@ def test_gx_results_show_as_check_results(demo_night):
           if r.event_log_entry.dagster_event.event_specific_data.check_name == "gx_suite"]
     assert gx and all(e.passed for e in gx)
     assert all(e.metadata["evaluated_expectations"].value > 0 for e in gx)
+
+
+def test_the_scheduled_night_runs_yesterday_and_leaves_every_mart_fresh(demo_night):
+    """The schedule asks for yesterday's partition of nightly_refresh; the night's run rebuilt every mart."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from orchestration.definitions import defs
+
+    schedule = defs.get_schedule_def("nightly_refresh_schedule")
+    tick = datetime(2026, 11, 21, 2, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    with dg.build_schedule_context(scheduled_execution_time=tick) as context:
+        requests = schedule.evaluate_tick(context).run_requests
+    assert [r.partition_key for r in requests] == [(tick - timedelta(days=1)).date().isoformat()]
+
+    graph = defs.resolve_asset_graph()
+    marts = {k for k in graph.get_all_asset_keys() if k.path[0] == "marts"}
+    with dg.DagsterInstance.get() as instance:
+        run = next(r for r in instance.get_runs(limit=20) if r.job_name == "nightly_refresh"
+                   and r.status == dg.DagsterRunStatus.SUCCESS)
+        materialized = {r.event_log_entry.dagster_event.asset_key for r in instance.get_records_for_run(
+            run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records}
+    assert marts <= materialized

@@ -1,0 +1,147 @@
+-- The CEO's month (business time zone): revenue won, ad spend, ROI, new customers and CAC, and
+-- how many journeys entered each funnel stage, for every month from the first activity to the last.
+{% set stage_counts = {'lead': 'leads', 'mql': 'mqls', 'sql': 'sqls', 'opportunity': 'opportunities',
+                       'poc': 'pocs', 'won': 'wins'} %}
+
+with journeys as (
+    select * from {{ ref('fct_lead_journeys') }}
+),
+
+opportunities as (
+    select * from {{ ref('fct_opportunities') }}
+),
+
+ad_days as (
+    select * from {{ ref('fct_ad_performance_daily') }}
+),
+
+stage_entries as (
+    {% for stage in stage_counts %}
+    select
+        {{ business_month(stage ~ '_at') }} as report_month,
+        '{{ stage }}' as funnel_stage
+    from journeys
+    where {{ stage }}_at is not null
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+),
+
+stages_by_month as (
+    select
+        report_month,
+        {% for stage, counted in stage_counts.items() %}
+        count(case when funnel_stage = '{{ stage }}' then 1 end) as {{ counted }}{{ ',' if not loop.last }}
+        {% endfor %}
+    from stage_entries
+    group by report_month
+),
+
+won_deals as (
+    select
+        account_id,
+        won_amount_cny,
+        won_at,
+        {{ business_month('won_at') }} as report_month
+    from opportunities
+    where won_at is not null
+),
+
+revenue_by_month as (
+    select
+        report_month,
+        sum(won_amount_cny) as revenue_cny
+    from won_deals
+    group by report_month
+),
+
+first_wins as (
+    select
+        account_id,
+        min(won_at) as first_won_at
+    from won_deals
+    group by account_id
+),
+
+new_customers_by_month as (
+    select
+        {{ business_month('first_won_at') }} as report_month,
+        count(*) as new_customers
+    from first_wins
+    group by {{ business_month('first_won_at') }}
+),
+
+spend_by_month as (
+    -- stat_on is already a China calendar day: its month needs no time zone conversion.
+    select
+        cast({{ dbt.date_trunc('month', 'stat_on') }} as date) as report_month,
+        sum(cost_cny) as spend_cny
+    from ad_days
+    group by cast({{ dbt.date_trunc('month', 'stat_on') }} as date)
+),
+
+active_months as (
+    select report_month from stages_by_month
+    union
+    select report_month from revenue_by_month
+    union
+    select report_month from spend_by_month
+),
+
+bounds as (
+    select
+        min(report_month) as first_month,
+        max(report_month) as last_month
+    from active_months
+),
+
+month_numbers as (
+    -- Up to 100 years of months; the filter below keeps those between the bounds.
+    {{ dbt.generate_series(1200) }}
+),
+
+months as (
+    select
+        cast({{ dbt.dateadd('month', 'month_numbers.generated_number - 1', 'bounds.first_month') }} as date)
+            as report_month
+    from bounds
+    cross join month_numbers
+    where month_numbers.generated_number - 1
+        <= {{ dbt.datediff('bounds.first_month', 'bounds.last_month', 'month') }}
+),
+
+joined as (
+    select
+        months.report_month,
+        cast(coalesce(revenue_by_month.revenue_cny, 0) as decimal(18, 2)) as revenue_cny,
+        cast(coalesce(spend_by_month.spend_cny, 0) as decimal(18, 2)) as spend_cny,
+        coalesce(new_customers_by_month.new_customers, 0) as new_customers,
+        {% for counted in stage_counts.values() %}
+        coalesce(stages_by_month.{{ counted }}, 0) as {{ counted }}{{ ',' if not loop.last }}
+        {% endfor %}
+    from months
+    left join revenue_by_month
+        on months.report_month = revenue_by_month.report_month
+    left join spend_by_month
+        on months.report_month = spend_by_month.report_month
+    left join new_customers_by_month
+        on months.report_month = new_customers_by_month.report_month
+    left join stages_by_month
+        on months.report_month = stages_by_month.report_month
+),
+
+final as (
+    select
+        report_month,
+        revenue_cny,
+        spend_cny,
+        {{ safe_ratio('revenue_cny - spend_cny', 'spend_cny') }} as roi,
+        new_customers,
+        {{ safe_ratio('spend_cny', 'new_customers', 2) }} as cac_cny,
+        {% for counted in stage_counts.values() %}
+        {{ counted }},
+        {% endfor %}
+        {{ safe_ratio('opportunities', 'leads') }} as lead_to_opportunity_rate
+    from joined
+)
+
+select * from final

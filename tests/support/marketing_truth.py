@@ -1,0 +1,151 @@
+"""The marketing marts as the demo company's truth says they must be (ad days, channel ROI, cockpit).
+
+Computed from the simulated world only: the digital world's ad days as the platforms report them
+at the demo's today, and `demo.truth`'s journeys and opportunities.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from demo.digital import AdDay, DigitalWorld, business_day, reported_ad_day
+from demo.truth import FUNNEL_STAGES
+from demo.world import World
+from tests.support.crm_truth import business_month, money
+
+# The demo's ad platforms as the warehouse names them (dlt source names) and the channel they buy.
+PLATFORMS = {"baidu": "baidu_sem", "oceanengine": "oceanengine"}
+PLATFORM_CHANNELS = {"baidu": "paid_search", "oceanengine": "paid_social"}
+STAGE_COUNTS = {"lead": "leads", "mql": "mqls", "sql": "sqls", "opportunity": "opportunities",
+                "poc": "pocs", "won": "wins"}
+FIRST_REPORT_DAY = date(2025, 1, 1)  # the nightly job's first ad-report partition
+
+
+def ratio(numerator: Decimal | int, denominator: Decimal | int, places: str = "0.0001") -> Decimal | None:
+    """numerator / denominator rounded half up as the warehouse stores it; None when dividing by 0."""
+    if not denominator:
+        return None
+    return (Decimal(numerator) / Decimal(denominator)).quantize(Decimal(places), ROUND_HALF_UP)
+
+
+def loaded_ad_days(world: World, digital: DigitalWorld, last: date | None = None) -> dict[tuple, dict[str, Any]]:
+    """fct_ad_performance_daily's rows: every unit-day up to `last`, as the platforms report it today.
+
+    The night loads days up to the day before the demo's today (China time), the default `last`;
+    recent days show provisional numbers. Ocean Engine has no row for a promotion-day without numbers.
+    """
+    last = last or business_day(world.as_of_ms) - timedelta(days=1)
+    units = {DigitalWorld.unit_key(unit): unit for unit in digital.ad_units}
+    rows = {}
+    for (key, day), numbers in digital.ad_days.items():
+        unit = units[key]
+        shown: AdDay = reported_ad_day(numbers, day, world.as_of_ms)
+        empty = not (shown.impressions or shown.clicks or shown.cost or shown.conversions)
+        if day > last or day < FIRST_REPORT_DAY or (unit.platform == "oceanengine" and empty):
+            continue
+        grain = (PLATFORMS[unit.platform], unit.account_id, unit.campaign_id, unit.adgroup_id, unit.keyword_id, day)
+        rows[grain] = {
+            "channel": PLATFORM_CHANNELS[unit.platform], "campaign_name": unit.campaign_name,
+            "ad_group_name": unit.adgroup_name, "keyword": unit.keyword, "impressions": shown.impressions,
+            "clicks": shown.clicks, "cost_cny": money(shown.cost), "conversions": shown.conversions,
+        }
+    return rows
+
+
+def spend_by_month_and_channel(ad_days: dict[tuple, dict[str, Any]]) -> dict[tuple[str, str], Decimal]:
+    """Ad spend per (month of the China day, channel)."""
+    spend: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for grain, row in ad_days.items():
+        spend[(grain[-1].strftime("%Y-%m-01"), row["channel"])] += row["cost_cny"]
+    return dict(spend)
+
+
+def channel_roi(journeys: list[dict[str, Any]], ad_days: dict[tuple, dict[str, Any]]) -> dict[tuple, dict]:
+    """mart_channel_roi's rows keyed by (month, channel): the month's spend against its lead cohort."""
+    spend = spend_by_month_and_channel(ad_days)
+    rows: dict[tuple, dict[str, Any]] = defaultdict(lambda: {
+        "spend_cny": Decimal("0.00"), "leads": 0, "mqls": 0, "opportunities": 0, "wins": 0,
+        "won_revenue_cny": Decimal("0.00")})
+    for journey in journeys:
+        row = rows[(journey["cohort_month"], journey["channel"])]
+        row["leads"] += 1
+        row["mqls"] += journey["mql_at_ms"] is not None
+        row["opportunities"] += journey["opportunity_at_ms"] is not None
+        row["wins"] += journey["won_at_ms"] is not None
+        if journey["won_amount"] is not None:
+            row["won_revenue_cny"] += money(journey["won_amount"])
+    for key, amount in spend.items():
+        rows[key]["spend_cny"] = amount
+    for row in rows.values():
+        row["cost_per_lead_cny"] = ratio(row["spend_cny"], row["leads"], "0.01")
+        row["cost_per_opportunity_cny"] = ratio(row["spend_cny"], row["opportunities"], "0.01")
+        row["roi"] = ratio(row["won_revenue_cny"] - row["spend_cny"], row["spend_cny"])
+    return dict(rows)
+
+
+def _months(first: str, last: str) -> list[str]:
+    """Every month from first to last (YYYY-MM-01), both included."""
+    months, year, month = [], int(first[:4]), int(first[5:7])
+    while f"{year:04d}-{month:02d}-01" <= last:
+        months.append(f"{year:04d}-{month:02d}-01")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
+def exec_cockpit(journeys: list[dict[str, Any]], opportunities: list[dict[str, Any]],
+                 ad_days: dict[tuple, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """mart_exec_cockpit's rows keyed by month: revenue won, spend, new customers, stage entries."""
+    revenue: dict[str, Decimal] = defaultdict(Decimal)
+    first_win: dict[int, int] = {}
+    for opp in opportunities:
+        if opp["won_at_ms"] is not None:
+            revenue[business_month(opp["won_at_ms"])] += money(opp["won_amount"])
+            first_win[opp["account_id"]] = min(first_win.get(opp["account_id"], opp["won_at_ms"]), opp["won_at_ms"])
+    new_customers: dict[str, int] = defaultdict(int)
+    for won_at_ms in first_win.values():
+        new_customers[business_month(won_at_ms)] += 1
+    entries: dict[tuple[str, str], int] = defaultdict(int)
+    for journey in journeys:
+        for stage in FUNNEL_STAGES:
+            if journey[f"{stage}_at_ms"] is not None:
+                entries[(business_month(journey[f"{stage}_at_ms"]), stage)] += 1
+    spend: dict[str, Decimal] = defaultdict(Decimal)
+    for (month, _), amount in spend_by_month_and_channel(ad_days).items():
+        spend[month] += amount
+    active = set(revenue) | set(spend) | {month for month, _ in entries}
+    rows = {}
+    for month in _months(min(active), max(active)):
+        row: dict[str, Any] = {"revenue_cny": money(revenue.get(month)), "spend_cny": money(spend.get(month)),
+                               "new_customers": new_customers.get(month, 0)}
+        row["roi"] = ratio(row["revenue_cny"] - row["spend_cny"], row["spend_cny"])
+        row["cac_cny"] = ratio(row["spend_cny"], row["new_customers"], "0.01")
+        for stage, column in STAGE_COUNTS.items():
+            row[column] = entries.get((month, stage), 0)
+        row["lead_to_opportunity_rate"] = ratio(row["opportunities"], row["leads"])
+        rows[month] = row
+    return rows
+
+
+# Ratios may differ from the exact value by one unit of their last place: DuckDB divides decimals in
+# double precision, so a tie such as 5230.605 can round down (PostgreSQL divides exactly).
+RATIO_QUANTA = {"cost_per_lead_cny": Decimal("0.01"), "cost_per_opportunity_cny": Decimal("0.01"),
+                "cac_cny": Decimal("0.01"), "roi": Decimal("0.0001"), "lead_to_opportunity_rate": Decimal("0.0001")}
+
+
+def differences(expected: dict, actual: dict) -> list[str]:
+    """Every row or cell where a mart disagrees with the truth (empty when they agree)."""
+    problems = [f"missing row {key}" for key in expected.keys() - actual.keys()]
+    problems += [f"unexpected row {key}" for key in actual.keys() - expected.keys()]
+    for key in sorted(expected.keys() & actual.keys()):
+        if actual[key].keys() != expected[key].keys():
+            problems.append(f"{key}: columns {sorted(actual[key])} != {sorted(expected[key])}")
+        for column, want in expected[key].items():
+            got = actual[key].get(column)
+            close = (column in RATIO_QUANTA and None not in (got, want)
+                     and abs(got - want) <= RATIO_QUANTA[column])
+            if got != want and not close:
+                problems.append(f"{key} {column}: mart {got!r} != truth {want!r}")
+    return problems

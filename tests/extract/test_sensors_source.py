@@ -281,7 +281,9 @@ def test_window_and_end_time_come_from_config(
     monkeypatch.setenv("SOURCES__SENSORS__WINDOW_HOURS", "6")
     loaded = run_sensors(sensors_pipeline)
     assert len(sensors_env.queries) == 8
-    assert sensors_env.queries[-1] == (
+    # Windows are fetched concurrently (SOURCES__SENSORS__CONCURRENCY), so the last one asked for is
+    # not always the last one to arrive: check the latest window by its text, not by arrival order.
+    assert max(sensors_env.queries) == (
         "select * from events where date >= '2026-10-02' and date <= '2026-10-02'"
         " and time >= '2026-10-02 18:00:00.000' and time < '2026-10-03 00:00:00.000' order by time"
     )

@@ -7,6 +7,7 @@ back-fills earlier missing ones with that later stage's timestamp, flagged as sk
 from __future__ import annotations
 
 import json
+from collections.abc import Set as AbstractSet
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,16 +19,22 @@ from demo import catalog
 from demo.world import BUSINESS_TZ, Journey, World
 
 FUNNEL_STAGES = ("lead", "mql", "sql", "opportunity", "poc", "won")
+# The CRM sale stages that count as a POC: the demo's own reading of stage_map_crm_sale_stage.csv.
+# Tests pass another set to predict the marts after a marketer maps more stages to poc.
+POC_STAGES = frozenset({catalog.STAGE_POC})
 TRUTH_FILES = ("journeys.parquet", "manifest.json")
 
 
-def _first(events: list[tuple[int, Any]], wanted: set[Any], now: int) -> int | None:
+def _first(events: list[tuple[int, Any]], wanted: AbstractSet[Any], now: int) -> int | None:
     """The first instant at or before `now` at which one of the wanted values was entered."""
     return next((at for at, value in events if value in wanted and at <= now), None)
 
 
-def journey_truth(journey: Journey, now: int) -> dict[str, Any] | None:
-    """What really happened to one journey, as known at `now`; None if the lead did not exist yet."""
+def journey_truth(journey: Journey, now: int, poc_stages: frozenset[int] = POC_STAGES) -> dict[str, Any] | None:
+    """What really happened to one journey, as known at `now`; None if the lead did not exist yet.
+
+    `poc_stages` are the sale stage ids whose first entry counts as the POC.
+    """
     if journey.created_at > now:
         return None
     opportunity = journey.opportunity
@@ -39,7 +46,7 @@ def journey_truth(journey: Journey, now: int) -> dict[str, Any] | None:
         "mql": _first(journey.status_events, {catalog.LEAD_STATUS_QUALIFIED}, now),
         "sql": _first(journey.status_events, {catalog.LEAD_STATUS_CONVERTED}, now),
         "opportunity": opportunity.created_at if opportunity else None,
-        "poc": _first(stage_events, {catalog.STAGE_POC}, now),
+        "poc": _first(stage_events, poc_stages, now),
         "won": _first(stage_events, {catalog.STAGE_WON}, now),
     }
     skipped = {stage: False for stage in FUNNEL_STAGES}
@@ -53,6 +60,7 @@ def journey_truth(journey: Journey, now: int) -> dict[str, Any] | None:
         "person_id": journey.person.person_id,
         "account_id": journey.account.account_id,
         "channel": journey.channel.name,
+        "lead_source": journey.lead_source,
         "cohort_month": cohort.strftime("%Y-%m-01"),
         "opportunity_id": opportunity.opportunity_id if opportunity else None,
         "lost_at_ms": lost_at,
@@ -65,10 +73,11 @@ def journey_truth(journey: Journey, now: int) -> dict[str, Any] | None:
     return row
 
 
-def journeys_truth(world: World, now: int | None = None) -> list[dict[str, Any]]:
+def journeys_truth(world: World, now: int | None = None,
+                   poc_stages: frozenset[int] = POC_STAGES) -> list[dict[str, Any]]:
     """Truth of every journey that exists at `now` (default: the demo's today)."""
     moment = world.as_of_ms if now is None else now
-    return [row for j in world.journeys if (row := journey_truth(j, moment))]
+    return [row for j in world.journeys if (row := journey_truth(j, moment, poc_stages))]
 
 
 def write_truth(world: World, directory: Path, now: int | None = None) -> Path:
@@ -90,8 +99,13 @@ def _lead_of(world: World) -> dict[int, Journey]:
     return {j.opportunity.opportunity_id: j for j in world.journeys if j.opportunity is not None}
 
 
-def opportunity_truth(world: World, now: int | None = None) -> list[dict[str, Any]]:
-    """What really happened to every opportunity that exists at `now`."""
+def opportunity_truth(world: World, now: int | None = None,
+                      poc_stages: frozenset[int] = POC_STAGES) -> list[dict[str, Any]]:
+    """What really happened to every opportunity that exists at `now`.
+
+    The POC starts at the first entry into one of `poc_stages` and ends at the first later entry
+    into a stage that is not one of them.
+    """
     moment = world.as_of_ms if now is None else now
     lead_of = _lead_of(world)
     rows = []
@@ -99,8 +113,9 @@ def opportunity_truth(world: World, now: int | None = None) -> list[dict[str, An
         if opportunity.created_at > moment:
             continue
         stages = [(at, stage) for at, stage in opportunity.stage_events if at <= moment]
-        poc_at = _first(stages, {catalog.STAGE_POC}, moment)
-        poc_end = next((at for at, stage in stages if poc_at is not None and at > poc_at), None)
+        poc_at = _first(stages, poc_stages, moment)
+        poc_end = next((at for at, stage in stages
+                        if poc_at is not None and at > poc_at and stage not in poc_stages), None)
         won_at = _first(stages, {catalog.STAGE_WON}, moment)
         lost_at = _first(stages, {catalog.STAGE_LOST}, moment)
         journey = lead_of.get(opportunity.opportunity_id)

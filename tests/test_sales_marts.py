@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import duckdb
 import pytest
@@ -66,8 +66,8 @@ def test_mart_revenue_by_source_equals_truth(demo_night, demo_world):
         got = actual[key]
         assert (got["won_deals"], got["won_revenue_cny"], got["marketing_influenced_deals"]) == (
             row["won_deals"], row["won_revenue_cny"], row["marketing_influenced_deals"]), key
-        share = (row["won_revenue_cny"] / month_totals[key[0]]).quantize(Decimal("0.0001"))
-        assert abs(got["share_of_month_revenue"] - share) <= Decimal("0.0001"), key
+        share = (row["won_revenue_cny"] / month_totals[key[0]]).quantize(Decimal("0.0001"), ROUND_HALF_UP)
+        assert got["share_of_month_revenue"] == share, key
 
 
 def test_mart_poc_analysis_equals_truth(demo_night, demo_world):

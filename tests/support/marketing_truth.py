@@ -129,12 +129,6 @@ def exec_cockpit(journeys: list[dict[str, Any]], opportunities: list[dict[str, A
     return rows
 
 
-# Ratios may differ from the exact value by one unit of their last place: DuckDB divides decimals in
-# double precision, so a tie such as 5230.605 can round down (PostgreSQL divides exactly).
-RATIO_QUANTA = {"cost_per_lead_cny": Decimal("0.01"), "cost_per_opportunity_cny": Decimal("0.01"),
-                "cac_cny": Decimal("0.01"), "roi": Decimal("0.0001"), "lead_to_opportunity_rate": Decimal("0.0001")}
-
-
 def differences(expected: dict, actual: dict) -> list[str]:
     """Every row or cell where a mart disagrees with the truth (empty when they agree)."""
     problems = [f"missing row {key}" for key in expected.keys() - actual.keys()]
@@ -144,8 +138,6 @@ def differences(expected: dict, actual: dict) -> list[str]:
             problems.append(f"{key}: columns {sorted(actual[key])} != {sorted(expected[key])}")
         for column, want in expected[key].items():
             got = actual[key].get(column)
-            close = (column in RATIO_QUANTA and None not in (got, want)
-                     and abs(got - want) <= RATIO_QUANTA[column])
-            if got != want and not close:
+            if got != want:
                 problems.append(f"{key} {column}: mart {got!r} != truth {want!r}")
     return problems

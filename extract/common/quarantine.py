@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -24,7 +24,7 @@ from dlt.extract.items import DataItemWithMeta
 from dlt.extract.items_transform import MapItem
 from dlt.extract.resource import DltResource
 
-from extract.common.arrow import Rejected
+from extract.common.arrow import Rejected, records_to_arrow
 
 QUARANTINE_TABLE = "quarantine"
 QUARANTINE_COLUMNS: TTableSchemaColumns = {
@@ -111,18 +111,44 @@ def data_item(table: pa.Table, *, table_name: str, columns: TTableSchemaColumns)
     )
 
 
-def add_incremental_passthrough(table: pa.Table, *, primary_key: str, cursor: str) -> pa.Table:
+def add_incremental_passthrough(
+    table: pa.Table, *, primary_key: str, cursor: str, schema: pa.Schema | None = None
+) -> pa.Table:
     """Adds null `primary_key` / `cursor` columns so a resource's dlt incremental lets rows through.
 
     dlt's arrow incremental step sees every item of its resource, quarantine rows included; it
     needs both columns to exist and, with `on_cursor_value_missing="include"`, passes rows whose
     cursor is null untouched without moving the cursor. `add_quarantine_passthrough_step`
-    removes the two columns again after the incremental step.
+    removes the two columns again after the incremental step. The nulls take their type from the
+    data's `schema` when given (a timestamp cursor must not meet an int column), else bigint.
     """
     for name in (primary_key, cursor):
         if name not in table.column_names:
-            table = table.append_column(pa.field(name, pa.int64()), pa.nulls(table.num_rows, pa.int64()))
+            kind = schema.field(name).type if schema is not None else pa.int64()
+            table = table.append_column(pa.field(name, kind), pa.nulls(table.num_rows, kind))
     return table
+
+
+def page_items(
+    records: Sequence[Mapping[str, Any]],
+    fields: Mapping[str, str],
+    *,
+    source: str,
+    resource: str,
+    primary_key: str,
+    cursor: str,
+    rename: Mapping[str, str],
+    columns: TTableSchemaColumns,
+) -> Iterator[Any]:
+    """One API page as dlt items: its typed rows, and its rejects routed to `quarantine` through the
+    resource's incremental step (never dropped)."""
+    page = records_to_arrow(records, fields, primary_key=primary_key, cursor=cursor, rename=rename)
+    if page.rejected:
+        rejects = quarantine_table(page.rejected, source=source, resource=resource)
+        yield quarantine_item(add_incremental_passthrough(rejects, primary_key=primary_key, cursor=cursor,
+                                                          schema=page.table.schema))
+    if page.table.num_rows:
+        yield data_item(page.table, table_name=resource, columns=columns)
 
 
 def strip_incremental_passthrough(item: Any) -> Any:

@@ -14,15 +14,8 @@ import dlt
 from dlt.common.typing import TSecretStrValue
 from dlt.extract.resource import DltResource
 
-from extract.common.arrow import column_hints, records_to_arrow
-from extract.common.quarantine import (
-    add_incremental_passthrough,
-    add_quarantine_passthrough_step,
-    data_item,
-    quarantine_item,
-    quarantine_resource,
-    quarantine_table,
-)
+from extract.common.arrow import column_hints
+from extract.common.quarantine import add_quarantine_passthrough_step, page_items, quarantine_resource
 from extract.neocrm import settings
 from extract.neocrm.client import SOURCE_NAME, NeocrmClient, NeocrmSettings, build_xoql
 
@@ -82,18 +75,9 @@ def _object_resource(
         since = start if start is not None and start > INITIAL_UPDATED_AT else None
         xoql = build_xoql(obj.xoql_name, list(fields), cursor=settings.CURSOR_FIELD, since=since)
         for records in client.scroll(xoql):
-            page = records_to_arrow(
-                records, fields, primary_key=settings.PRIMARY_KEY, cursor=settings.CURSOR_FIELD, rename=rename
-            )
-            if page.rejected:
-                rejects = quarantine_table(page.rejected, source=SOURCE_NAME, resource=obj.resource)
-                yield quarantine_item(
-                    add_incremental_passthrough(
-                        rejects, primary_key=settings.PRIMARY_KEY, cursor=settings.CURSOR_FIELD
-                    )
-                )
-            if page.table.num_rows:
-                yield data_item(page.table, table_name=obj.resource, columns=columns)
+            yield from page_items(records, fields, source=SOURCE_NAME, resource=obj.resource,
+                                  primary_key=settings.PRIMARY_KEY, cursor=settings.CURSOR_FIELD,
+                                  rename=rename, columns=columns)
 
     resource = dlt.resource(
         read_pages, name=obj.resource, primary_key=settings.PRIMARY_KEY, write_disposition="merge"

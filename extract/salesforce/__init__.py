@@ -13,18 +13,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import dlt
-import pyarrow as pa
 from dlt.common.typing import TSecretStrValue
 from dlt.extract.resource import DltResource
 
-from extract.common.arrow import arrow_schema, column_hints, records_to_arrow
-from extract.common.quarantine import (
-    add_quarantine_passthrough_step,
-    data_item,
-    quarantine_item,
-    quarantine_resource,
-    quarantine_table,
-)
+from extract.common.arrow import column_hints
+from extract.common.quarantine import add_quarantine_passthrough_step, page_items, quarantine_resource
 from extract.salesforce import settings
 from extract.salesforce.client import SOURCE_NAME, SalesforceClient, SalesforceSettings, build_soql
 
@@ -77,15 +70,6 @@ def _check_custom_fields(custom_fields: Mapping[str, Mapping[str, str]]) -> None
         )
 
 
-def _quarantine_passthrough(rejects: pa.Table, schema: pa.Schema, cursor: str) -> pa.Table:
-    """Adds null Id / cursor columns, typed like the data table's, so dlt's incremental lets
-    quarantine rows through (`strip_incremental_passthrough` drops them again)."""
-    for name in (settings.PRIMARY_KEY, cursor):
-        column = schema.field(name)
-        rejects = rejects.append_column(pa.field(name, column.type), pa.nulls(rejects.num_rows, column.type))
-    return rejects
-
-
 def _object_resource(
     obj: settings.SalesforceObject,
     client: SalesforceClient,
@@ -96,7 +80,6 @@ def _object_resource(
     fields, rename = object_fields(obj, custom_fields)
     required = (settings.PRIMARY_KEY, obj.cursor)
     columns = column_hints(fields, rename, required)
-    schema = arrow_schema(fields, rename, required)
 
     def read_pages(
         modstamp: dlt.sources.incremental[datetime] = dlt.sources.incremental(  # noqa: B008 - dlt idiom
@@ -110,14 +93,9 @@ def _object_resource(
         since = modstamp.start_value or start
         soql = build_soql(obj.sobject, list(fields), cursor=obj.cursor, since=since)
         for records in client.query_all(soql):
-            page = records_to_arrow(
-                records, fields, primary_key=settings.PRIMARY_KEY, cursor=obj.cursor, rename=rename
-            )
-            if page.rejected:
-                rejects = quarantine_table(page.rejected, source=SOURCE_NAME, resource=obj.resource)
-                yield quarantine_item(_quarantine_passthrough(rejects, schema, obj.cursor))
-            if page.table.num_rows:
-                yield data_item(page.table, table_name=obj.resource, columns=columns)
+            yield from page_items(records, fields, source=SOURCE_NAME, resource=obj.resource,
+                                  primary_key=settings.PRIMARY_KEY, cursor=obj.cursor,
+                                  rename=rename, columns=columns)
 
     resource = dlt.resource(
         read_pages, name=obj.resource, primary_key=settings.PRIMARY_KEY, write_disposition="merge"

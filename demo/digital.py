@@ -118,6 +118,7 @@ def simulate_digital(world: World) -> DigitalWorld:
         _journey_traces(rng, digital, identities, journey)
     _anonymous_visitors(rng, digital, world, identities)
     _background_ad_traffic(rng, digital, world)
+    _wechat_only_visitors(random.Random(world.seed * 7 + 2), digital, world, identities)
     digital.web_events.sort(key=lambda e: (e.time_ms, e.distinct_id, e.event))
     digital.wecom_contacts.sort(key=lambda c: (c.added_ms, c.external_userid))
     return digital
@@ -226,8 +227,8 @@ def _web_visit_and_form(rng: random.Random, digital: DigitalWorld, ids: _Identit
                                             "read_duration": rng.randint(30, 600)}, person.person_id))
     login_id = ids.login_id(person.person_id)
     form = {"form_id": f"form_{FORM_TYPES[journey.channel.name]}", "form_type": FORM_TYPES[journey.channel.name],
-            "phone": person.mobile, "email": person.email or "", "name": person.name,
-            "company": journey.account.name, "title": person.role, **landing}
+            "phone": journey.typed_mobile, "email": journey.typed_email or "", "name": person.name,
+            "company": journey.typed_company, "title": person.role, **landing}
     digital.web_events.append(WebEvent("form_submit", submit_ms, distinct_id, None, form, person.person_id))
     digital.web_events.append(WebEvent("$SignUp", submit_ms + 1_000, distinct_id, login_id, {},
                                        person.person_id))
@@ -282,7 +283,7 @@ def _wecom_add(rng: random.Random, digital: DigitalWorld, ids: _Identities, jour
     digital.wecom_contacts.append(WecomContact(
         external_userid=external_userid, unionid=unionid, name=person.name,
         corp_name=journey.account.name, position=person.role, staff_userid=staff, added_ms=added_ms,
-        remark_mobiles=(person.mobile,), add_way=add_way, state=state, tag_ids=tags,
+        remark_mobiles=(person.lead_mobile or person.mobile,), add_way=add_way, state=state, tag_ids=tags,
         person_id=person.person_id, deleted_ms=deleted))
 
 
@@ -292,6 +293,18 @@ def _anonymous_visitors(rng: random.Random, digital: DigitalWorld, world: World,
     for _ in range(len(world.journeys) * 3):
         landing = {"$url_path": "/", "$url": SITE + "/", "$referrer": rng.choice(("", "https://www.baidu.com/"))}
         _pageviews(rng, digital, ids.anonymous(), None, rng.randint(start, end), landing, None)
+
+
+def _wechat_only_visitors(rng: random.Random, digital: DigitalWorld, world: World, ids: _Identities) -> None:
+    """Booth visitors who scan the WeCom QR code and never leave a phone: known only by their unionid."""
+    start, end = to_ms(world.start), to_ms(world.as_of + timedelta(days=120))
+    for n in range(max(1, len(world.journeys) // 30)):
+        person_id = f"W{world.seed}-{n}"
+        external_userid, unionid = ids.wecom_ids(person_id)
+        digital.wecom_contacts.append(WecomContact(
+            external_userid=external_userid, unionid=unionid, name=f"微信用户{n}", corp_name="",
+            position="", staff_userid=rng.choice(WECOM_STAFF), added_ms=rng.randint(start, end),
+            remark_mobiles=(), add_way=1, state=EVENT_BOOTH_STATE, tag_ids=("et_expo",), person_id=person_id))
 
 
 def _background_ad_traffic(rng: random.Random, digital: DigitalWorld, world: World) -> None:

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from demo import catalog
+from demo.identity import phone_as_typed
 from demo.world import DAY_MS, ID_BASE, Journey, Opportunity, World, to_ms
 
 Record = dict[str, Any]
@@ -48,14 +49,16 @@ def _account(account, now: int) -> Record | None:
         return None
     return {"id": account.account_id, "accountName": account.name, "industry": account.industry,
             "province": account.province, "city": account.city, "employeeNumber": account.employees,
-            "ownerId": account.owner_id, "createdAt": account.created_at, "updatedAt": account.created_at}
+            "ownerId": account.owner_id, "customItem210__c": account.uscc, "createdAt": account.created_at,
+            "updatedAt": account.created_at}
 
 
 def _contact(person, account, now: int) -> Record | None:
     if person.contact_created_at is None or person.contact_created_at > now:
         return None
     return {"id": person.contact_id, "contactName": person.name, "accountId": account.account_id,
-            "mobile": person.mobile, "phone": None, "email": person.email, "post": person.role,
+            "mobile": phone_as_typed(person), "phone": account.switchboard, "email": person.email,
+            "post": person.role,
             "ownerId": account.owner_id, "createdAt": person.contact_created_at,
             "updatedAt": person.contact_created_at}
 
@@ -72,8 +75,9 @@ def _lead(journey: Journey, now: int) -> Record | None:
         changes.append(opportunity.created_at)
     person, account, utm = journey.person, journey.account, journey.utm
     return {
-        "id": journey.lead_id, "name": person.name, "mobile": person.mobile, "phone": None,
-        "email": person.email, "companyName": account.name, "post": person.role,
+        "id": journey.lead_id, "name": person.name, "mobile": journey.typed_mobile,
+        "phone": account.switchboard, "email": journey.typed_email, "companyName": journey.typed_company,
+        "post": person.role,
         "province": account.province, "industry": account.industry, "leadSource": journey.lead_source,
         "status": status, "ownerId": journey.owner_id,
         "accountId": account.account_id if converted else None,

@@ -17,6 +17,7 @@ from typing import Any
 
 from demo import catalog
 from demo.digital import DigitalWorld
+from demo.identity import phone_as_typed
 from demo.world import BUSINESS_TZ, DAY_MS, ID_BASE, Account, Journey, Opportunity, Person, World, to_ms
 
 Record = dict[str, Any]
@@ -246,8 +247,8 @@ def _contact(person: Person, account: Account, now: int) -> Record | None:
     first, last = _split_name(person.name)
     return {"Id": contact_id(person.contact_id), "IsDeleted": False,
             "AccountId": account_id(account.account_id), "Name": person.name, "FirstName": first,
-            "LastName": last, "Title": person.role, "Email": person.email, "MobilePhone": person.mobile,
-            "Phone": None, "OwnerId": user_id(account.owner_id),
+            "LastName": last, "Title": person.role, "Email": person.email,
+            "MobilePhone": phone_as_typed(person), "Phone": account.switchboard, "OwnerId": user_id(account.owner_id),
             **_stamps(person.contact_created_at, person.contact_created_at)}
 
 
@@ -255,8 +256,9 @@ def _lead_fields(journey: Journey) -> Record:
     """What a lead shows from its creation on: the person, the company, source and UTM."""
     person, account, utm = journey.person, journey.account, journey.utm
     first, last = _split_name(person.name)
-    return {"Name": person.name, "FirstName": first, "LastName": last, "Company": account.name,
-            "Title": person.role, "Email": person.email, "MobilePhone": person.mobile, "Phone": None,
+    return {"Name": person.name, "FirstName": first, "LastName": last, "Company": journey.typed_company,
+            "Title": person.role, "Email": journey.typed_email, "MobilePhone": journey.typed_mobile,
+            "Phone": account.switchboard,
             "State": account.province, "Industry": account.industry, "LeadSource": journey.lead_source,
             "OwnerId": user_id(journey.owner_id),
             "UTM_Source__c": utm["utmSource"], "UTM_Medium__c": utm["utmMedium"],

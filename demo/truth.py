@@ -16,7 +16,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from demo import catalog
-from demo.world import BUSINESS_TZ, Journey, World
+from demo.digital import simulate_digital
+from demo.touch_truth import Touch, touches_truth
+from demo.world import BUSINESS_TZ, DAY_MS, Journey, World
 
 FUNNEL_STAGES = ("lead", "mql", "sql", "opportunity", "poc", "won")
 # The CRM sale stages that count as a POC: the demo's own reading of stage_map_crm_sale_stage.csv.
@@ -61,6 +63,10 @@ def journey_truth(journey: Journey, now: int, poc_stages: frozenset[int] = POC_S
         "account_id": journey.account.account_id,
         "channel": journey.channel.name,
         "lead_source": journey.lead_source,
+        "campaign": journey.utm["utmCampaign"],
+        "keyword": journey.utm["utmTerm"],
+        "province": journey.account.province,
+        "industry": journey.account.industry,
         "cohort_month": cohort.strftime("%Y-%m-01"),
         "opportunity_id": opportunity.opportunity_id if opportunity else None,
         "lost_at_ms": lost_at,
@@ -91,6 +97,7 @@ def write_truth(world: World, directory: Path, now: int | None = None) -> Path:
     return directory
 
 
+SOURCED_BY_LOOKBACK_MS = 90 * DAY_MS  # the demo company's reading of var sourced_by_lookback_days
 SOURCED_BY = {"市场线索": "marketing", "销售自拓": "sales", "高层关系": "executive", "渠道伙伴": "partner"}
 MARKETING_GROUP_EXCLUDES = {"outbound"}  # channels whose leads sales, not marketing, generated
 
@@ -99,14 +106,30 @@ def _lead_of(world: World) -> dict[int, Journey]:
     return {j.opportunity.opportunity_id: j for j in world.journeys if j.opportunity is not None}
 
 
-def opportunity_truth(world: World, now: int | None = None,
-                      poc_stages: frozenset[int] = POC_STAGES) -> list[dict[str, Any]]:
+def _marketing_touch_times(world: World, now: int, touches: list[Touch] | None) -> dict[int, list[int]]:
+    """account id → sorted instants of the marketing touches of its people (known at `now`)."""
+    if touches is None:
+        touches = touches_truth(world, simulate_digital(world), now)
+    account_of = {p.person_id: a.account_id for a in world.accounts for p in a.committee}
+    times: dict[int, list[int]] = {}
+    for touch in touches:
+        if touch.channel_group == "marketing" and touch.person_id in account_of:
+            times.setdefault(account_of[touch.person_id], []).append(touch.at_ms)
+    return {account: sorted(moments) for account, moments in times.items()}
+
+
+def opportunity_truth(world: World, now: int | None = None, poc_stages: frozenset[int] = POC_STAGES,
+                      touches: list[Touch] | None = None) -> list[dict[str, Any]]:
     """What really happened to every opportunity that exists at `now`.
 
     The POC starts at the first entry into one of `poc_stages` and ends at the first later entry
-    into a stage that is not one of them.
+    into a stage that is not one of them. A deal no lead was converted into is still sourced by
+    marketing when someone at its company had a marketing touch (`touches`, default: all the
+    demo's) within SOURCED_BY_LOOKBACK_MS before it opened; marketing influenced it when such a
+    touch came any time before it closed.
     """
     moment = world.as_of_ms if now is None else now
+    touch_times = _marketing_touch_times(world, moment, touches)
     lead_of = _lead_of(world)
     rows = []
     for opportunity in world.opportunities:
@@ -120,21 +143,23 @@ def opportunity_truth(world: World, now: int | None = None,
         lost_at = _first(stages, {catalog.STAGE_LOST}, moment)
         journey = lead_of.get(opportunity.opportunity_id)
         linked = journey is not None and opportunity.created_at <= moment
+        company_touches = touch_times.get(opportunity.account_id, [])
+        opened = opportunity.created_at
         if linked:
             sourced_by = "sales" if journey.channel.name in MARKETING_GROUP_EXCLUDES else "marketing"
+        elif any(opened - SOURCED_BY_LOOKBACK_MS <= at < opened for at in company_touches):
+            sourced_by = "marketing"
         else:
             sourced_by = SOURCED_BY[opportunity.source]
-        earlier_marketing_lead = any(
-            j.account.account_id == opportunity.account_id and j.channel.name not in MARKETING_GROUP_EXCLUDES
-            and j.converted_at is not None and j.converted_at <= moment and j.created_at < opportunity.created_at
-            for j in world.journeys)
+        closed = won_at or lost_at
+        touched_before_close = bool(company_touches) and (closed is None or company_touches[0] < closed)
         rows.append({
             "opportunity_id": opportunity.opportunity_id,
             "account_id": opportunity.account_id,
             "industry": next(a.industry for a in world.accounts if a.account_id == opportunity.account_id),
             "source_lead_id": journey.lead_id if linked else None,
             "sourced_by": sourced_by,
-            "is_marketing_influenced": sourced_by == "marketing" or earlier_marketing_lead,
+            "is_marketing_influenced": sourced_by == "marketing" or touched_before_close,
             "opened_at_ms": opportunity.created_at,
             "poc_started_at_ms": poc_at,
             "poc_ended_at_ms": poc_end,

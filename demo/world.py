@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from faker import Faker
 
-from demo import catalog
+from demo import catalog, identity
 
 BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
 DAY_MS = 86_400_000
@@ -49,6 +49,7 @@ class Person:
     email: str | None
     contact_id: int | None = None
     contact_created_at: int | None = None
+    lead_mobile: str | None = None  # the phone on their leads and forms when it differs from `mobile`
 
 
 @dataclass
@@ -64,6 +65,11 @@ class Account:
     owner_id: int
     created_at: int
     committee: list[Person] = field(default_factory=list)
+    uscc: str | None = None  # 统一社会信用代码
+    domain: str | None = None  # corporate e-mail domain
+    switchboard: str | None = None  # 总机: typed as the phone of anybody at the company
+    shared_mailbox: str | None = None  # info@…: the e-mail of people with none of their own
+    parent_account_id: int | None = None  # set on a branch office (分公司)
 
 
 @dataclass
@@ -106,6 +112,13 @@ class Journey:
     status_events: list[tuple[int, str]] = field(default_factory=list)  # (changed at ms, status)
     converted_at: int | None = None
     opportunity: Opportunity | None = None
+    typed_mobile: str = ""  # the phone as typed into this lead (formatting, placeholders)
+    typed_company: str = ""  # the company as typed into this lead
+
+    @property
+    def typed_email(self) -> str | None:
+        """The e-mail on this lead: the person's own, else the company's shared mailbox."""
+        return self.person.email or self.account.shared_mailbox
 
 
 @dataclass
@@ -185,7 +198,9 @@ def simulate(
             opportunities.append(_self_sourced_opportunity(sim, account))
     journeys.sort(key=lambda j: (j.created_at, j.lead_id))
     _number_contacts(sim, accounts)
-    return World(seed, scale, start, as_of, users, accounts, journeys, opportunities)
+    world = World(seed, scale, start, as_of, users, accounts, journeys, opportunities)
+    identity.add_identity_mess(world)  # its own random stream: the funnel does not move
+    return world
 
 
 def _make_account(sim: _Simulation, sellers: list[int]) -> Account:

@@ -41,19 +41,25 @@ def dlt_pipeline(source_name: str, dataset_name: str | None = None) -> dlt.Pipel
     )
 
 
-def read_table(schema: str, table: str):
-    """A whole warehouse table as a pandas DataFrame (for Great Expectations, which validates frames)."""
-    import pandas as pd
-
-    query = f'select * from "{schema}"."{table}"'
+def query(sql: str) -> tuple[list[str], list[tuple]]:
+    """Column names and rows of a read-only query on the warehouse (DuckDB file or Postgres)."""
     if settings.warehouse_kind() == "duckdb":
         import duckdb
 
         with duckdb.connect(str(settings.duckdb_path()), read_only=True) as connection:
-            return connection.execute(query).df()
+            cursor = connection.execute(sql)
+            columns = [d[0] for d in cursor.description]
+            return columns, cursor.fetchall()
     import psycopg2
 
     with psycopg2.connect(postgres_dsn()) as connection, connection.cursor() as cursor:
-        cursor.execute(query)
-        columns = [d[0] for d in cursor.description]
-        return pd.DataFrame(cursor.fetchall(), columns=columns)
+        cursor.execute(sql)
+        return [d[0] for d in cursor.description], cursor.fetchall()
+
+
+def read_table(schema: str, table: str):
+    """A whole warehouse table as a pandas DataFrame (for Great Expectations, which validates frames)."""
+    import pandas as pd
+
+    columns, rows = query(f'select * from "{schema}"."{table}"')
+    return pd.DataFrame(rows, columns=columns)

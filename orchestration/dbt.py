@@ -89,8 +89,12 @@ class LeadloopDbtTranslator(DagsterDbtTranslator):
 
 DBT_PROJECT = leadloop_dbt_project()
 ensure_manifest(DBT_PROJECT)
+# dbt's tests on sources still run inside `dbt build` (a failure skips what reads the table), but are
+# not Dagster checks of the raw tables: those have their blocking Great Expectations suite, and a
+# dbt-run check on a raw table would make every Python asset that reads raw tables (the identity
+# observations) wait for the dbt step it feeds — a cycle Dagster can only break by splitting dbt.
 DBT_TRANSLATOR = LeadloopDbtTranslator(
-    settings=DagsterDbtTranslatorSettings(enable_asset_checks=True, enable_source_tests_as_checks=True)
+    settings=DagsterDbtTranslatorSettings(enable_asset_checks=True, enable_source_tests_as_checks=False)
 )
 
 

@@ -12,6 +12,7 @@ from leadloop.warehouse import read_table
 from orchestration.alerts import ALERT_SENSORS, wecom_robot_resource
 from orchestration.dbt import dbt_resource, leadloop_dbt_assets
 from orchestration.extract import EXTRACT_ASSETS
+from orchestration.identity import identifier_observations
 from orchestration.jobs import nightly_refresh, nightly_refresh_schedule
 from orchestration.quality import mart_checks
 
@@ -19,7 +20,7 @@ from orchestration.quality import mart_checks
 EXECUTOR = dg.in_process_executor if settings.warehouse_kind() == "duckdb" else dg.multiprocess_executor
 
 defs = dg.Definitions(
-    assets=[*EXTRACT_ASSETS, leadloop_dbt_assets],
+    assets=[*EXTRACT_ASSETS, identifier_observations, leadloop_dbt_assets],
     asset_checks=mart_checks(read_table),  # raw tables are audited inside their load step
     jobs=[nightly_refresh],
     schedules=[nightly_refresh_schedule],

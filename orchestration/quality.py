@@ -22,6 +22,7 @@ FUNNEL_RATES = ("lead_to_mql_rate", "mql_to_sql_rate", "sql_to_opportunity_rate"
                 "opportunity_to_poc_rate", "poc_to_won_rate", "lead_to_opportunity_rate", "lead_to_won_rate")
 QUARANTINE_TABLE = "quarantine"
 JOURNEY_STAGES = ("lead", "mql", "sql", "opportunity", "poc", "won", "lost")
+TOUCH_TYPES = ("ad_click", "web_session", "form_submit", "content_read", "webinar_attend", "wecom_add", "crm_lead")
 
 
 @dataclass(frozen=True)
@@ -61,8 +62,12 @@ MART_SUITES: dict[str, list[Expectation]] = {
     ],
     "mart_funnel": [
         Expectation("ExpectTableRowCountToBeBetween", {"min_value": 1}),
-        Expectation("ExpectCompoundColumnsToBeUnique", {"column_list": ["lead_cohort_month", "channel"]}),
+        Expectation("ExpectCompoundColumnsToBeUnique", {"column_list": [
+            "lead_cohort_month", "channel", "campaign", "keyword", "province", "industry"]}),
         *_funnel_never_widens(),
+        *[Expectation("ExpectColumnValuesToBeBetween", {"column": c, "min_value": 0})
+          for c in ("spend_cny", "won_revenue_cny", "cost_per_lead_cny")],
+        Expectation("ExpectColumnValuesToBeBetween", {"column": "roi", "min_value": -1}),
         *[Expectation("ExpectColumnValuesToBeBetween", {"column": r, "min_value": 0, "max_value": 1})
           for r in FUNNEL_RATES],
     ],
@@ -120,6 +125,48 @@ MART_SUITES: dict[str, list[Expectation]] = {
         *[Expectation("ExpectColumnValuesToBeBetween", {"column": c, "min_value": 0})
           for c in ("revenue_cny", "spend_cny", "new_customers", "cac_cny", *FUNNEL_COUNTS)],
         Expectation("ExpectColumnValuesToBeBetween", {"column": "roi", "min_value": -1}),
+    ],
+    "fct_touchpoints": [
+        Expectation("ExpectTableRowCountToBeBetween", {"min_value": 1}),
+        Expectation("ExpectColumnValuesToBeUnique", {"column": "touchpoint_id"}),
+        *[Expectation("ExpectColumnValuesToNotBeNull", {"column": c})
+          for c in ("customer_id", "touched_at", "touch_type", "channel")],
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "touch_type", "value_set": list(TOUCH_TYPES)}),
+        Expectation("ExpectColumnValuesToNotBeInSet", {"column": "channel", "value_set": ["unmapped"]}),
+    ],
+    "fct_lifecycle_events": [
+        Expectation("ExpectTableRowCountToBeBetween", {"min_value": 1}),
+        Expectation("ExpectCompoundColumnsToBeUnique", {"column_list": ["journey_id", "funnel_stage"]}),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "funnel_stage", "value_set": list(JOURNEY_STAGES)}),
+        Expectation("ExpectColumnValuesToNotBeNull", {"column": "entered_at"}),
+    ],
+    "mart_content_performance": [
+        Expectation("ExpectColumnValuesToBeUnique", {"column": "material_id"}),
+        Expectation("ExpectColumnPairValuesAToBeGreaterThanB", {"column_A": "reads", "column_B": "readers",
+                                                                "or_equal": True}),
+        *[Expectation("ExpectColumnPairValuesAToBeGreaterThanB", {"column_A": a, "column_B": b, "or_equal": True})
+          for a, b in pairwise(("registrations", "mqls", "sqls", "opportunities", "wins"))],
+    ],
+    "dim_customers": [
+        Expectation("ExpectTableRowCountToBeBetween", {"min_value": 1}),
+        Expectation("ExpectColumnValuesToBeUnique", {"column": "customer_id"}),
+        Expectation("ExpectColumnValuesToNotBeNull", {"column": "customer_id"}),
+        Expectation("ExpectColumnValuesToBeBetween", {"column": "record_count", "min_value": 1}),
+    ],
+    "dim_accounts": [
+        Expectation("ExpectTableRowCountToBeBetween", {"min_value": 1}),
+        Expectation("ExpectColumnValuesToBeUnique", {"column": "account_id"}),
+        *[Expectation("ExpectColumnValuesToBeBetween", {"column": c, "min_value": 0})
+          for c in ("lifetime_revenue_cny", "lifetime_payments_cny", "customer_count")],
+    ],
+    "bridge_customer_identifiers": [
+        Expectation("ExpectTableRowCountToBeBetween", {"min_value": 1}),
+        Expectation("ExpectCompoundColumnsToBeUnique", {"column_list": ["identifier_type", "identifier_hash"]}),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "exclusion_reason", "value_set": ["blocked", "hub"]}),
+    ],
+    "map_customer_id_changes": [
+        Expectation("ExpectCompoundColumnsToBeUnique", {"column_list": ["old_customer_id", "new_customer_id"]}),
+        Expectation("ExpectColumnValuesToBeBetween", {"column": "identifiers_moved", "min_value": 1}),
     ],
 }
 

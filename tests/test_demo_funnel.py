@@ -5,14 +5,18 @@ from __future__ import annotations
 import duckdb
 import pytest
 
+from demo.digital import simulate_digital
 from demo.truth import journeys_truth
 from tests.support.funnel import actual_funnel, expected_funnel, funnel_differences
+from tests.support.marketing_truth import loaded_ad_days
 
 pytestmark = pytest.mark.slow
 
 
 def test_mart_funnel_equals_ground_truth(demo_night, demo_world):
-    expected = expected_funnel(journeys_truth(demo_world))
+    """Every cell of mart_funnel — month × channel × campaign × keyword × region × industry — with its
+    counts, rates, spend, costs per stage, revenue and ROI, equals the truth."""
+    expected = expected_funnel(journeys_truth(demo_world), loaded_ad_days(demo_world, simulate_digital(demo_world)))
     with duckdb.connect(str(demo_night), read_only=True) as con:
         actual = actual_funnel(con.cursor())
     assert sum(r["leads"] for r in actual.values()) == len(journeys_truth(demo_world))

@@ -82,21 +82,28 @@ def test_spend_reconciles_from_raw_tables_to_every_mart(demo_night, ad_days):
         "select sum(spend_cny) from marts.mart_channel_roi",
         "select sum(spend_cny) from marts.mart_exec_cockpit",
     )
-    assert raw == facts == roi == cockpit == sum(row["cost_cny"] for row in ad_days.values())
+    (funnel,) = _scalars(demo_night, "select sum(spend_cny) from marts.mart_funnel")
+    assert raw == facts == roi == cockpit == funnel == sum(row["cost_cny"] for row in ad_days.values())
 
 
 def test_revenue_reconciles_with_the_crm(demo_night):
-    crm, cockpit = _scalars(
+    crm, cockpit, opportunities, accounts, journeys_revenue, funnel_revenue = _scalars(
         demo_night,
         "select sum(money) from raw_neocrm.opportunities o join raw_neocrm.sale_stages s"
         " on o.sale_stage_id = s.id where s.stage_name = '赢单'",
         "select sum(revenue_cny) from marts.mart_exec_cockpit",
+        "select sum(won_amount_cny) from marts.fct_opportunities",
+        "select sum(lifetime_revenue_cny) from marts.dim_accounts",
+        "select sum(won_amount_cny) from marts.fct_lead_journeys",
+        "select sum(won_revenue_cny) from marts.mart_funnel",
     )
-    assert crm == cockpit
+    assert crm == cockpit == opportunities == accounts
+    # Journeys carry the won deals a lead was converted into; the funnel adds up the same.
+    assert journeys_revenue == funnel_revenue and 0 < journeys_revenue <= crm
 
 
 def test_no_join_multiplies_rows(demo_night):
-    raw_ads, facts, raw_leads, journeys, roi_leads, cockpit_leads, raw_opps, opps = _scalars(
+    raw_ads, facts, raw_leads, journeys, roi_leads, cockpit_leads, raw_opps, opps, funnel_leads, lead_events = _scalars(
         demo_night,
         "select (select count(*) from raw_baidu_sem.keyword_daily_report)"
         " + (select count(*) from raw_oceanengine.promotion_daily_report)",
@@ -107,7 +114,9 @@ def test_no_join_multiplies_rows(demo_night):
         "select sum(leads) from marts.mart_exec_cockpit",
         "select count(*) from raw_neocrm.opportunities",
         "select count(*) from marts.fct_opportunities",
+        "select sum(leads) from marts.mart_funnel",
+        "select count(*) from marts.fct_lifecycle_events where funnel_stage = 'lead'",
     )
     assert raw_ads == facts
-    assert raw_leads == journeys == roi_leads == cockpit_leads
+    assert raw_leads == journeys == roi_leads == cockpit_leads == funnel_leads == lead_events
     assert raw_opps == opps

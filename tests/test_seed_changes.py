@@ -21,9 +21,11 @@ import duckdb
 import pytest
 
 from demo import catalog
+from demo.digital import simulate_digital
 from demo.truth import POC_STAGES, journeys_truth, opportunity_truth
 from tests.support import crm_truth
 from tests.support.funnel import actual_funnel, expected_funnel, funnel_differences
+from tests.support.marketing_truth import loaded_ad_days
 
 pytestmark = pytest.mark.slow
 
@@ -140,19 +142,25 @@ def _poc_analysis(path: Path) -> dict:
     return keyed
 
 
+TRUTH_GRAIN = ("cohort_month", "channel", "campaign", "keyword", "province", "industry")  # mart_funnel's
 MARTS_UNDER_TEST = ("marts.mart_funnel", "marts.fct_lead_journeys", "marts.fct_opportunities",
                     "marts.mart_poc_analysis", "marts.mart_channel_roi")
 
 
-def test_unchanged_seeds_rebuild_the_same_marts(demo_night, demo_world, tmp_path):
+@pytest.fixture(scope="module")
+def ad_days(demo_world):
+    return loaded_ad_days(demo_world, simulate_digital(demo_world))
+
+
+def test_unchanged_seeds_rebuild_the_same_marts(demo_night, demo_world, ad_days, tmp_path):
     run = NextRun(demo_night, tmp_path)
     run.build()
     for table in MARTS_UNDER_TEST:
         assert _table(run.warehouse, table) == _table(demo_night, table), table
-    assert funnel_differences(expected_funnel(journeys_truth(demo_world)), _funnel(run.warehouse)) == []
+    assert funnel_differences(expected_funnel(journeys_truth(demo_world), ad_days), _funnel(run.warehouse)) == []
 
 
-def test_mapping_negotiation_to_poc_moves_pocs_in_the_marts(demo_night, demo_world, tmp_path):
+def test_mapping_negotiation_to_poc_moves_pocs_in_the_marts(demo_night, demo_world, ad_days, tmp_path):
     poc_stages = POC_STAGES | {catalog.STAGE_NEGOTIATION}
     before, after = journeys_truth(demo_world), journeys_truth(demo_world, poc_stages=poc_stages)
 
@@ -167,14 +175,14 @@ def test_mapping_negotiation_to_poc_moves_pocs_in_the_marts(demo_night, demo_wor
         if catalog.STAGE_NEGOTIATION in entered and catalog.STAGE_POC not in entered:
             negotiated_without_poc[journey.lead_id] = (entered[catalog.STAGE_NEGOTIATION],
                                                        catalog.STAGE_WON in entered)
-    new_pocs = Counter((row["cohort_month"], row["channel"]) for row in before
+    new_pocs = Counter(tuple(row[c] for c in TRUTH_GRAIN) for row in before
                        if row["lead_id"] in negotiated_without_poc and not negotiated_without_poc[row["lead_id"]][1])
     assert new_pocs and len(negotiated_without_poc) > sum(new_pocs.values())  # both kinds occur
 
     changed = {row["lead_id"]: row for row in after if row["lead_id"] in negotiated_without_poc}
     assert all(row["poc_at_ms"] == negotiated_without_poc[lead][0] and not row["is_poc_skipped"]
                for lead, row in changed.items())
-    expected_before, expected_after = expected_funnel(before), expected_funnel(after)
+    expected_before, expected_after = expected_funnel(before, ad_days), expected_funnel(after, ad_days)
     assert {key: expected_after[key]["pocs"] - expected_before[key]["pocs"] for key in expected_after
             if expected_after[key]["pocs"] != expected_before[key]["pocs"]} == dict(new_pocs)
 
@@ -201,14 +209,14 @@ def test_mapping_negotiation_to_poc_moves_pocs_in_the_marts(demo_night, demo_wor
     assert _poc_analysis(run.warehouse) == crm_truth.poc_analysis(opportunities_after)
 
 
-def test_moving_a_lead_source_to_another_channel_relabels_its_journeys(demo_night, demo_world, tmp_path):
+def test_moving_a_lead_source_to_another_channel_relabels_its_journeys(demo_night, demo_world, ad_days, tmp_path):
     truth = journeys_truth(demo_world)
     moved = [row for row in truth if row["lead_source"] == MOVED_LEAD_SOURCE]
     assert moved and {row["channel"] for row in moved} == {"paid_search"}
     relabelled = [{**row, "channel": "organic"} if row["lead_source"] == MOVED_LEAD_SOURCE else row
                   for row in truth]
-    expected = expected_funnel(relabelled)
-    assert funnel_differences(expected, expected_funnel(truth)) != []  # the move shows in the funnel
+    expected = expected_funnel(relabelled, ad_days)
+    assert funnel_differences(expected, expected_funnel(truth, ad_days)) != []  # the move shows in the funnel
 
     run = NextRun(demo_night, tmp_path)
     run.edit_seed("channel_map_crm_lead_source", {"source_system": "neocrm", "lead_source": MOVED_LEAD_SOURCE},
@@ -226,3 +234,29 @@ def test_moving_a_lead_source_to_another_channel_relabels_its_journeys(demo_nigh
     for row in run.rows("select source_lead_id, source_lead_channel from marts.fct_opportunities"
                         " where source_lead_id is not null"):
         assert row["source_lead_channel"] == channel_of[row["source_lead_id"]], row
+
+
+def test_moving_a_utm_source_to_another_channel_relabels_its_touches(demo_night, demo_world, tmp_path):
+    """A marketer decides WeChat article links are organic reach: the visits and forms they brought
+    move to organic; content reads keep the channel the content catalog gives them."""
+    from demo.identity_truth import record_truth
+    from demo.touch_truth import touches_truth
+
+    digital = simulate_digital(demo_world)
+    owner = {row.record: row.person_id for row in record_truth(demo_world, digital)}
+    truth = touches_truth(demo_world, digital)
+    utm_driven = ("web_session", "form_submit")
+    relabelled = Counter(
+        (t.person_id, t.touch_type, "organic" if t.channel == "wechat_content" and t.touch_type in utm_driven
+         else t.channel, t.campaign) for t in truth)
+    assert relabelled != Counter((t.person_id, t.touch_type, t.channel, t.campaign) for t in truth)
+
+    run = NextRun(demo_night, tmp_path)
+    run.edit_seed("channel_map_utm", {"utm_source": "wechat", "utm_medium": "article"}, {"channel": "organic"})
+    run.build()
+    touches = Counter((owner[r["source_record_id"]], r["touch_type"], r["channel"], r["campaign"]) for r in run.rows(
+        "select source_record_id, touch_type, channel, campaign from marts.fct_touchpoints"))
+    assert touches == relabelled
+    lead_touches = {r["lead_touch_channel"] for r in run.rows(
+        "select lead_touch_channel from marts.fct_lead_journeys where channel = 'wechat_content'")}
+    assert lead_touches == {"organic"}

@@ -53,7 +53,9 @@ OBJECTS: tuple[NeocrmObject, ...] = (
         "account",
         "accounts",
         {"id": BIGINT, "accountName": STRING, "industry": STRING, "province": STRING, "city": STRING,
-         "employeeNumber": BIGINT, "ownerId": BIGINT, **_TIMESTAMPS},
+         "employeeNumber": BIGINT, "ownerId": BIGINT, "customItem210__c": STRING, **_TIMESTAMPS},
+        # 统一社会信用代码 is a tenant field; which customItem holds it differs per tenant.
+        custom_fields={"customItem210__c": "unifiedSocialCreditCode"},
     ),
     NeocrmObject(
         "contact",

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from demo.digital import business_day
+from demo.digital import business_day, simulate_digital
 from demo.truth import journeys_truth
 from leadloop import settings
 from tests.support.funnel import actual_funnel, expected_funnel, funnel_differences
+from tests.support.marketing_truth import loaded_ad_days
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -43,6 +44,7 @@ def test_dbt_build_passes_on_postgres_matches_truth_and_duckdb(demo_night, postg
     import psycopg2
 
     from leadloop.demo_sources import running_demo_sources
+    from leadloop.identity.load import load_observations
     from leadloop.warehouse import dlt_pipeline
     from orchestration.extract import SOURCES
 
@@ -53,6 +55,7 @@ def test_dbt_build_passes_on_postgres_matches_truth_and_duckdb(demo_night, postg
             os.environ[f"SOURCES__{platform}__END_DATE"] = yesterday
         for name, source_factory in SOURCES.items():
             dlt_pipeline(name).run(source_factory()).raise_on_failed_jobs()
+    load_observations()  # what the identity asset does between the raw tables and dbt
 
     result = _dbt("build")
     assert result.returncode == 0, result.stdout[-4000:]
@@ -62,9 +65,30 @@ def test_dbt_build_passes_on_postgres_matches_truth_and_duckdb(demo_night, postg
     with psycopg2.connect(host="127.0.0.1", port=server.port, user=server.user, password=server.password,
                           dbname=server.database) as connection:
         actual = actual_funnel(connection.cursor())
-    assert funnel_differences(expected_funnel(journeys_truth(demo_world)), actual) == []
+    ad_days = loaded_ad_days(demo_world, simulate_digital(demo_world))
+    assert funnel_differences(expected_funnel(journeys_truth(demo_world), ad_days), actual) == []
     # Issue 4 acceptance 5: every mart has the same rows on both warehouses.
     assert _mart_differences(demo_night, server) == {}
+    # Issue 6 acceptance 5: the same persons and companies, under the same ids.
+    for model in ("int_customer_ids_assigned", "int_account_ids_assigned"):
+        assert _table_differences(demo_night, server, "intermediate", model) == {}, model
+
+
+def _table_differences(duckdb_path, server, schema: str, table: str) -> dict:
+    """Rows only one warehouse has, a few of each."""
+    import duckdb
+    import psycopg2
+
+    query = f"select * from {schema}.{table}"
+    with duckdb.connect(str(duckdb_path), read_only=True) as duck, psycopg2.connect(
+            host="127.0.0.1", port=server.port, user=server.user, password=server.password,
+            dbname=server.database) as pg, pg.cursor() as cursor:
+        duck_rows = set(duck.execute(query).fetchall())
+        cursor.execute(query)
+        pg_rows = set(cursor.fetchall())
+    assert duck_rows, f"{schema}.{table} is empty"
+    only_duck, only_pg = duck_rows - pg_rows, pg_rows - duck_rows
+    return {"duckdb_only": sorted(only_duck)[:3], "postgres_only": sorted(only_pg)[:3]} if only_duck or only_pg else {}
 
 
 def _comparable(value: object) -> object:

@@ -103,7 +103,7 @@ def test_full_load_matches_the_demo_world(
             contact.added_ms // 1000,
             contact.state,
             contact.add_way,
-            contact.remark_mobiles[0],
+            contact.remark_mobiles[0] if contact.remark_mobiles else None,
             list(contact.remark_mobiles),
             expected_tags(contact, mqls, today),
             False,

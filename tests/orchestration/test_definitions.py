@@ -35,12 +35,28 @@ def _extract_keys(asset_graph) -> set[dg.AssetKey]:
 
 
 def test_every_dbt_source_is_produced_by_an_extract_asset(asset_graph, manifest):
+    from orchestration.identity import OBSERVATIONS_KEY, RAW_INPUTS
+
     extract_keys = _extract_keys(asset_graph)
     source_keys = {dg.AssetKey(s["meta"]["dagster"]["asset_key"]) for s in manifest["sources"].values()}
     assert source_keys, "the dbt project declares no sources"
-    assert source_keys <= extract_keys, f"dbt sources with no extract asset: {source_keys - extract_keys}"
+    # Raw tables come from dlt; the identity observations are normalised from raw tables in Python.
+    assert source_keys - {OBSERVATIONS_KEY} <= extract_keys, (
+        f"dbt sources with no extract asset: {source_keys - extract_keys - {OBSERVATIONS_KEY}}")
     for key in source_keys:
         assert asset_graph.get(key).is_materializable, key
+    assert set(RAW_INPUTS) <= extract_keys
+    assert set(asset_graph.get(OBSERVATIONS_KEY).parent_keys) == set(RAW_INPUTS)
+
+
+def test_stitched_customers_descend_from_every_identity_bearing_raw_table(asset_graph):
+    from orchestration.identity import OBSERVATIONS_KEY, RAW_INPUTS
+
+    assert asset_graph.get(OBSERVATIONS_KEY).group_name == "identity"
+    for mart in ("dim_customers", "dim_accounts", "bridge_customer_identifiers"):
+        upstream = _upstream(asset_graph, dg.AssetKey(["marts", mart]))
+        assert OBSERVATIONS_KEY in upstream, mart
+        assert set(RAW_INPUTS) <= upstream, mart
 
 
 def test_raw_tables_are_grouped_by_source(asset_graph):
@@ -63,15 +79,20 @@ def test_ad_reports_are_partitioned_by_china_day(asset_graph):
             assert partitions is not None and partitions.timezone == "Asia/Shanghai", key
 
 
-@pytest.mark.parametrize("mart", ["fct_lead_journeys", "mart_funnel"])
-def test_marts_are_downstream_of_the_raw_tables(asset_graph, mart):
-    mart_key = dg.AssetKey(["marts", mart])
+def _upstream(asset_graph, key: dg.AssetKey) -> set[dg.AssetKey]:
     upstream: set[dg.AssetKey] = set()
-    frontier = {mart_key}
+    frontier = {key}
     while frontier:
         parents = {p for k in frontier for p in asset_graph.get(k).parent_keys}
         frontier = parents - upstream
         upstream |= parents
+    return upstream
+
+
+@pytest.mark.parametrize("mart", ["fct_lead_journeys", "mart_funnel"])
+def test_marts_are_downstream_of_the_raw_tables(asset_graph, mart):
+    mart_key = dg.AssetKey(["marts", mart])
+    upstream = _upstream(asset_graph, mart_key)
     for table in ("leads", "lead_status_history", "opportunities", "opportunity_stage_history"):
         assert dg.AssetKey(["raw_neocrm", table]) in upstream, (mart, table)
     assert asset_graph.get(mart_key).group_name == "marts"
@@ -80,7 +101,14 @@ def test_marts_are_downstream_of_the_raw_tables(asset_graph, mart):
 def test_dbt_tests_are_asset_checks(asset_graph):
     checked = {check.asset_key for check in asset_graph.asset_check_keys}
     assert dg.AssetKey(["marts", "mart_funnel"]) in checked
-    assert dg.AssetKey(["raw_neocrm", "leads"]) in checked  # source tests too
+    assert dg.AssetKey(["raw_neocrm", "leads"]) in checked  # by its Great Expectations suite
+
+
+def test_the_nightly_job_runs_dbt_in_one_step(defs):
+    """Nothing between the raw tables and dbt (the identity observations) may force Dagster to cut
+    the dbt project into several invocations."""
+    job = defs.resolve_job_def("nightly_refresh")
+    assert [name for name in job.graph.node_dict if "dbt" in name] == ["leadloop_dbt"]
 
 
 def test_nightly_schedule_runs_the_whole_graph_at_two_in_shanghai(defs, asset_graph):

@@ -16,36 +16,71 @@ RATE_COLUMNS = {
     "opportunity_to_poc_rate": ("pocs", "opportunities"), "poc_to_won_rate": ("wins", "pocs"),
     "lead_to_opportunity_rate": ("opportunities", "leads"), "lead_to_won_rate": ("wins", "leads"),
 }
+COST_COLUMNS = {"cost_per_lead_cny": "leads", "cost_per_mql_cny": "mqls", "cost_per_sql_cny": "sqls",
+                "cost_per_opportunity_cny": "opportunities", "cost_per_poc_cny": "pocs",
+                "cost_per_win_cny": "wins"}
+GRAIN = ("lead_cohort_month", "channel", "campaign", "keyword", "province", "industry")
 MART_FUNNEL_SQL = (
-    "select cast(lead_cohort_month as varchar) as lead_cohort_month, channel, leads, mqls, sqls,"
-    " opportunities, pocs, wins, losses, won_revenue_cny, " + ", ".join(RATE_COLUMNS)
-    + " from marts.mart_funnel"
+    "select cast(lead_cohort_month as varchar) as lead_cohort_month, channel, campaign, keyword, province,"
+    " industry, leads, mqls, sqls, opportunities, pocs, wins, losses, spend_cny, won_revenue_cny, "
+    + ", ".join([*RATE_COLUMNS, *COST_COLUMNS, "roi"]) + " from marts.mart_funnel"
 )
 
-FunnelKey = tuple[str, str]
+FunnelKey = tuple[str, str, str | None, str | None, str | None, str | None]
+CENT = Decimal("0.01")
 
 
-def _rate(numerator: int, denominator: int) -> Decimal | None:
+def _rate(numerator: int | Decimal, denominator: int | Decimal, places: str = "0.0001") -> Decimal | None:
     if not denominator:
         return None
-    return (Decimal(numerator) / Decimal(denominator)).quantize(Decimal("0.0001"), ROUND_HALF_UP)
+    return (Decimal(numerator) / Decimal(denominator)).quantize(Decimal(places), ROUND_HALF_UP)
 
 
-def expected_funnel(journeys_truth: list[dict[str, Any]]) -> dict[FunnelKey, dict[str, Any]]:
-    """mart_funnel's rows computed from the generator's own per-journey truth."""
+def expected_funnel(journeys_truth: list[dict[str, Any]],
+                    ad_days: dict[tuple, dict[str, Any]]) -> dict[FunnelKey, dict[str, Any]]:
+    """mart_funnel's rows computed from the generator's own per-journey truth and its ad days
+    (tests.support.marketing_truth.loaded_ad_days)."""
     rows: dict[FunnelKey, dict[str, Any]] = defaultdict(
-        lambda: {**{c: 0 for c in COUNT_COLUMNS.values()}, "losses": 0, "won_revenue_cny": Decimal(0)})
+        lambda: {**{c: 0 for c in COUNT_COLUMNS.values()}, "losses": 0, "won_revenue_cny": Decimal(0),
+                 "spend_cny": Decimal("0.00")})
     for journey in journeys_truth:
-        row = rows[(journey["cohort_month"], journey["channel"])]
+        row = rows[(journey["cohort_month"], journey["channel"], journey["campaign"], journey["keyword"],
+                    journey["province"], journey["industry"])]
         for stage in FUNNEL_STAGES:
             row[COUNT_COLUMNS[stage]] += journey[f"{stage}_at_ms"] is not None
         row["losses"] += journey["lost_at_ms"] is not None
         if journey["won_amount"] is not None:
-            row["won_revenue_cny"] += Decimal(str(journey["won_amount"])).quantize(Decimal("0.01"))
+            row["won_revenue_cny"] += Decimal(str(journey["won_amount"])).quantize(CENT)
+    _allocate_spend(rows, ad_days)
     for row in rows.values():
         for rate, (numerator, denominator) in RATE_COLUMNS.items():
             row[rate] = _rate(row[numerator], row[denominator])
+        for cost, denominator in COST_COLUMNS.items():
+            row[cost] = _rate(row["spend_cny"], row[denominator], "0.01")
+        row["roi"] = _rate(row["won_revenue_cny"] - row["spend_cny"], row["spend_cny"])
     return dict(rows)
+
+
+def _allocate_spend(rows: dict[FunnelKey, dict[str, Any]], ad_days: dict[tuple, dict[str, Any]]) -> None:
+    """Share each month × channel × campaign × keyword's spend among its cells by leads, the biggest
+    cell taking the rounding remainder; spend with no cell gets one with no region or industry."""
+    spend: dict[tuple, Decimal] = defaultdict(Decimal)
+    for grain, day in ad_days.items():
+        spend[(grain[-1].strftime("%Y-%m-01"), day["channel"], day["campaign_name"], day["keyword"])] += day["cost_cny"]
+    groups: dict[tuple, list[FunnelKey]] = defaultdict(list)
+    for key in rows:
+        groups[(key[0], key[1], key[2] or "", key[3] or "")].append(key)
+    for (month, channel, campaign, keyword), amount in spend.items():
+        members = groups.get((month, channel, campaign or "", keyword or ""))
+        if not members:
+            rows[(month, channel, campaign, keyword, None, None)]["spend_cny"] = amount
+            continue
+        members.sort(key=lambda k: (-rows[k]["leads"], k[4] or "", k[5] or ""))
+        total_leads = sum(rows[k]["leads"] for k in members)
+        shares = [(amount * rows[k]["leads"] / total_leads).quantize(CENT, ROUND_HALF_UP) for k in members[1:]]
+        rows[members[0]]["spend_cny"] = amount - sum(shares)
+        for key, share in zip(members[1:], shares):
+            rows[key]["spend_cny"] = share
 
 
 def actual_funnel(cursor: Any) -> dict[FunnelKey, dict[str, Any]]:
@@ -55,7 +90,7 @@ def actual_funnel(cursor: Any) -> dict[FunnelKey, dict[str, Any]]:
     result = {}
     for values in cursor.fetchall():
         row = dict(zip(names, values))
-        key = (str(row.pop("lead_cohort_month"))[:10], row.pop("channel"))
+        key = (str(row.pop("lead_cohort_month"))[:10], *(row.pop(column) for column in GRAIN[1:]))
         result[key] = {k: (Decimal(str(v)) if isinstance(v, (Decimal, float)) else v) for k, v in row.items()}
     return result
 

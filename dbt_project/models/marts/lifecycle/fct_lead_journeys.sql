@@ -26,6 +26,10 @@ sale_stages as (
     select * from {{ ref('stg_neocrm__sale_stages') }}
 ),
 
+journey_touches as (
+    select * from {{ ref('int_journey_touches_attributed') }}
+),
+
 first_evidence as (
     select
         journey_id,
@@ -92,6 +96,8 @@ final as (
     select
         backfilled.journey_id,
         leads.lead_id,
+        journey_touches.customer_id,
+        journey_touches.journey_number,
         leads.converted_account_id as account_id,
         leads.converted_contact_id as contact_id,
         leads.converted_opportunity_id as opportunity_id,
@@ -104,6 +110,17 @@ final as (
         leads.utm_term,
         leads.province,
         leads.industry,
+        journey_touches.first_touch_at,
+        journey_touches.first_touch_type,
+        journey_touches.first_touch_channel,
+        journey_touches.first_touch_campaign,
+        journey_touches.first_touch_keyword,
+        journey_touches.first_touch_content,
+        journey_touches.lead_touch_type,
+        journey_touches.lead_touch_channel,
+        journey_touches.lead_touch_campaign,
+        journey_touches.lead_touch_keyword,
+        journey_touches.lead_touch_content,
         {{ business_month('backfilled.lead_at') }} as lead_cohort_month,
         backfilled.lead_at,
         backfilled.mql_at,
@@ -142,6 +159,8 @@ final as (
         on leads.lead_id = channels.lead_id
     left join opportunity_outcomes
         on leads.converted_opportunity_id = opportunity_outcomes.opportunity_id
+    left join journey_touches
+        on backfilled.journey_id = journey_touches.journey_id
 )
 
 select * from final

@@ -1,5 +1,7 @@
 -- Every CRM opportunity exactly once: stage timing, POC facts, outcome, who sourced it and
--- whether marketing influenced it (DESIGN §3).
+-- whether marketing influenced it (DESIGN §3). sourced_by: the CRM lineage to a lead when there is
+-- one, else marketing when someone at the company had a marketing touch within var
+-- sourced_by_lookback_days before it opened, else the CRM's opportunity source (seed).
 with opportunities as (
     select * from {{ ref('stg_neocrm__opportunities') }}
 ),
@@ -36,23 +38,40 @@ source_leads as (
     group by leads.converted_opportunity_id
 ),
 
-marketing_leads_of_accounts as (
-    select
-        leads.converted_account_id as account_id,
-        leads.created_at
-    from leads
-    inner join channels
-        on leads.lead_id = channels.lead_id
-    where channels.channel_group = 'marketing'
-        and leads.converted_account_id is not null
+company_ids as (
+    select * from {{ ref('int_account_ids_assigned') }}
 ),
 
-influenced as (
-    select distinct opportunities.opportunity_id
+marketing_touches as (
+    select * from {{ ref('int_touchpoints_identified') }}
+    where channel_group = 'marketing'
+),
+
+touch_evidence as (
+    -- Marketing touches by anyone at the deal's company (the stitched account, so a lead whose
+    -- phone differs from the contact on the deal still counts): in the look-back window before the
+    -- deal opened, and at any time before it closed.
+    select
+        opportunities.opportunity_id,
+        max(case
+            when marketing_touches.touched_at < opportunities.created_at
+                and marketing_touches.touched_at
+                    >= {{ dbt.dateadd('day', -1 * var('sourced_by_lookback_days'), 'opportunities.created_at') }}
+                then 1 else 0
+        end) as has_touch_in_lookback,
+        max(case
+            when stages.won_at is null and stages.lost_at is null then 1
+            when marketing_touches.touched_at < coalesce(stages.won_at, stages.lost_at) then 1
+            else 0
+        end) as has_touch_before_close
     from opportunities
-    inner join marketing_leads_of_accounts
-        on opportunities.account_id = marketing_leads_of_accounts.account_id
-        and marketing_leads_of_accounts.created_at < opportunities.created_at
+    inner join stages
+        on opportunities.opportunity_id = stages.opportunity_id
+    inner join company_ids
+        on company_ids.identifier = {{ dbt.concat(["'neocrm_account:'", dbt.cast('opportunities.account_id', dbt.type_string())]) }}
+    inner join marketing_touches
+        on company_ids.account_id = marketing_touches.account_id
+    group by opportunities.opportunity_id
 ),
 
 joined as (
@@ -67,8 +86,14 @@ joined as (
         case
             when channels.channel_group = 'marketing' then 'marketing'
             when channels.channel_group = 'sales' then 'sales'
+            when touch_evidence.has_touch_in_lookback = 1 then 'marketing'
             else coalesce(source_map.sourced_by, 'unknown')
         end as sourced_by,
+        case
+            when channels.channel_group in ('marketing', 'sales') then 'crm_lineage'
+            when touch_evidence.has_touch_in_lookback = 1 then 'marketing_touch'
+            else 'crm_source'
+        end as sourced_by_evidence,
         coalesce(deal_type_map.deal_type, 'unknown') as deal_type,
         stages.opened_at,
         stages.poc_started_at,
@@ -78,7 +103,7 @@ joined as (
         coalesce(stages.won_at, stages.lost_at) as closed_at,
         opportunities.amount_cny,
         opportunities.close_reason,
-        influenced.opportunity_id is not null as has_earlier_marketing_lead
+        coalesce(touch_evidence.has_touch_before_close, 0) = 1 as has_marketing_touch_before_close
     from opportunities
     inner join stages
         on opportunities.opportunity_id = stages.opportunity_id
@@ -90,8 +115,8 @@ joined as (
         on opportunities.opportunity_source = source_map.opportunity_source
     left join deal_type_map
         on opportunities.opportunity_type = deal_type_map.opportunity_type
-    left join influenced
-        on opportunities.opportunity_id = influenced.opportunity_id
+    left join touch_evidence
+        on opportunities.opportunity_id = touch_evidence.opportunity_id
 ),
 
 final as (
@@ -104,7 +129,8 @@ final as (
         source_lead_channel,
         opportunity_source,
         sourced_by,
-        sourced_by = 'marketing' or has_earlier_marketing_lead as is_marketing_influenced,
+        sourced_by_evidence,
+        sourced_by = 'marketing' or has_marketing_touch_before_close as is_marketing_influenced,
         deal_type,
         opened_at,
         poc_started_at,

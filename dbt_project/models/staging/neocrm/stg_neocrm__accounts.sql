@@ -11,6 +11,7 @@ renamed as (
         city,
         cast(employee_number as integer) as employee_count,
         cast(owner_id as {{ dbt.type_bigint() }}) as owner_user_id,
+        nullif(trim(unified_social_credit_code), '') as unified_social_credit_code,
         {{ epoch_ms_to_timestamp('created_at') }} as created_at,
         {{ epoch_ms_to_timestamp('updated_at') }} as updated_at
     from source

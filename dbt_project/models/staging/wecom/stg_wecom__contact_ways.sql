@@ -23,9 +23,9 @@ renamed as (
         user_ids as staff_user_ids_json,
         party_ids as department_ids_json,
         is_deleted,
-        {{ wecom_utc_timestamp('deleted_at') }} as deleted_at,
-        {{ wecom_utc_timestamp('first_seen_at') }} as first_seen_at,
-        {{ wecom_utc_timestamp('last_changed_at') }} as last_changed_at
+        {{ utc_timestamp('deleted_at') }} as deleted_at,
+        {{ utc_timestamp('first_seen_at') }} as first_seen_at,
+        {{ utc_timestamp('last_changed_at') }} as last_changed_at
     from source
 )
 

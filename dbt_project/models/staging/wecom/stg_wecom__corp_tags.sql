@@ -13,9 +13,9 @@ renamed as (
         cast(group_order as {{ dbt.type_int() }}) as tag_group_order,
         {{ wecom_unix_seconds_to_timestamp('group_create_time') }} as tag_group_created_at,
         is_deleted,
-        {{ wecom_utc_timestamp('deleted_at') }} as deleted_at,
-        {{ wecom_utc_timestamp('first_seen_at') }} as first_seen_at,
-        {{ wecom_utc_timestamp('last_changed_at') }} as last_changed_at
+        {{ utc_timestamp('deleted_at') }} as deleted_at,
+        {{ utc_timestamp('first_seen_at') }} as first_seen_at,
+        {{ utc_timestamp('last_changed_at') }} as last_changed_at
     from source
 )
 

@@ -23,9 +23,9 @@ renamed as (
         nullif(trim(corp_full_name), '') as corp_full_name,
         nullif(avatar, '') as avatar_url,
         is_deleted,
-        {{ wecom_utc_timestamp('deleted_at') }} as deleted_at,
-        {{ wecom_utc_timestamp('first_seen_at') }} as first_seen_at,
-        {{ wecom_utc_timestamp('last_changed_at') }} as last_changed_at
+        {{ utc_timestamp('deleted_at') }} as deleted_at,
+        {{ utc_timestamp('first_seen_at') }} as first_seen_at,
+        {{ utc_timestamp('last_changed_at') }} as last_changed_at
     from source
 )
 

@@ -33,9 +33,9 @@ renamed as (
         nullif(trim(remark_mobile), '') as remark_mobile,
         remark_mobiles as remark_mobiles_json,
         is_deleted,
-        {{ wecom_utc_timestamp('deleted_at') }} as deleted_at,
-        {{ wecom_utc_timestamp('first_seen_at') }} as first_seen_at,
-        {{ wecom_utc_timestamp('last_changed_at') }} as last_changed_at
+        {{ utc_timestamp('deleted_at') }} as deleted_at,
+        {{ utc_timestamp('first_seen_at') }} as first_seen_at,
+        {{ utc_timestamp('last_changed_at') }} as last_changed_at
     from source
 )
 

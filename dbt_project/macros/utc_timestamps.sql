@@ -1,9 +1,9 @@
-{# A timestamp with time zone (how dlt loads run times) → a UTC timestamp without time zone. #}
-{% macro wecom_utc_timestamp(column) -%}
-    {{ return(adapter.dispatch('wecom_utc_timestamp', 'leadloop')(column)) }}
+{# A timestamp with time zone (how dlt loads run times and identity sightings) → a UTC timestamp without time zone. #}
+{% macro utc_timestamp(column) -%}
+    {{ return(adapter.dispatch('utc_timestamp', 'leadloop')(column)) }}
 {%- endmacro %}
 
-{% macro default__wecom_utc_timestamp(column) -%}
+{% macro default__utc_timestamp(column) -%}
     cast(({{ column }}) at time zone 'UTC' as {{ dbt.type_timestamp() }})
 {%- endmacro %}
 

@@ -1,0 +1,120 @@
+-- Every touch of a known person, before it is published: website visits and ad clicks with their UTM
+-- and landing page, form submits, content reads, webinar attendance, WeCom adds with their channel
+-- code, and CRM leads (the only trace of offline events). A person is known once anything but an
+-- anonymous cookie identifies them; their earlier anonymous visits count too.
+with web_touches as (
+    select * from {{ ref('int_web_touches_classified') }}
+),
+
+follow_relations as (
+    select * from {{ ref('stg_wecom__follow_relations') }}
+),
+
+wecom_states as (
+    select * from {{ ref('channel_map_wecom_state') }}
+),
+
+crm_leads as (
+    select * from {{ ref('stg_neocrm__leads') }}
+),
+
+lead_channels as (
+    select * from {{ ref('int_lead_channels_mapped') }}
+),
+
+customer_ids as (
+    select * from {{ ref('int_customer_ids_assigned') }}
+),
+
+customer_accounts as (
+    select * from {{ ref('int_customer_accounts_resolved') }}
+),
+
+known_customers as (
+    select distinct customer_id
+    from customer_ids
+    where {{ dbt.split_part('identifier', "':'", 1) }} not in ('sensors_user', 'sensors_distinct_id')
+),
+
+touches as (
+    select
+        'sensors' as source_system,
+        {{ dbt.concat(["'sensors_user:'", dbt.cast('sensors_user_id', dbt.type_string())]) }} as record_id,
+        event_key as source_key,
+        touch_type,
+        touched_at,
+        channel,
+        channel_group,
+        campaign,
+        keyword,
+        content_id,
+        landing_page,
+        referrer_domain
+    from web_touches
+
+    union all
+
+    select
+        'wecom' as source_system,
+        {{ dbt.concat(["'wecom_contact:'", 'follow_relations.external_user_id']) }} as record_id,
+        follow_relations.follow_relation_id as source_key,
+        'wecom_add' as touch_type,
+        follow_relations.added_at as touched_at,
+        coalesce(wecom_states.channel, 'unmapped') as channel,
+        coalesce(wecom_states.channel_group, 'unmapped') as channel_group,
+        wecom_states.campaign,
+        cast(null as {{ dbt.type_string() }}) as keyword,
+        follow_relations.channel_state as content_id,
+        cast(null as {{ dbt.type_string() }}) as landing_page,
+        cast(null as {{ dbt.type_string() }}) as referrer_domain
+    from follow_relations
+    left join wecom_states
+        on coalesce(follow_relations.channel_state, '(none)') = wecom_states.channel_state
+
+    union all
+
+    select
+        'neocrm' as source_system,
+        {{ dbt.concat(["'neocrm_lead:'", dbt.cast('crm_leads.lead_id', dbt.type_string())]) }} as record_id,
+        {{ dbt.cast('crm_leads.lead_id', dbt.type_string()) }} as source_key,
+        'crm_lead' as touch_type,
+        crm_leads.created_at as touched_at,
+        lead_channels.channel,
+        lead_channels.channel_group,
+        crm_leads.utm_campaign as campaign,
+        crm_leads.utm_term as keyword,
+        crm_leads.utm_content as content_id,
+        cast(null as {{ dbt.type_string() }}) as landing_page,
+        cast(null as {{ dbt.type_string() }}) as referrer_domain
+    from crm_leads
+    inner join lead_channels
+        on crm_leads.lead_id = lead_channels.lead_id
+),
+
+final as (
+    select
+        {{ dbt.hash(dbt.concat(['touches.source_system', "'|'", 'touches.touch_type', "'|'", 'touches.source_key'])) }}
+            as touchpoint_id,
+        customer_ids.customer_id,
+        customer_accounts.account_id,
+        touches.touched_at,
+        touches.touch_type,
+        touches.channel,
+        touches.channel_group,
+        touches.campaign,
+        touches.keyword,
+        touches.content_id,
+        touches.landing_page,
+        touches.referrer_domain,
+        touches.source_system,
+        touches.record_id as source_record_id
+    from touches
+    inner join customer_ids
+        on touches.record_id = customer_ids.identifier
+    inner join known_customers
+        on customer_ids.customer_id = known_customers.customer_id
+    left join customer_accounts
+        on customer_ids.customer_id = customer_accounts.customer_id
+)
+
+select * from final

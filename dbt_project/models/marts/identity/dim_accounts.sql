@@ -1,0 +1,190 @@
+-- One row per stitched company (DESIGN §4, §5): its CRM accounts, normalised name and USCC, the
+-- firmographics of its oldest CRM account, when it became a customer, what it paid, and whether
+-- it has gone quiet. A branch office (分公司) is its own company.
+with account_ids as (
+    select * from {{ ref('int_account_ids_assigned') }}
+),
+
+customers as (
+    select * from {{ ref('dim_customers') }}
+),
+
+screened as (
+    select * from {{ ref('int_identifiers_screened') }}
+    where graph = 'account' and exclusion_reason is null
+),
+
+crm_accounts as (
+    select * from {{ ref('stg_neocrm__accounts') }}
+),
+
+opportunities as (
+    select * from {{ ref('fct_opportunities') }}
+),
+
+payments as (
+    select * from {{ ref('stg_neocrm__payments') }}
+),
+
+company_sightings as (
+    select
+        account_ids.account_id,
+        screened.identifier_type,
+        screened.identifier,
+        screened.record_id,
+        screened.last_seen_at
+    from screened
+    inner join account_ids
+        on screened.identifier = account_ids.identifier
+),
+
+names_ranked as (
+    select
+        account_id,
+        substr(identifier, {{ dbt.length("'company:'") }} + 1) as normalized_name,
+        row_number() over (
+            partition by account_id order by count(distinct record_id) desc, max(last_seen_at) desc, identifier
+        ) as preference
+    from company_sightings
+    where identifier_type = 'company'
+    group by account_id, identifier
+),
+
+usccs_ranked as (
+    select
+        account_id,
+        substr(identifier, {{ dbt.length("'uscc:'") }} + 1) as unified_social_credit_code,
+        row_number() over (partition by account_id order by count(distinct record_id) desc, identifier) as preference
+    from company_sightings
+    where identifier_type = 'uscc'
+    group by account_id, identifier
+),
+
+crm_members as (
+    select
+        account_ids.account_id,
+        crm_accounts.account_id as crm_account_id,
+        crm_accounts.account_name,
+        crm_accounts.industry,
+        crm_accounts.province,
+        crm_accounts.city,
+        crm_accounts.employee_count,
+        crm_accounts.owner_user_id,
+        row_number() over (
+            partition by account_ids.account_id order by crm_accounts.created_at, crm_accounts.account_id
+        ) as seniority
+    from crm_accounts
+    inner join account_ids
+        on account_ids.identifier = {{ dbt.concat(["'neocrm_account:'", dbt.cast('crm_accounts.account_id', dbt.type_string())]) }}
+),
+
+crm_summary as (
+    select
+        account_id,
+        count(*) as crm_account_count
+    from crm_members
+    group by account_id
+),
+
+won as (
+    select
+        crm_members.account_id,
+        min(opportunities.won_at) as customer_since,
+        sum(case when opportunities.won_at is not null then opportunities.amount_cny end) as lifetime_revenue_cny
+    from opportunities
+    inner join crm_members
+        on opportunities.account_id = crm_members.crm_account_id
+    group by crm_members.account_id
+),
+
+paid as (
+    select
+        crm_members.account_id,
+        max(payments.paid_at) as last_payment_at,
+        sum(payments.amount_cny) as lifetime_payments_cny
+    from payments
+    inner join crm_members
+        on payments.account_id = crm_members.crm_account_id
+    group by crm_members.account_id
+),
+
+people as (
+    select
+        account_id,
+        count(*) as customer_count,
+        max(last_seen_at) as last_seen_at
+    from customers
+    where account_id is not null
+    group by account_id
+),
+
+activity as (
+    -- The company's last sign of life: a person of it seen anywhere, or a payment.
+    select
+        account_id,
+        max(active_at) as last_activity_at
+    from (
+        select account_id, last_seen_at as active_at from people
+        union all
+        select account_id, last_payment_at as active_at from paid
+    ) as signs
+    group by account_id
+),
+
+latest_activity as (
+    -- "Now" is the newest activity in the warehouse, so a replayed night gives the same answer.
+    select max(last_seen_at) as data_as_of from customers
+),
+
+accounts as (
+    select distinct account_id from account_ids
+),
+
+final as (
+    select
+        accounts.account_id,
+        crm_primary.crm_account_id as primary_crm_account_id,
+        cast(coalesce(crm_summary.crm_account_count, 0) as integer) as crm_account_count,
+        crm_primary.account_name,
+        names_ranked.normalized_name,
+        usccs_ranked.unified_social_credit_code,
+        crm_primary.industry,
+        crm_primary.province,
+        crm_primary.city,
+        crm_primary.employee_count,
+        crm_primary.owner_user_id,
+        cast(coalesce(people.customer_count, 0) as integer) as customer_count,
+        won.customer_since,
+        paid.last_payment_at,
+        cast(coalesce(won.lifetime_revenue_cny, 0) as decimal(18, 2)) as lifetime_revenue_cny,
+        cast(coalesce(paid.lifetime_payments_cny, 0) as decimal(18, 2)) as lifetime_payments_cny,
+        activity.last_activity_at,
+        coalesce(
+            activity.last_activity_at
+                < {{ dbt.dateadd('day', -1 * var('account_dormant_after_days'), 'latest_activity.data_as_of') }},
+            true
+        ) as is_dormant
+    from accounts
+    cross join latest_activity
+    left join crm_members as crm_primary
+        on accounts.account_id = crm_primary.account_id
+        and crm_primary.seniority = 1
+    left join crm_summary
+        on accounts.account_id = crm_summary.account_id
+    left join names_ranked
+        on accounts.account_id = names_ranked.account_id
+        and names_ranked.preference = 1
+    left join usccs_ranked
+        on accounts.account_id = usccs_ranked.account_id
+        and usccs_ranked.preference = 1
+    left join won
+        on accounts.account_id = won.account_id
+    left join paid
+        on accounts.account_id = paid.account_id
+    left join people
+        on accounts.account_id = people.account_id
+    left join activity
+        on accounts.account_id = activity.account_id
+)
+
+select * from final

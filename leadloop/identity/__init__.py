@@ -1,0 +1,1 @@
+"""Identity stitching: normalise raw identifiers so one person or company gets one key."""

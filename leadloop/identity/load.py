@@ -1,0 +1,43 @@
+"""Refresh the warehouse's identifier observations from its raw tables (both warehouse kinds)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from leadloop.identity.observations import COLUMNS, RECORD_SOURCES, collect
+from leadloop.warehouse import dlt_pipeline, query
+
+DATASET, TABLE = "identity", "identifier_observations"
+# Declared so that a column is created even on a night when every value in it is null.
+COLUMN_TYPES = {name: {"data_type": "timestamp" if name.endswith("_at") else "text", "nullable": True}
+                for name in COLUMNS}
+
+
+@dataclass(frozen=True)
+class ObservationsLoaded:
+    """What one refresh wrote: counts for the run's metadata and log."""
+
+    observations: int
+    records: int
+    unusable_by_reason: dict[str, int] = field(default_factory=dict)
+    sources_missing: list[str] = field(default_factory=list)
+
+
+def existing_tables() -> set[str]:
+    """Every `schema.table` in the warehouse."""
+    _, rows = query("select table_schema || '.' || table_name from information_schema.tables")
+    return {row[0] for row in rows}
+
+
+def load_observations() -> ObservationsLoaded:
+    """Normalise every raw record's identifiers and replace identity.identifier_observations."""
+    rows, skipped = collect(query, existing_tables())
+    if not rows:
+        raise RuntimeError(f"identity: none of the raw tables {', '.join(s.table for s in RECORD_SOURCES)} "
+                           "exists yet; load the sources first")
+    pipeline = dlt_pipeline("identity", dataset_name=DATASET)
+    pipeline.run(rows, table_name=TABLE, write_disposition="replace", columns=COLUMN_TYPES).raise_on_failed_jobs()
+    unusable = Counter(f"{r['identifier_type']}: {r['rejection_reason']}" for r in rows if r["rejection_reason"])
+    return ObservationsLoaded(len(rows), len({r["record_id"] for r in rows}), dict(sorted(unusable.items())),
+                              skipped)

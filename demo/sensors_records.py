@@ -85,14 +85,14 @@ def local_ms(text: str) -> int:
 
 
 @dataclass(frozen=True)
-class _Context:
+class EventContext:
     """What a row needs beyond its own event: first-seen days and WeCom contacts per person."""
 
     first_day: dict[str, str]  # anonymous distinct_id → local date of its first event
     wecom_adds: dict[str, list[tuple[int, str]]]  # person_id → sorted (added_ms, external_userid)
 
     @classmethod
-    def of(cls, digital: DigitalWorld) -> _Context:
+    def of(cls, digital: DigitalWorld) -> EventContext:
         """Built once per render from the whole digital world."""
         first: dict[str, int] = {}
         for event in digital.web_events:
@@ -111,7 +111,7 @@ class _Context:
         return pairs[0][1] if index else None
 
 
-def _presets(event: WebEvent, day: str, context: _Context) -> Row:
+def _presets(event: WebEvent, day: str, context: EventContext) -> Row:
     """Properties the SDK adds on its own."""
     if event.event in SERVER_SIDE_EVENTS:
         return {"$lib": "python", "$lib_version": "1.10.3"}
@@ -127,7 +127,7 @@ def _presets(event: WebEvent, day: str, context: _Context) -> Row:
     }
 
 
-def wire_row(event: WebEvent, context: _Context) -> Row:
+def wire_row(event: WebEvent, context: EventContext) -> Row:
     """One event as a row of the `events` table (properties with null values left out)."""
     time = local_time(event.time_ms)
     day = time[:10]
@@ -152,7 +152,7 @@ def received_events(digital: DigitalWorld, as_of_ms: int) -> Iterable[WebEvent]:
 def render(world: World, digital: DigitalWorld, as_of_ms: int | None = None) -> list[Row]:
     """Every event row the SQL API serves at an instant (default: the demo's today), by time."""
     now = world.as_of_ms if as_of_ms is None else as_of_ms
-    context = _Context.of(digital)
+    context = EventContext.of(digital)
     rows = [(event.time_ms, wire_row(event, context)) for event in received_events(digital, now)]
     rows.sort(key=lambda pair: pair[0])
     return [row for _, row in rows]

@@ -67,7 +67,7 @@ def _crm_lead(journey) -> Touch:
 
 def _web_touches(digital: DigitalWorld, moment: int) -> list[Touch]:
     """Visits, forms, content reads and webinars of identified visitors."""
-    context = sensors_records._Context.of(digital)
+    context = sensors_records.EventContext.of(digital)
     by_visitor: dict[str, list[WebEvent]] = defaultdict(list)
     for event in sensors_records.received_events(digital, moment):
         if event.time_ms >= SENSORS_LOADED_FROM_MS:

@@ -22,6 +22,8 @@ import pytest
 
 from demo import catalog
 from demo.digital import simulate_digital
+from demo.identity_truth import record_truth
+from demo.touch_truth import touches_truth
 from demo.truth import POC_STAGES, journeys_truth, opportunity_truth
 from tests.support import crm_truth
 from tests.support.funnel import actual_funnel, expected_funnel, funnel_differences
@@ -239,9 +241,6 @@ def test_moving_a_lead_source_to_another_channel_relabels_its_journeys(demo_nigh
 def test_moving_a_utm_source_to_another_channel_relabels_its_touches(demo_night, demo_world, tmp_path):
     """A marketer decides WeChat article links are organic reach: the visits and forms they brought
     move to organic; content reads keep the channel the content catalog gives them."""
-    from demo.identity_truth import record_truth
-    from demo.touch_truth import touches_truth
-
     digital = simulate_digital(demo_world)
     owner = {row.record: row.person_id for row in record_truth(demo_world, digital)}
     truth = touches_truth(demo_world, digital)

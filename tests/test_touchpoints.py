@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import duckdb
 import pytest
 
+from demo import catalog
 from demo.digital import simulate_digital
 from demo.identity_truth import record_truth
 from demo.touch_truth import touches_truth
@@ -74,13 +75,8 @@ def test_mart_content_performance_equals_the_truth(demo_night, demo_world, touch
     actual = {material: dict(zip(columns, values)) for material, _, _, *values in rows}
     assert actual == expected
     assert all(author for _, _, author, *_ in rows), "every demo material is in seed content_catalog"
-    assert {title for _, title, *_ in rows} == set(next(c for c in _channels() if c.name == "wechat_content").campaigns)
-
-
-def _channels():
-    from demo import catalog
-
-    return catalog.CHANNELS
+    articles = next(c for c in catalog.CHANNELS if c.name == "wechat_content").campaigns
+    assert {title for _, title, *_ in rows} == set(articles)
 
 
 def test_fct_lifecycle_events_has_one_row_per_stage_entered(demo_night, demo_world):

@@ -77,20 +77,19 @@ def test_switchboards_shared_mailboxes_and_placeholders_merge_nobody(warehouse, 
     seen_switchboards = switchboards & recorded
     assert len(seen_switchboards) >= 10 and mailboxes & recorded
     # A switchboard typed on one person's records only is harmless; one shared by two is a hub.
-    shared = {identifier for identifier, owners in _owners(warehouse, demo_world, digital).items() if len(owners) > 1}
+    truth = {row.record: row.person_id for row in record_truth(demo_world, digital)}
+    shared = {identifier for identifier, owners in _owners(warehouse, truth).items() if len(owners) > 1}
     assert shared & seen_switchboards and shared & mailboxes
     assert shared <= excluded, f"identifiers of several true persons left in the graph: {sorted(shared - excluded)[:5]}"
     placeholders = warehouse.execute(
         "select rejection_reason, count(*) from identity.identifier_observations where raw_value = ?"
         " group by rejection_reason", [PLACEHOLDER_MOBILE]).fetchall()
     assert len(placeholders) == 1 and placeholders[0][0] == "placeholder" and placeholders[0][1] > 5
-    truth = {row.record: row.person_id for row in record_truth(demo_world, digital)}
     assert mixed_groups(truth, _assigned(warehouse, "int_customer_ids_assigned", "customer_id")) == {}
 
 
-def _owners(warehouse, demo_world, digital) -> dict[str, set[str]]:
-    """identifier → the true persons whose records carry it."""
-    truth = {row.record: row.person_id for row in record_truth(demo_world, digital)}
+def _owners(warehouse, truth: dict[str, str]) -> dict[str, set[str]]:
+    """identifier → the true persons whose records carry it (truth: record → person)."""
     owners: dict[str, set[str]] = {}
     for record_id, identifier in warehouse.execute(
             "select record_id, identifier from intermediate.int_identifiers_screened where graph = 'person'"

@@ -16,27 +16,19 @@ own_leads as (
 ),
 
 final as (
+    -- A field of the first or lead touch; the CRM lead's own when the journey had no digital touch.
     select
         journeys.journey_id,
         journeys.customer_id,
         journeys.journey_number,
         coalesce(first_touch.touched_at, own_lead.touched_at) as first_touch_at,
-        coalesce(first_touch.touch_type, own_lead.touch_type) as first_touch_type,
-        coalesce(first_touch.channel, own_lead.channel) as first_touch_channel,
-        case when first_touch.touchpoint_id is null then own_lead.campaign else first_touch.campaign end
-            as first_touch_campaign,
-        case when first_touch.touchpoint_id is null then own_lead.keyword else first_touch.keyword end
-            as first_touch_keyword,
-        case when first_touch.touchpoint_id is null then own_lead.content_id else first_touch.content_id end
-            as first_touch_content,
-        coalesce(lead_touch.touch_type, own_lead.touch_type) as lead_touch_type,
-        coalesce(lead_touch.channel, own_lead.channel) as lead_touch_channel,
-        case when lead_touch.touchpoint_id is null then own_lead.campaign else lead_touch.campaign end
-            as lead_touch_campaign,
-        case when lead_touch.touchpoint_id is null then own_lead.keyword else lead_touch.keyword end
-            as lead_touch_keyword,
-        case when lead_touch.touchpoint_id is null then own_lead.content_id else lead_touch.content_id end
-            as lead_touch_content
+        {%- for touch in ['first_touch', 'lead_touch'] %}
+        {%- for field, column in [('type', 'touch_type'), ('channel', 'channel'), ('campaign', 'campaign'),
+                                  ('keyword', 'keyword'), ('content', 'content_id')] %}
+        case when {{ touch }}.touchpoint_id is null then own_lead.{{ column }} else {{ touch }}.{{ column }} end
+            as {{ touch }}_{{ field }}{{ ',' if not loop.last or touch == 'first_touch' }}
+        {%- endfor %}
+        {%- endfor %}
     from journeys
     left join journey_touches as first_touch
         on journeys.journey_id = first_touch.journey_id
@@ -45,7 +37,7 @@ final as (
         on journeys.journey_id = lead_touch.journey_id
         and lead_touch.from_last = 1
     left join own_leads as own_lead
-        on own_lead.source_record_id = {{ dbt.concat(["'neocrm_lead:'", dbt.cast('journeys.journey_id', dbt.type_string())]) }}
+        on own_lead.source_record_id = {{ record_node('neocrm_lead', 'journeys.journey_id') }}
 )
 
 select * from final

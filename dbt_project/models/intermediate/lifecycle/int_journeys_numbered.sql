@@ -15,7 +15,7 @@ journeys as (
         customer_ids.customer_id
     from leads
     inner join customer_ids
-        on customer_ids.identifier = {{ dbt.concat(["'neocrm_lead:'", dbt.cast('leads.lead_id', dbt.type_string())]) }}
+        on customer_ids.identifier = {{ record_node('neocrm_lead', 'leads.lead_id') }}
 ),
 
 final as (

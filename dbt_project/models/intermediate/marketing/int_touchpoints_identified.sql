@@ -39,7 +39,7 @@ known_customers as (
 touches as (
     select
         'sensors' as source_system,
-        {{ dbt.concat(["'sensors_user:'", dbt.cast('sensors_user_id', dbt.type_string())]) }} as record_id,
+        {{ record_node('sensors_user', 'sensors_user_id') }} as record_id,
         event_key as source_key,
         touch_type,
         touched_at,
@@ -56,7 +56,7 @@ touches as (
 
     select
         'wecom' as source_system,
-        {{ dbt.concat(["'wecom_contact:'", 'follow_relations.external_user_id']) }} as record_id,
+        {{ record_node('wecom_contact', 'follow_relations.external_user_id') }} as record_id,
         follow_relations.follow_relation_id as source_key,
         'wecom_add' as touch_type,
         follow_relations.added_at as touched_at,
@@ -75,7 +75,7 @@ touches as (
 
     select
         'neocrm' as source_system,
-        {{ dbt.concat(["'neocrm_lead:'", dbt.cast('crm_leads.lead_id', dbt.type_string())]) }} as record_id,
+        {{ record_node('neocrm_lead', 'crm_leads.lead_id') }} as record_id,
         {{ dbt.cast('crm_leads.lead_id', dbt.type_string()) }} as source_key,
         'crm_lead' as touch_type,
         crm_leads.created_at as touched_at,

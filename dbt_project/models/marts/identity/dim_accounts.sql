@@ -75,7 +75,7 @@ crm_members as (
         ) as seniority
     from crm_accounts
     inner join account_ids
-        on account_ids.identifier = {{ dbt.concat(["'neocrm_account:'", dbt.cast('crm_accounts.account_id', dbt.type_string())]) }}
+        on account_ids.identifier = {{ record_node('neocrm_account', 'crm_accounts.account_id') }}
 ),
 
 crm_summary as (

@@ -82,7 +82,7 @@ names as (
         crm_contacts.updated_at
     from records
     inner join crm_contacts
-        on records.record_id = {{ dbt.concat(["'neocrm_contact:'", dbt.cast('crm_contacts.contact_id', dbt.type_string())]) }}
+        on records.record_id = {{ record_node('neocrm_contact', 'crm_contacts.contact_id') }}
     union all
     select
         records.customer_id,
@@ -92,7 +92,7 @@ names as (
         crm_leads.updated_at
     from records
     inner join crm_leads
-        on records.record_id = {{ dbt.concat(["'neocrm_lead:'", dbt.cast('crm_leads.lead_id', dbt.type_string())]) }}
+        on records.record_id = {{ record_node('neocrm_lead', 'crm_leads.lead_id') }}
 ),
 
 names_ranked as (
@@ -113,7 +113,7 @@ customer_journeys as (
         row_number() over (partition by records.customer_id order by journeys.lead_at desc, journeys.lead_id desc) as recency
     from journeys
     inner join records
-        on records.record_id = {{ dbt.concat(["'neocrm_lead:'", dbt.cast('journeys.lead_id', dbt.type_string())]) }}
+        on records.record_id = {{ record_node('neocrm_lead', 'journeys.lead_id') }}
 ),
 
 journey_summary as (

@@ -68,7 +68,7 @@ touch_evidence as (
     inner join stages
         on opportunities.opportunity_id = stages.opportunity_id
     inner join company_ids
-        on company_ids.identifier = {{ dbt.concat(["'neocrm_account:'", dbt.cast('opportunities.account_id', dbt.type_string())]) }}
+        on company_ids.identifier = {{ record_node('neocrm_account', 'opportunities.account_id') }}
     inner join marketing_touches
         on company_ids.account_id = marketing_touches.account_id
     group by opportunities.opportunity_id

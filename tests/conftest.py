@@ -85,15 +85,48 @@ def demo_world():
 
 
 @pytest.fixture(scope="session")
-def demo_night(demo_world):
-    """One nightly_refresh run of the whole pipeline on the demo company, into DuckDB."""
-    from leadloop import settings
+def night_instance():
+    """The session's Dagster instance for demo nights: in memory, so a night's thousands of events
+    (one per ad-report partition and asset) cost no SQLite writes. Tests that are about run storage
+    use their own."""
+    import dagster as dg
+
+    with dg.DagsterInstance.ephemeral() as instance:
+        yield instance
+
+
+@pytest.fixture(scope="session")
+def demo_night_run(demo_world, night_instance):
+    """The session's one nightly_refresh run of the whole pipeline on the demo company, into DuckDB.
+
+    Tests read its warehouse (`demo_night`) and its run (this); tests that change the warehouse work
+    on a copy (`warehouse_copy`)."""
     from leadloop.cli import demo_night as run_demo_night
     from leadloop.demo_sources import running_demo_sources
 
     with running_demo_sources(demo_world) as demo:
-        assert run_demo_night(demo).success, "nightly_refresh failed on the demo company"
+        result = run_demo_night(demo, night_instance)
+    assert result.success, "nightly_refresh failed on the demo company"
+    return night_instance.get_run_by_id(result.run_id)
+
+
+@pytest.fixture(scope="session")
+def demo_night(demo_night_run):
+    """The DuckDB file the session's demo night built."""
+    from leadloop import settings
+
     return settings.duckdb_path()
+
+
+@pytest.fixture
+def warehouse_copy(demo_night, tmp_path, monkeypatch):
+    """A copy of the session's warehouse folder (DuckDB file and dlt state) that the test may change."""
+    source = demo_night.parent
+    copy = tmp_path / "warehouse"
+    shutil.copytree(source, copy)
+    monkeypatch.setenv("LEADLOOP_WAREHOUSE_DIR", str(copy))
+    monkeypatch.setenv("LEADLOOP_DUCKDB_PATH", str(copy / demo_night.name))
+    return copy / demo_night.name
 
 
 @pytest.fixture(scope="session")

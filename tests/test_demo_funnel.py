@@ -47,7 +47,7 @@ def test_every_journey_has_its_true_stage_times(demo_night, demo_world):
     assert any(r["is_poc_skipped"] for r in truth.values())
 
 
-def test_rerunning_the_night_is_idempotent(demo_night, demo_world):
+def test_rerunning_the_night_is_idempotent(demo_night, demo_world, night_instance):
     from leadloop.cli import demo_night as run_demo_night
     from leadloop.demo_sources import running_demo_sources
 
@@ -58,5 +58,5 @@ def test_rerunning_the_night_is_idempotent(demo_night, demo_world):
 
     before = snapshot()
     with running_demo_sources(demo_world) as demo:
-        assert run_demo_night(demo).success
+        assert run_demo_night(demo, night_instance).success
     assert snapshot() == before

@@ -13,9 +13,13 @@ from leadloop import settings
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 
-def test_nightly_job_runs_on_postgres_storage(postgres_server, private_warehouse, demo_world, tmp_path,
+def test_nightly_job_runs_on_postgres_storage(postgres_server, warehouse_copy, demo_world, tmp_path,
                                                monkeypatch):
-    from leadloop.cli import demo_night
+    """Tonight's run (yesterday's ad-report day) on top of the session's warehouse, recorded in Postgres."""
+    from datetime import timedelta
+
+    from demo.digital import business_day
+    from leadloop.cli import run_nightly_refresh
     from leadloop.demo_sources import running_demo_sources
 
     dagster_home = tmp_path / "dagster_home"
@@ -29,8 +33,9 @@ def test_nightly_job_runs_on_postgres_storage(postgres_server, private_warehouse
 
     with dg.DagsterInstance.get() as instance:
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
-        with running_demo_sources(demo_world) as demo:
-            result = demo_night(demo, instance)
+        yesterday = (business_day(demo_world.as_of_ms) - timedelta(days=1)).isoformat()
+        with running_demo_sources(demo_world):
+            result = run_nightly_refresh(yesterday, yesterday, instance)
         assert result.success
         assert instance.get_run_by_id(result.run_id).status == dg.DagsterRunStatus.SUCCESS
 

@@ -15,11 +15,11 @@ from demo.world import DEFAULT_AS_OF, simulate
 pytestmark = pytest.mark.slow
 
 
-def _run_night(world):
+def _run_night(world, instance):
     from leadloop.cli import demo_night
     from leadloop.demo_sources import running_demo_sources
 
-    with running_demo_sources(world) as demo, dg.DagsterInstance.get() as instance:
+    with running_demo_sources(world) as demo:
         result = demo_night(demo, instance)
         return result, instance.get_run_by_id(result.run_id)
 
@@ -29,31 +29,30 @@ def _mart(path):
         return con.execute("select * from marts.mart_funnel order by all").fetchall()
 
 
-def test_duplicated_opportunity_ids_stop_the_marts_and_alert(private_warehouse, demo_world):
+def test_duplicated_opportunity_ids_stop_the_marts_and_alert(warehouse_copy, night_instance):
+    """Yesterday's night is the session's (a copy of its warehouse); tonight's load is broken."""
     from orchestration.alerts import WecomRobotWebhook, alert_on_run_failure
 
-    first, _ = _run_night(demo_world)
-    assert first.success
-    yesterday = _mart(private_warehouse)
-
-    with duckdb.connect(str(private_warehouse)) as con:  # a broken load: one opportunity twice
+    yesterday = _mart(warehouse_copy)
+    with duckdb.connect(str(warehouse_copy)) as con:  # a broken load: one opportunity twice
         con.execute("insert into raw_neocrm.opportunities select * from raw_neocrm.opportunities limit 1")
 
     a_month_later = simulate(as_of=DEFAULT_AS_OF + timedelta(days=30))  # new leads that would change the marts
-    second, run = _run_night(a_month_later)
+    second, run = _run_night(a_month_later, night_instance)
     assert not second.success
     evaluations = {(e.asset_key.to_user_string(), e.check_name): e.passed
                    for e in second.get_asset_check_evaluations()}
     assert evaluations[("raw_neocrm/opportunities", "gx_suite")] is False
     assert not any(m.asset_key == dg.AssetKey(["marts", "mart_funnel"])
                    for m in second.get_asset_materialization_events() if hasattr(m, "asset_key"))
-    assert _mart(private_warehouse) == yesterday  # yesterday's marts stand
+    assert _mart(warehouse_copy) == yesterday  # yesterday's marts stand
 
-    with WecomRobotReceiver() as receiver, dg.DagsterInstance.get() as instance:
-        failure = instance.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE).records
+    with WecomRobotReceiver() as receiver:
+        failure = night_instance.get_records_for_run(
+            run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE).records
         with dg.build_run_status_sensor_context(
             sensor_name="alert_on_run_failure", dagster_event=failure[0].event_log_entry.dagster_event,
-            dagster_instance=instance, dagster_run=run,
+            dagster_instance=night_instance, dagster_run=run,
             resources={"wecom_robot": WecomRobotWebhook(url=receiver.webhook_url)},
         ) as context:
             alert_on_run_failure(context.for_run_failure())
@@ -76,19 +75,16 @@ def test_every_raw_table_and_mart_has_a_gx_check():
     assert raw <= blocking
 
 
-def test_gx_results_show_as_check_results(demo_night):
-    with dg.DagsterInstance.get() as instance:
-        run = instance.get_runs(limit=10)
-        records = [r for r in run if r.job_name == "nightly_refresh"]
-        evaluations = instance.get_records_for_run(
-            records[-1].run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records
+def test_gx_results_show_as_check_results(demo_night_run, night_instance):
+    evaluations = night_instance.get_records_for_run(
+        demo_night_run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records
     gx = [r.event_log_entry.dagster_event.event_specific_data for r in evaluations
           if r.event_log_entry.dagster_event.event_specific_data.check_name == "gx_suite"]
     assert gx and all(e.passed for e in gx)
     assert all(e.metadata["evaluated_expectations"].value > 0 for e in gx)
 
 
-def test_the_scheduled_night_runs_yesterday_and_leaves_every_mart_fresh(demo_night):
+def test_the_scheduled_night_runs_yesterday_and_leaves_every_mart_fresh(demo_night_run, night_instance):
     """The schedule asks for yesterday's partition of nightly_refresh; the night's run rebuilt every mart."""
     from datetime import datetime, timedelta
     from zoneinfo import ZoneInfo
@@ -103,9 +99,7 @@ def test_the_scheduled_night_runs_yesterday_and_leaves_every_mart_fresh(demo_nig
 
     graph = defs.resolve_asset_graph()
     marts = {k for k in graph.get_all_asset_keys() if k.path[0] == "marts"}
-    with dg.DagsterInstance.get() as instance:
-        run = next(r for r in instance.get_runs(limit=20) if r.job_name == "nightly_refresh"
-                   and r.status == dg.DagsterRunStatus.SUCCESS)
-        materialized = {r.event_log_entry.dagster_event.asset_key for r in instance.get_records_for_run(
-            run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records}
+    assert demo_night_run.status == dg.DagsterRunStatus.SUCCESS
+    materialized = {r.event_log_entry.dagster_event.asset_key for r in night_instance.get_records_for_run(
+        demo_night_run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records}
     assert marts <= materialized

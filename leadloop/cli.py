@@ -1,4 +1,4 @@
-"""`leadloop` command line: run the demo night, open the UI, print the funnel."""
+"""`leadloop` command line: tonight's refresh, the sources, the demo night, the Dagster UI."""
 
 from __future__ import annotations
 
@@ -19,16 +19,12 @@ def run_nightly_refresh(first_day: str, last_day: str, instance=None):
     """
     import dagster as dg
 
-    from orchestration.definitions import defs
+    from orchestration.night import execute_night
 
-    quiet_logs = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
-    days = {"dagster/asset_partition_range_start": first_day, "dagster/asset_partition_range_end": last_day}
-    job = defs.resolve_job_def("nightly_refresh")
     if instance is not None:
-        return job.execute_in_process(instance=instance, run_config=quiet_logs, raise_on_error=False, tags=days)
+        return execute_night(first_day, last_day, instance)
     with dg.DagsterInstance.get() as own_instance:
-        return job.execute_in_process(instance=own_instance, run_config=quiet_logs, raise_on_error=False,
-                                      tags=days)
+        return execute_night(first_day, last_day, own_instance)
 
 
 def demo_night(demo, instance=None):
@@ -36,7 +32,7 @@ def demo_night(demo, instance=None):
     from datetime import timedelta
 
     from demo.digital import business_day
-    from orchestration.extract import AD_REPORT_DAYS
+    from orchestration.jobs import AD_REPORT_DAYS
 
     first = AD_REPORT_DAYS.start.date().isoformat()
     yesterday = (business_day(demo.world.as_of_ms) - timedelta(days=1)).isoformat()
@@ -71,7 +67,8 @@ def command_demo(args: argparse.Namespace) -> int:
         print("leadloop demo: the demo summary reads the DuckDB warehouse; unset LEADLOOP_WAREHOUSE",
               file=sys.stderr)
         return 2
-    with running_demo_sources() as demo:
+    sources = args.sources.split(",") if args.sources else None
+    with running_demo_sources(sources=sources) as demo:
         ok = demo_night(demo).success
     if not ok:
         print("leadloop demo: the nightly_refresh run failed; see the log above", file=sys.stderr)
@@ -79,6 +76,47 @@ def command_demo(args: argparse.Namespace) -> int:
     print(funnel_summary())
     print(f"warehouse: {settings.duckdb_path()}")
     print(f"ground truth: {settings.demo_truth_dir()}")
+    return 0
+
+
+def command_night(args: argparse.Namespace) -> int:
+    """The production night: yesterday's report day (China time) on the sources configured here."""
+    from datetime import UTC, date, datetime
+
+    import dagster as dg
+
+    from extract.registry import Status, configurations
+    from orchestration.night import report_day_before, summarize_night
+
+    found = configurations()
+    for broken in [c for c in found if c.status is Status.INCOMPLETE]:
+        print(f"leadloop night: {broken.problem}", file=sys.stderr)
+    if not any(c.status is Status.ON for c in found):
+        print("leadloop night: no source is configured; set a source's SOURCES__<NAME>__* settings"
+              " (`leadloop sources` lists them)", file=sys.stderr)
+        return 2
+    if any(c.status is Status.INCOMPLETE for c in found):
+        return 2
+    day = date.fromisoformat(args.day) if args.day else report_day_before(datetime.now(UTC))
+    with dg.DagsterInstance.get() as instance:
+        result = run_nightly_refresh(day.isoformat(), day.isoformat(), instance)
+        print(summarize_night(instance, result.run_id).text())
+    return 0 if result.success else 1
+
+
+def command_sources(args: argparse.Namespace) -> int:
+    """List every source: configured or not, and what the warehouse holds from it."""
+    from extract.registry import configurations
+    from leadloop.warehouse import source_loads
+
+    loads = source_loads()
+    for found in configurations():
+        load = loads.get(found.name)
+        held = (f"{load.rows} rows in raw_{found.name}, last load {load.last_loaded_at:%Y-%m-%d %H:%M} UTC"
+                if load else "nothing loaded")
+        print(f"{found.name:<12} {found.status.value:<15} {found.source.platform:<34} {held}")
+        if found.problem:
+            print(f"{'':<12} {found.problem}")
     return 0
 
 
@@ -100,12 +138,18 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `leadloop` command."""
     parser = argparse.ArgumentParser(prog="leadloop", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("demo", help="run the nightly pipeline on the demo company into DuckDB")
+    demo = commands.add_parser("demo", help="run the nightly pipeline on the demo company into DuckDB")
+    demo.add_argument("--sources", default=os.environ.get("LEADLOOP_DEMO_SOURCES", ""),
+                      help="serve only these platforms, comma-separated (e.g. salesforce,baidu_sem: a"
+                           " Salesforce shop); default every one (LEADLOOP_DEMO_SOURCES)")
+    night = commands.add_parser("night", help="run tonight's refresh on the sources configured here")
+    night.add_argument("--day", help="ad-report day to load, YYYY-MM-DD (default: yesterday, China time)")
+    commands.add_parser("sources", help="list every source: configured or not, and what is loaded")
     ui = commands.add_parser("ui", help="open the Dagster UI with the demo simulators running")
     ui.add_argument("--host", default="127.0.0.1")
     ui.add_argument("--port", type=int, default=3000)
     args = parser.parse_args(argv)
-    handlers = {"demo": command_demo, "ui": command_ui}
+    handlers = {"demo": command_demo, "night": command_night, "sources": command_sources, "ui": command_ui}
     return handlers[args.command](args)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -153,6 +153,17 @@ class DemoSources:
         self.alert_receiver.stop()
 
 
+def demo_source_names(text: str | None = None) -> list[str]:
+    """The platforms the demo company serves: LEADLOOP_DEMO_SOURCES (comma-separated source names,
+    e.g. `salesforce,baidu_sem` for a Salesforce shop that buys Baidu ads), every platform when unset."""
+    text = os.environ.get("LEADLOOP_DEMO_SOURCES", "") if text is None else text
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = sorted(set(names) - set(SIMULATOR_STARTERS))
+    if unknown:
+        raise ValueError(f"LEADLOOP_DEMO_SOURCES names unknown sources {unknown}; known: {sorted(SIMULATOR_STARTERS)}")
+    return names or list(SIMULATOR_STARTERS)
+
+
 def demo_parameters() -> tuple[int, float, datetime]:
     """Seed, scale and "today" of the demo company (LEADLOOP_DEMO_SEED / _SCALE / _AS_OF)."""
     seed = int(os.environ.get("LEADLOOP_DEMO_SEED", DEFAULT_SEED))
@@ -165,8 +176,10 @@ def demo_parameters() -> tuple[int, float, datetime]:
 
 
 @contextmanager
-def running_demo_sources(world: World | None = None) -> Iterator[DemoSources]:
-    """Start the simulators for a demo world and set the sources' environment while open."""
+def running_demo_sources(world: World | None = None, sources: Sequence[str] | None = None) -> Iterator[DemoSources]:
+    """Start the simulators of a demo world (of `sources` only, default demo_source_names()) and
+    configure those sources while open; the others stay unconfigured, as at a team without them."""
+    names = demo_source_names() if sources is None else demo_source_names(",".join(sources))
     if world is None:
         seed, scale, as_of = demo_parameters()
         world = simulate(seed=seed, scale=scale, as_of=as_of)
@@ -175,7 +188,8 @@ def running_demo_sources(world: World | None = None) -> Iterator[DemoSources]:
     demo = DemoSources(world=world, digital=digital, alert_receiver=WecomRobotReceiver().start())
     try:
         for name, start in SIMULATOR_STARTERS.items():
-            demo.simulators[name] = start(world, digital)
+            if name in names:
+                demo.simulators[name] = start(world, digital)
         previous = {key: os.environ.get(key) for key in demo.source_environment()}
         os.environ.update(demo.source_environment())
         try:

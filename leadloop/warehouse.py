@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
+from datetime import datetime
 
 import dlt
 from dlt.common.destination import Destination
@@ -57,9 +59,56 @@ def query(sql: str) -> tuple[list[str], list[tuple]]:
         return [d[0] for d in cursor.description], cursor.fetchall()
 
 
+def table_exists(schema: str, table: str) -> bool:
+    """True when the warehouse has the table (dlt creates a raw table with its first rows)."""
+    _, rows = query("select count(*) from information_schema.tables"
+                    f" where table_schema = '{schema}' and table_name = '{table}'")
+    return rows[0][0] > 0
+
+
+def execute(sql: str) -> None:
+    """Run one statement that changes the warehouse (DuckDB file or Postgres), committed."""
+    if settings.warehouse_kind() == "duckdb":
+        import duckdb
+
+        with duckdb.connect(str(settings.duckdb_path())) as connection:
+            connection.execute(sql)
+        return
+    import psycopg2
+
+    with psycopg2.connect(postgres_dsn()) as connection, connection.cursor() as cursor:
+        cursor.execute(sql)
+
+
 def read_table(schema: str, table: str):
     """A whole warehouse table as a pandas DataFrame (for Great Expectations, which validates frames)."""
     import pandas as pd
 
     columns, rows = query(f'select * from "{schema}"."{table}"')
     return pd.DataFrame(rows, columns=columns)
+
+
+@dataclass(frozen=True)
+class SourceLoad:
+    """What the warehouse holds from one source: rows in its raw tables and its last load."""
+
+    rows: int
+    last_loaded_at: datetime
+
+
+def source_loads() -> dict[str, SourceLoad]:
+    """Per source (dataset raw_<source>): rows in its raw tables and when dlt last loaded it."""
+    _, tables = query("select table_schema, table_name from information_schema.tables")
+    raw = [(schema, table) for schema, table in tables
+           if schema.startswith("raw_") and not schema.endswith("_staging") and not table.startswith("_dlt")]
+    rows: dict[str, int] = {}
+    for schema, table in raw:
+        _, counted = query(f'select count(*) from "{schema}"."{table}"')
+        rows[schema] = rows.get(schema, 0) + counted[0][0]
+    loads = {}
+    for schema, count in rows.items():
+        if table_exists(schema, "_dlt_loads"):
+            _, last = query(f'select max(inserted_at) from "{schema}"."_dlt_loads" where status = 0')
+            if last[0][0] is not None:
+                loads[schema.removeprefix("raw_")] = SourceLoad(count, last[0][0])
+    return loads

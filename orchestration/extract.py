@@ -4,7 +4,7 @@ The key equals the dbt source's asset key, so lineage runs unbroken from an API 
 """
 # No `from __future__ import annotations`: Dagster reads the `context` annotation at runtime.
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -14,24 +14,19 @@ from dagster_dlt import DagsterDltResource, DagsterDltTranslator, build_dlt_asse
 from dagster_dlt.translator import DltResourceTranslatorData
 from dlt.common.normalizers.naming.snake_case import NamingConvention
 
-from extract.baidu_sem import baidu_sem_source
+from extract.common.config import MissingSettingError
 from extract.file_drops import run_file_drops
-from extract.neocrm import neocrm_source
-from extract.oceanengine import oceanengine_source
-from extract.salesforce import salesforce_source
-from extract.sensors import sensors_source
-from extract.wecom import wecom_source
+from extract.registry import SOURCES, SourceEntry, Status, configuration
 from leadloop import settings
-from leadloop.warehouse import dlt_pipeline, read_table
+from leadloop.warehouse import dlt_pipeline, read_table, table_exists
 from orchestration.freshness import RAW_TABLE_FRESHNESS
+from orchestration.jobs import AD_REPORT_DAYS
 from orchestration.quality import raw_table_check, raw_table_check_spec
 
 settings.apply_environment()
 
-SourceFactory = Callable[[], dlt.sources.DltSource]
+SourceFactory = Callable[..., dlt.sources.DltSource]
 _NAMING = NamingConvention()
-# Ad reports by China-time day; a day is complete once it is over (no partition for today).
-AD_REPORT_DAYS = dg.DailyPartitionsDefinition(start_date="2025-01-01", timezone="Asia/Shanghai")
 RESTATEMENT_DAYS = 6  # days re-read before a partition: the platforms restate recent numbers
 
 
@@ -53,7 +48,7 @@ class RawTableTranslator(DagsterDltTranslator):
 RAW_TABLE_TRANSLATOR = RawTableTranslator()
 
 
-def raw_assets(source_name: str, source_factory: Callable[..., dlt.sources.DltSource]) -> dg.AssetsDefinition:
+def raw_assets(source: SourceEntry) -> dg.AssetsDefinition:
     """The raw tables of one dlt source as a multi-asset in the source's API pool, each table audited
     in the same step by a blocking Great Expectations check.
 
@@ -61,10 +56,15 @@ def raw_assets(source_name: str, source_factory: Callable[..., dlt.sources.DltSo
     nothing downstream (dbt) runs, so yesterday's marts stay. Checks in separate ops would not gate
     dbt here, because Dagster exempts an op from other blocking checks on a key it checks itself,
     and the dbt op runs dbt's source tests on every raw table.
+
+    A source that is not configured keeps its assets (lineage shows what it would feed) but says so
+    in the UI, and the nightly job leaves it out; a half-configured one fails once, without retries.
     """
-    specs = build_dlt_asset_specs(dlt_source=source_factory(), dlt_pipeline=dlt_pipeline(source_name),
-                                  dagster_dlt_translator=RAW_TABLE_TRANSLATOR)
-    ad_reports = source_name in AD_REPORT_SOURCES
+    source_name, source_factory = source.name, source.factory
+    status = configuration(source).status
+    specs = [_with_status(spec, source, status) for spec in build_dlt_asset_specs(
+        dlt_source=source_factory(), dlt_pipeline=dlt_pipeline(source_name),
+        dagster_dlt_translator=RAW_TABLE_TRANSLATOR)]
 
     @dg.multi_asset(
         name=f"raw_{source_name}",
@@ -72,18 +72,57 @@ def raw_assets(source_name: str, source_factory: Callable[..., dlt.sources.DltSo
         check_specs=[raw_table_check_spec(spec.key) for spec in specs],
         can_subset=True,
         pool=f"{source_name}_api",
-        partitions_def=AD_REPORT_DAYS if ad_reports else None,
-        backfill_policy=dg.BackfillPolicy.single_run() if ad_reports else None,
+        partitions_def=AD_REPORT_DAYS if source.ad_reports else None,
+        backfill_policy=dg.BackfillPolicy.single_run() if source.ad_reports else None,
     )
     def _load(context: dg.AssetExecutionContext, dlt: DagsterDltResource) -> Iterator[Any]:
+        _fail_without_retry_if_misconfigured(source)
         # A fresh source and pipeline per run, so config (base URL, credentials) is read at run time.
-        source = _ad_report_source(context, source_name, source_factory) if ad_reports else source_factory()
-        yield from dlt.run(context=context, dlt_source=source, dlt_pipeline=dlt_pipeline(source_name),
-                           dagster_dlt_translator=RAW_TABLE_TRANSLATOR)
+        try:
+            dlt_source = (_ad_report_source(context, source_name, source_factory) if source.ad_reports
+                          else source_factory())
+            yield from dlt.run(context=context, dlt_source=dlt_source, dlt_pipeline=dlt_pipeline(source_name),
+                               dagster_dlt_translator=RAW_TABLE_TRANSLATOR)
+        except Exception as error:
+            _reraise_settings_error(error)
+            raise
         for check_key in sorted(context.selected_asset_check_keys, key=str):
-            yield raw_table_check(check_key.asset_key, RAW_PRIMARY_KEYS.get(check_key.asset_key, ()), read_table)
+            yield raw_table_check(check_key.asset_key, RAW_PRIMARY_KEYS.get(check_key.asset_key, ()), read_table,
+                                  table_exists)
 
     return _load
+
+
+def _with_status(spec: dg.AssetSpec, source: SourceEntry, status: Status) -> dg.AssetSpec:
+    """The raw table's spec, telling in the UI whether its source is configured here."""
+    note = {
+        Status.ON: "",
+        Status.OFF: (f"Not configured: {source.platform} is off here. Set "
+                     + ", ".join(f"SOURCES__{source.name.upper()}__{key.upper()}" for key in source.required)
+                     + " (see extract/" + source.name + "/README.md) to switch it on. "),
+        Status.INCOMPLETE: "Incomplete configuration: the night will fail on it until its settings are complete. ",
+    }[status]
+    return spec.replace_attributes(description=note + (spec.description or "")).merge_attributes(
+        metadata={"leadloop/source_status": status.value}, tags={"leadloop/source_status": status.name.lower()})
+
+
+def _fail_without_retry_if_misconfigured(source: SourceEntry) -> None:
+    """A half-configured source fails the step once with the settings to fix (a retry changes nothing)."""
+    found = configuration(source)
+    if found.status is Status.INCOMPLETE:
+        raise dg.Failure(description=found.problem, allow_retries=False)
+
+
+def _reraise_settings_error(error: BaseException) -> None:
+    """A settings mistake found while loading fails without retries: a missing setting, or a value
+    error that names the setting to fix (every source's settings errors name SOURCES__<NAME>__<KEY>)."""
+    seen: set[int] = set()
+    cause: BaseException | None = error
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, MissingSettingError) or (isinstance(cause, ValueError) and "SOURCES__" in str(cause)):
+            raise dg.Failure(description=str(cause), allow_retries=False) from error
+        cause = cause.__cause__ or cause.__context__
 
 
 def _ad_report_source(context: dg.AssetExecutionContext, source_name: str,
@@ -122,16 +161,12 @@ def primary_keys(source_name: str, source_factory: SourceFactory) -> dict[dg.Ass
     return keys
 
 
-# source name → factory: one entry per folder of extract/.
-SOURCES: dict[str, SourceFactory] = {
-    "baidu_sem": baidu_sem_source,
-    "neocrm": neocrm_source,
-    "oceanengine": oceanengine_source,
-    "salesforce": salesforce_source,
-    "sensors": sensors_source,
-    "wecom": wecom_source,
-}
-AD_REPORT_SOURCES = {"baidu_sem", "oceanengine"}
+AD_REPORT_SOURCES = {source.name for source in SOURCES if source.ad_reports}
+RAW_PRIMARY_KEYS = {key: pk for source in SOURCES for key, pk in primary_keys(source.name, source.factory).items()}
+EXTRACT_ASSETS = [raw_assets(source) for source in SOURCES]
 
-RAW_PRIMARY_KEYS = {key: pk for name, factory in SOURCES.items() for key, pk in primary_keys(name, factory).items()}
-EXTRACT_ASSETS = [raw_assets(name, factory) for name, factory in SOURCES.items()]
+
+def raw_asset_keys(source_names: Sequence[str]) -> list[dg.AssetKey]:
+    """The raw-table asset keys of the named sources."""
+    groups = {f"raw_{name}" for name in source_names}
+    return [key for assets in EXTRACT_ASSETS for key in assets.keys if key.path[0] in groups]

@@ -7,6 +7,7 @@ import pytest
 
 from demo.digital import simulate_digital
 from demo.truth import journeys_truth
+from tests.support.crm_keys import journeys_by_key, naming_crm
 from tests.support.funnel import actual_funnel, expected_funnel, funnel_differences
 from tests.support.marketing_truth import loaded_ad_days
 
@@ -24,7 +25,7 @@ def test_mart_funnel_equals_ground_truth(demo_night, demo_world):
 
 
 def test_every_journey_has_its_true_stage_times(demo_night, demo_world):
-    truth = {row["lead_id"]: row for row in journeys_truth(demo_world)}
+    truth = journeys_by_key(journeys_truth(demo_world), naming_crm(["neocrm", "salesforce"]))
     stages = ("lead", "mql", "sql", "opportunity", "poc", "won")
     columns = ", ".join(f"epoch_ms({s}_at), is_{s}_skipped" for s in stages if s != "won")
     with duckdb.connect(str(demo_night), read_only=True) as con:

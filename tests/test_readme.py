@@ -12,9 +12,9 @@ README = (settings.PROJECT_ROOT / "README.md").read_text()
 
 def test_readme_lists_every_key_of_every_source():
     from extract.file_drops import file_drops_source
-    from orchestration.extract import SOURCES
+    from extract.registry import SOURCES
 
-    factories = {**SOURCES, "file_drops": file_drops_source}
+    factories = {**{s.name: s.factory for s in SOURCES}, "file_drops": file_drops_source}
     missing = []
     for name, factory in factories.items():
         function = inspect.unwrap(factory)

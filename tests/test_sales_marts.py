@@ -9,6 +9,7 @@ import pytest
 
 from demo.truth import opportunity_truth
 from tests.support import crm_truth
+from tests.support.crm_keys import naming_crm, opportunities_by_key
 
 pytestmark = pytest.mark.slow
 
@@ -29,7 +30,7 @@ def _keyed(rows: list[dict], key_columns: tuple[str, ...]) -> dict[tuple, dict]:
 
 
 def test_every_opportunity_once_with_its_true_facts(demo_night, demo_world):
-    truth = {o["opportunity_id"]: o for o in opportunity_truth(demo_world)}
+    truth = opportunities_by_key(opportunity_truth(demo_world), naming_crm(["neocrm", "salesforce"]))
     rows = _rows(demo_night, """
         select opportunity_id, source_lead_id, sourced_by, is_marketing_influenced, outcome, lost_reason,
                epoch_ms(opened_at) as opened_at_ms, epoch_ms(poc_started_at) as poc_started_at_ms,

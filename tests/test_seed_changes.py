@@ -26,6 +26,7 @@ from demo.identity_truth import record_truth
 from demo.touch_truth import touches_truth
 from demo.truth import POC_STAGES, journeys_truth, opportunity_truth
 from tests.support import crm_truth
+from tests.support.crm_keys import journeys_by_key, lead_key, naming_crm, opportunities_by_key
 from tests.support.funnel import actual_funnel, expected_funnel, funnel_differences
 from tests.support.marketing_truth import loaded_ad_days
 
@@ -115,9 +116,12 @@ def _table(path: Path, table: str) -> list[tuple]:
         return con.execute(f"select * from {table} order by all").fetchall()
 
 
+SESSION_CRM = naming_crm(["neocrm", "salesforce"])  # the session night has every source
+
+
 def _journey_differences(truth: list[dict], rows: list[dict]) -> list[tuple]:
     """fct_lead_journeys rows whose channel or stage facts differ from the truth."""
-    by_id = {row["lead_id"]: row for row in truth}
+    by_id = journeys_by_key(truth, SESSION_CRM)
     assert len(rows) == len(by_id)
     columns = ["channel", "lead_source", *(f"{s}_at_ms" for s in STAGES),
                *(f"is_{s}_skipped" for s in STAGES[:-1]), "lost_at_ms", "lost_reason"]
@@ -126,7 +130,7 @@ def _journey_differences(truth: list[dict], rows: list[dict]) -> list[tuple]:
 
 
 def _opportunity_differences(truth: list[dict], rows: list[dict]) -> list[tuple]:
-    by_id = {row["opportunity_id"]: row for row in truth}
+    by_id = opportunities_by_key(truth, SESSION_CRM)
     assert len(rows) == len(by_id)
     return [(row["opportunity_id"], column, row[column], by_id[row["opportunity_id"]][column])
             for row in rows for column in OPPORTUNITY_COLUMNS if row[column] != by_id[row["opportunity_id"]][column]]
@@ -232,7 +236,7 @@ def test_moving_a_lead_source_to_another_channel_relabels_its_journeys(demo_nigh
     original = _funnel(demo_night)
     for column in ("leads", "mqls", "sqls", "opportunities", "pocs", "wins", "losses", "won_revenue_cny"):
         assert sum(r[column] for r in funnel.values()) == sum(r[column] for r in original.values()), column
-    channel_of = {row["lead_id"]: row["channel"] for row in relabelled}
+    channel_of = {lead_key(SESSION_CRM, row["lead_id"]): row["channel"] for row in relabelled}
     for row in run.rows("select source_lead_id, source_lead_channel from marts.fct_opportunities"
                         " where source_lead_id is not null"):
         assert row["source_lead_channel"] == channel_of[row["source_lead_id"]], row

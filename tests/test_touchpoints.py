@@ -14,7 +14,10 @@ from demo.digital import simulate_digital
 from demo.identity_truth import record_truth
 from demo.touch_truth import touches_truth
 from demo.truth import FUNNEL_STAGES, journeys_truth
+from tests.support.crm_keys import lead_key, naming_crm
 from tests.support.touch_truth import content_performance, journey_touches
+
+SESSION_CRM = naming_crm(["neocrm", "salesforce"])  # the session night has every source
 
 pytestmark = pytest.mark.slow
 
@@ -53,7 +56,8 @@ def test_fct_touchpoints_equals_the_truth(demo_night, demo_world, digital, touch
 
 
 def test_journeys_carry_their_first_and_lead_creating_touch(demo_night, demo_world, touches):
-    expected = journey_touches(journeys_truth(demo_world), touches)
+    expected = {lead_key(SESSION_CRM, lead): row
+                for lead, row in journey_touches(journeys_truth(demo_world), touches).items()}
     columns = ("first_touch_type", "first_touch_channel", "first_touch_campaign", "first_touch_keyword",
                "first_touch_content", "lead_touch_type", "lead_touch_channel", "lead_touch_campaign",
                "lead_touch_keyword", "lead_touch_content")
@@ -84,9 +88,10 @@ def test_fct_lifecycle_events_has_one_row_per_stage_entered(demo_night, demo_wor
     for journey in journeys_truth(demo_world):
         for stage in FUNNEL_STAGES:
             if journey[f"{stage}_at_ms"] is not None:
-                expected.add((journey["lead_id"], stage, journey[f"{stage}_at_ms"], journey[f"is_{stage}_skipped"]))
+                expected.add((lead_key(SESSION_CRM, journey["lead_id"]), stage, journey[f"{stage}_at_ms"],
+                              journey[f"is_{stage}_skipped"]))
         if journey["lost_at_ms"] is not None:
-            expected.add((journey["lead_id"], "lost", journey["lost_at_ms"], False))
+            expected.add((lead_key(SESSION_CRM, journey["lead_id"]), "lost", journey["lost_at_ms"], False))
     rows = _rows(demo_night, "select journey_id, funnel_stage, entered_at, is_skipped from marts.fct_lifecycle_events")
     assert len(rows) == len(expected)
     assert {(journey, stage, _ms(at), skipped) for journey, stage, at, skipped in rows} == expected

@@ -26,3 +26,14 @@
 {% macro business_month(column) -%}
     cast({{ dbt.date_trunc('month', to_business_time(column)) }} as date)
 {%- endmacro %}
+
+
+{# The first instant (UTC, without time zone) of a calendar day in the business time zone: how a
+   date-only field (Salesforce's ConvertedDate) becomes a time. #}
+{% macro business_day_start(column) -%}
+    {{ return(adapter.dispatch('business_day_start', 'leadloop')(column)) }}
+{%- endmacro %}
+
+{% macro default__business_day_start(column) -%}
+    cast((cast({{ column }} as {{ dbt.type_timestamp() }}) at time zone '{{ var("business_time_zone") }}') at time zone 'UTC' as {{ dbt.type_timestamp() }})
+{%- endmacro %}

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from leadloop.identity.observations import COLUMNS, RECORD_SOURCES, collect
-from leadloop.warehouse import dlt_pipeline, query
+from leadloop.identity.observations import COLUMNS, collect
+from leadloop.warehouse import dlt_pipeline, execute, query, table_exists
 
 DATASET, TABLE = "identity", "identifier_observations"
 # Declared so that a column is created even on a night when every value in it is null.
@@ -34,8 +34,11 @@ def load_observations() -> ObservationsLoaded:
     """Normalise every raw record's identifiers and replace identity.identifier_observations."""
     rows, skipped = collect(query, existing_tables())
     if not rows:
-        raise RuntimeError(f"identity: none of the raw tables {', '.join(s.table for s in RECORD_SOURCES)} "
-                           "exists yet; load the sources first")
+        # No source with people or companies has loaded (a team with ad platforms only, or a first
+        # night): the observations are empty, not yesterday's.
+        if table_exists(DATASET, TABLE):
+            execute(f"delete from {DATASET}.{TABLE}")
+        return ObservationsLoaded(0, 0, {}, skipped)
     pipeline = dlt_pipeline("identity", dataset_name=DATASET)
     pipeline.run(rows, table_name=TABLE, write_disposition="replace", columns=COLUMN_TYPES).raise_on_failed_jobs()
     unusable = Counter(f"{r['identifier_type']}: {r['rejection_reason']}" for r in rows if r["rejection_reason"])

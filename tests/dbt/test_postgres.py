@@ -43,18 +43,18 @@ def _dbt(*args: str) -> subprocess.CompletedProcess:
 def test_dbt_build_passes_on_postgres_matches_truth_and_duckdb(demo_night, postgres_warehouse, demo_world):
     import psycopg2
 
+    from extract.registry import SOURCES
     from leadloop.demo_sources import running_demo_sources
     from leadloop.identity.load import load_observations
     from leadloop.warehouse import dlt_pipeline
-    from orchestration.extract import SOURCES
 
     yesterday = (business_day(demo_world.as_of_ms) - timedelta(days=1)).isoformat()
     with running_demo_sources(demo_world):
         # Every source, with the same ad-report days as the demo night (up to the demo's yesterday).
         for platform in ("BAIDU_SEM", "OCEANENGINE"):
             os.environ[f"SOURCES__{platform}__END_DATE"] = yesterday
-        for name, source_factory in SOURCES.items():
-            dlt_pipeline(name).run(source_factory()).raise_on_failed_jobs()
+        for source in SOURCES:
+            dlt_pipeline(source.name).run(source.factory()).raise_on_failed_jobs()
     load_observations()  # what the identity asset does between the raw tables and dbt
 
     result = _dbt("build")

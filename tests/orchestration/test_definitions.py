@@ -60,10 +60,10 @@ def test_stitched_customers_descend_from_every_identity_bearing_raw_table(asset_
 
 
 def test_raw_tables_are_grouped_by_source(asset_graph):
-    from orchestration.extract import SOURCES
+    from extract.registry import SOURCES
 
     keys = _extract_keys(asset_graph)
-    assert {key.path[0] for key in keys} == {f"raw_{name}" for name in SOURCES}
+    assert {key.path[0] for key in keys} == {f"raw_{source.name}" for source in SOURCES}
     assert {"raw_neocrm", "raw_salesforce", "raw_baidu_sem", "raw_oceanengine", "raw_sensors", "raw_wecom"} <= {
         key.path[0] for key in keys}
     for key in keys:
@@ -111,14 +111,27 @@ def test_the_nightly_job_runs_dbt_in_one_step(defs):
     assert [name for name in job.graph.node_dict if "dbt" in name] == ["leadloop_dbt"]
 
 
-def test_nightly_schedule_runs_the_whole_graph_at_two_in_shanghai(defs, asset_graph):
+def test_nightly_schedule_runs_the_configured_graph_at_two_in_shanghai(defs, asset_graph):
     schedule = defs.get_schedule_def("nightly_refresh_schedule")
     assert schedule.cron_schedule == "0 2 * * *"
     assert schedule.execution_timezone == "Asia/Shanghai"
     assert schedule.job_name == "nightly_refresh"
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    from orchestration.jobs import NIGHT_SOURCES, night_selection
+
     job = defs.resolve_job_def("nightly_refresh")
-    assert set(job.asset_layer.selected_asset_keys) == set(asset_graph.materializable_asset_keys)
+    assert set(job.asset_layer.selected_asset_keys) == night_selection(NIGHT_SOURCES).resolve(asset_graph)
+
+
+def test_a_night_leaves_out_exactly_the_raw_tables_of_sources_not_configured(asset_graph):
+    from orchestration.jobs import night_selection
+
+    selected = night_selection(["salesforce", "baidu_sem"]).resolve(asset_graph)
+    raw_groups = {key.path[0] for key in selected if key.path[0].startswith("raw_")}
+    assert raw_groups == {"raw_salesforce", "raw_baidu_sem"}
+    assert set(asset_graph.materializable_asset_keys) - selected == {
+        key for key in asset_graph.materializable_asset_keys
+        if key.path[0].startswith("raw_") and key.path[0] not in raw_groups}
 
 
 def test_schedule_ticks_at_two_oclock_china_time_and_requests_the_job(defs):

@@ -3,7 +3,7 @@
 -- switchboard, an info@ mailbox) — both are kept here with their exclusion reason and join no
 -- graph (DESIGN §4).
 with observations as (
-    select * from {{ source('identity', 'identifier_observations') }}
+    select * from {{ ref('stg_identity__identifier_observations') }}
 ),
 
 blocked_values as (

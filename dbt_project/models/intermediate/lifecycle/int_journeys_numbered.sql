@@ -1,21 +1,23 @@
--- Every journey (a CRM lead) with its stitched person, its number among that person's journeys, and
--- when the person's previous journey began: the window in which touches belong to this journey.
-with leads as (
-    select * from {{ ref('stg_neocrm__leads') }}
+-- Every journey with its stitched person, its number among that person's journeys, and when the
+-- person's previous journey began: the window in which touches belong to this journey. A journey
+-- begins when the first of its CRM leads (int_journey_leads_matched) was created.
+with journey_leads as (
+    select * from {{ ref('int_journey_leads_matched') }}
 ),
 
-customer_ids as (
-    select * from {{ ref('int_customer_ids_assigned') }}
+leads as (
+    select * from {{ ref('int_crm__leads') }}
 ),
 
 journeys as (
     select
-        leads.lead_id as journey_id,
-        leads.created_at as lead_at,
-        customer_ids.customer_id
-    from leads
-    inner join customer_ids
-        on customer_ids.identifier = {{ record_node('neocrm_lead', 'leads.lead_id') }}
+        journey_leads.journey_id,
+        min(leads.created_at) as lead_at,
+        min(journey_leads.customer_id) as customer_id
+    from journey_leads
+    inner join leads
+        on journey_leads.lead_id = leads.lead_id
+    group by journey_leads.journey_id
 ),
 
 final as (

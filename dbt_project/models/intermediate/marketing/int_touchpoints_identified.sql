@@ -1,6 +1,6 @@
 -- Every touch of a known person, before it is published: website visits and ad clicks with their UTM
 -- and landing page, form submits, content reads, webinar attendance, WeCom adds with their channel
--- code, and CRM leads (the only trace of offline events). A person is known once anything but an
+-- code, and CRM leads of either CRM (the only trace of offline events). A person is known once anything but an
 -- anonymous cookie identifies them; their earlier anonymous visits count too.
 with web_touches as (
     select * from {{ ref('int_web_touches_classified') }}
@@ -15,7 +15,12 @@ wecom_states as (
 ),
 
 crm_leads as (
-    select * from {{ ref('stg_neocrm__leads') }}
+    -- A journey recorded in both CRMs is one touch: its twin leads are left out.
+    select leads.*
+    from {{ ref('int_crm__leads') }} as leads
+    inner join {{ ref('int_journey_leads_matched') }} as journey_leads
+        on leads.lead_id = journey_leads.lead_id
+    where not journey_leads.is_twin
 ),
 
 lead_channels as (
@@ -74,9 +79,9 @@ touches as (
     union all
 
     select
-        'neocrm' as source_system,
-        {{ record_node('neocrm_lead', 'crm_leads.lead_id') }} as record_id,
-        {{ dbt.cast('crm_leads.lead_id', dbt.type_string()) }} as source_key,
+        crm_leads.crm as source_system,
+        crm_leads.lead_id as record_id,
+        crm_leads.crm_lead_id as source_key,
         'crm_lead' as touch_type,
         crm_leads.created_at as touched_at,
         lead_channels.channel,

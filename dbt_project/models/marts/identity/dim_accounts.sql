@@ -15,7 +15,7 @@ screened as (
 ),
 
 crm_accounts as (
-    select * from {{ ref('stg_neocrm__accounts') }}
+    select * from {{ ref('int_crm__accounts') }}
 ),
 
 opportunities as (
@@ -23,7 +23,7 @@ opportunities as (
 ),
 
 payments as (
-    select * from {{ ref('stg_neocrm__payments') }}
+    select * from {{ ref('int_crm__payments') }}
 ),
 
 company_sightings as (
@@ -63,7 +63,8 @@ usccs_ranked as (
 crm_members as (
     select
         account_ids.account_id,
-        crm_accounts.account_id as crm_account_id,
+        crm_accounts.crm,
+        crm_accounts.crm_account_id,
         crm_accounts.account_name,
         crm_accounts.industry,
         crm_accounts.province,
@@ -71,11 +72,11 @@ crm_members as (
         crm_accounts.employee_count,
         crm_accounts.owner_user_id,
         row_number() over (
-            partition by account_ids.account_id order by crm_accounts.created_at, crm_accounts.account_id
+            partition by account_ids.account_id order by crm_accounts.created_at, crm_accounts.account_record_id
         ) as seniority
     from crm_accounts
     inner join account_ids
-        on account_ids.identifier = {{ record_node('neocrm_account', 'crm_accounts.account_id') }}
+        on crm_accounts.account_record_id = account_ids.identifier
 ),
 
 crm_summary as (
@@ -88,24 +89,23 @@ crm_summary as (
 
 won as (
     select
-        crm_members.account_id,
-        min(opportunities.won_at) as customer_since,
-        sum(case when opportunities.won_at is not null then opportunities.amount_cny end) as lifetime_revenue_cny
+        account_id,
+        min(won_at) as customer_since,
+        sum(case when won_at is not null then amount_cny end) as lifetime_revenue_cny
     from opportunities
-    inner join crm_members
-        on opportunities.account_id = crm_members.crm_account_id
-    group by crm_members.account_id
+    where account_id is not null
+    group by account_id
 ),
 
 paid as (
     select
-        crm_members.account_id,
+        account_ids.account_id,
         max(payments.paid_at) as last_payment_at,
-        sum(payments.amount_cny) as lifetime_payments_cny
+        sum(payments.amount) as lifetime_payments_cny
     from payments
-    inner join crm_members
-        on payments.account_id = crm_members.crm_account_id
-    group by crm_members.account_id
+    inner join account_ids
+        on payments.account_record_id = account_ids.identifier
+    group by account_ids.account_id
 ),
 
 people as (
@@ -137,12 +137,17 @@ latest_activity as (
 ),
 
 accounts as (
-    select distinct account_id from account_ids
+    -- A company is what a CRM account or a person belongs to; a component that holds only a lead's
+    -- differently written company name (its person belongs elsewhere) is not one.
+    select account_id from crm_summary
+    union
+    select account_id from people
 ),
 
 final as (
     select
         accounts.account_id,
+        crm_primary.crm as primary_crm,
         crm_primary.crm_account_id as primary_crm_account_id,
         cast(coalesce(crm_summary.crm_account_count, 0) as integer) as crm_account_count,
         crm_primary.account_name,

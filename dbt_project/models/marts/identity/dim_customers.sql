@@ -18,11 +18,17 @@ journeys as (
 ),
 
 crm_contacts as (
-    select * from {{ ref('stg_neocrm__contacts') }}
+    select * from {{ ref('int_crm__contacts') }}
 ),
 
 crm_leads as (
-    select * from {{ ref('stg_neocrm__leads') }}
+    select * from {{ ref('int_crm__leads') }}
+),
+
+twin_leads as (
+    -- A lead that is another CRM's copy of a journey (int_journey_leads_matched) is not a lead of its own.
+    select lead_id from {{ ref('int_journey_leads_matched') }}
+    where is_twin
 ),
 
 person_sightings as (
@@ -50,13 +56,18 @@ records as (
 
 seen as (
     select
-        customer_id,
-        min(first_seen_at) as first_seen_at,
-        max(last_seen_at) as last_seen_at,
-        count(distinct record_id) as record_count,
-        count(distinct case when record_type in ('neocrm_lead', 'salesforce_lead') then record_id end) as crm_lead_count
+        person_sightings.customer_id,
+        min(person_sightings.first_seen_at) as first_seen_at,
+        max(person_sightings.last_seen_at) as last_seen_at,
+        count(distinct person_sightings.record_id) as record_count,
+        count(distinct case
+            when person_sightings.record_type in ('neocrm_lead', 'salesforce_lead') and twin_leads.lead_id is null
+                then person_sightings.record_id
+        end) as crm_lead_count
     from person_sightings
-    group by customer_id
+    left join twin_leads
+        on person_sightings.record_id = twin_leads.lead_id
+    group by person_sightings.customer_id
 ),
 
 contact_points_ranked as (
@@ -73,7 +84,7 @@ contact_points_ranked as (
 ),
 
 names as (
-    -- The CRM's name and title for the person: a contact's over a lead's, the latest first.
+    -- The CRM's name and title for the person (either CRM): a contact's over a lead's, the latest first.
     select
         records.customer_id,
         crm_contacts.contact_name as person_name,
@@ -82,7 +93,7 @@ names as (
         crm_contacts.updated_at
     from records
     inner join crm_contacts
-        on records.record_id = {{ record_node('neocrm_contact', 'crm_contacts.contact_id') }}
+        on records.record_id = crm_contacts.contact_id
     union all
     select
         records.customer_id,
@@ -92,7 +103,7 @@ names as (
         crm_leads.updated_at
     from records
     inner join crm_leads
-        on records.record_id = {{ record_node('neocrm_lead', 'crm_leads.lead_id') }}
+        on records.record_id = crm_leads.lead_id
 ),
 
 names_ranked as (
@@ -113,7 +124,7 @@ customer_journeys as (
         row_number() over (partition by records.customer_id order by journeys.lead_at desc, journeys.lead_id desc) as recency
     from journeys
     inner join records
-        on records.record_id = {{ record_node('neocrm_lead', 'journeys.lead_id') }}
+        on records.record_id = journeys.lead_id
 ),
 
 journey_summary as (

@@ -1,29 +1,41 @@
--- One row per journey (a CRM lead's path from lead to close) with the time it entered each
--- stage. Stages are monotonic: a stage with no evidence of its own that a later stage reached
--- takes that later stage's timestamp and is flagged skipped (DESIGN §3).
+-- One row per journey (a CRM lead's path from lead to close; once, even when both CRMs hold it) with
+-- the time it entered each stage. Stages are monotonic: a stage with no evidence of its own that a
+-- later stage reached takes that later stage's timestamp and is flagged skipped (DESIGN §3).
 with evidence as (
     select * from {{ ref('int_stage_evidence_collected') }}
 ),
 
+journeys as (
+    select * from {{ ref('int_journeys_numbered') }}
+),
+
+journey_leads as (
+    select * from {{ ref('int_journey_leads_matched') }}
+),
+
 leads as (
-    select * from {{ ref('stg_neocrm__leads') }}
+    -- A journey's own lead (in the first CRM of var crm_precedence when it is in both) says what it is.
+    select * from {{ ref('int_crm__leads') }}
 ),
 
 channels as (
     select * from {{ ref('int_lead_channels_mapped') }}
 ),
 
+opportunities_matched as (
+    select * from {{ ref('int_opportunities_matched') }}
+),
+
 opportunities as (
-    select * from {{ ref('stg_neocrm__opportunities') }}
+    select * from {{ ref('int_crm__opportunities') }}
 ),
 
-sale_stage_map as (
-    select * from {{ ref('stage_map_crm_sale_stage') }}
-    where source_system = 'neocrm'
+account_ids as (
+    select * from {{ ref('int_account_ids_assigned') }}
 ),
 
-sale_stages as (
-    select * from {{ ref('stg_neocrm__sale_stages') }}
+customer_accounts as (
+    select * from {{ ref('int_customer_accounts_resolved') }}
 ),
 
 journey_touches as (
@@ -39,7 +51,8 @@ first_evidence as (
         min(case when funnel_stage = 'opportunity' then entered_at end) as opportunity_evidence_at,
         min(case when funnel_stage = 'poc' then entered_at end) as poc_evidence_at,
         min(case when funnel_stage = 'won' then entered_at end) as won_at,
-        min(case when funnel_stage = 'lost' then entered_at end) as lost_at
+        min(case when funnel_stage = 'lost' then entered_at end) as lost_at,
+        max(case when evidence_type like '%inferred' then 1 else 0 end) as has_inferred_evidence
     from evidence
     group by journey_id
 ),
@@ -80,27 +93,53 @@ backfilled as (
 ),
 
 opportunity_outcomes as (
+    -- The deal a lead of the journey was converted into, as its first CRM records it now.
     select
-        opportunities.opportunity_id,
-        opportunities.amount_cny,
-        sale_stage_map.funnel_stage as current_opportunity_stage,
+        journey_leads.journey_id,
+        min(opportunities_matched.matched_opportunity_id) as opportunity_id
+    from journey_leads
+    inner join leads
+        on journey_leads.lead_id = leads.lead_id
+    inner join opportunities_matched
+        on leads.converted_opportunity_id = opportunities_matched.opportunity_id
+    group by journey_leads.journey_id
+),
+
+deals as (
+    select
+        opportunity_outcomes.journey_id,
+        opportunity_outcomes.opportunity_id,
+        opportunities.amount as amount_cny,
         opportunities.close_reason
-    from opportunities
-    left join sale_stages
-        on opportunities.sale_stage_id = sale_stages.sale_stage_id
-    left join sale_stage_map
-        on sale_stages.sale_stage_name = sale_stage_map.sale_stage_name
+    from opportunity_outcomes
+    inner join opportunities
+        on opportunity_outcomes.opportunity_id = opportunities.opportunity_id
+),
+
+durations as (
+    select
+        journey_id,
+        {%- for earlier, later in [('lead', 'mql'), ('mql', 'sql'), ('sql', 'opportunity'), ('opportunity', 'poc'),
+                                   ('poc', 'won'), ('lead', 'won')] %}
+        cast({{ dbt.datediff(earlier ~ '_at', later ~ '_at', 'day') }} as integer) as days_{{ earlier }}_to_{{ later }},
+        {%- endfor %}
+        coalesce(mql_at < lead_at or sql_at < mql_at or opportunity_at < sql_at or poc_at < opportunity_at
+            or won_at < poc_at or lost_at < lead_at, false) as is_sequence_out_of_order
+    from backfilled
 ),
 
 final as (
     select
         backfilled.journey_id,
         leads.lead_id,
-        journey_touches.customer_id,
-        journey_touches.journey_number,
-        leads.converted_account_id as account_id,
+        leads.crm,
+        leads.crm_lead_id,
+        journeys.customer_id,
+        journeys.journey_number,
+        coalesce(converted_accounts.account_id, customer_accounts.account_id) as account_id,
+        {{ dbt.split_part('leads.converted_account_record_id', "':'", 2) }} as crm_account_id,
         leads.converted_contact_id as contact_id,
-        leads.converted_opportunity_id as opportunity_id,
+        deals.opportunity_id,
         channels.channel,
         channels.channel_group,
         leads.lead_source,
@@ -135,6 +174,8 @@ final as (
         backfilled.opportunity_evidence_at is null and backfilled.opportunity_at is not null
             as is_opportunity_skipped,
         backfilled.poc_evidence_at is null and backfilled.poc_at is not null as is_poc_skipped,
+        backfilled.has_inferred_evidence = 1 as is_stage_inferred,
+        durations.is_sequence_out_of_order,
         case
             when backfilled.won_at is not null then 'won'
             when backfilled.lost_at is not null then 'lost'
@@ -144,21 +185,30 @@ final as (
             when backfilled.mql_at is not null then 'mql'
             else 'lead'
         end as current_stage,
-        cast({{ dbt.datediff('backfilled.lead_at', 'backfilled.mql_at', 'day') }} as integer) as days_lead_to_mql,
-        cast({{ dbt.datediff('backfilled.mql_at', 'backfilled.sql_at', 'day') }} as integer) as days_mql_to_sql,
-        cast({{ dbt.datediff('backfilled.sql_at', 'backfilled.opportunity_at', 'day') }} as integer) as days_sql_to_opportunity,
-        cast({{ dbt.datediff('backfilled.opportunity_at', 'backfilled.poc_at', 'day') }} as integer) as days_opportunity_to_poc,
-        cast({{ dbt.datediff('backfilled.poc_at', 'backfilled.won_at', 'day') }} as integer) as days_poc_to_won,
-        cast({{ dbt.datediff('backfilled.lead_at', 'backfilled.won_at', 'day') }} as integer) as days_lead_to_won,
-        case when backfilled.won_at is not null then opportunity_outcomes.amount_cny end as won_amount_cny,
-        case when backfilled.lost_at is not null then opportunity_outcomes.close_reason end as lost_reason
+        -- A deal closed before its lead was created (a lead added later to an old deal) keeps its
+        -- true times; durations that would run backwards are unknown, not negative.
+        {%- for earlier, later in [('lead', 'mql'), ('mql', 'sql'), ('sql', 'opportunity'), ('opportunity', 'poc'),
+                                   ('poc', 'won'), ('lead', 'won')] %}
+        case when durations.days_{{ earlier }}_to_{{ later }} >= 0 then durations.days_{{ earlier }}_to_{{ later }} end
+            as days_{{ earlier }}_to_{{ later }},
+        {%- endfor %}
+        case when backfilled.won_at is not null then deals.amount_cny end as won_amount_cny,
+        case when backfilled.lost_at is not null then deals.close_reason end as lost_reason
     from backfilled
+    inner join journeys
+        on backfilled.journey_id = journeys.journey_id
     inner join leads
         on backfilled.journey_id = leads.lead_id
+    inner join durations
+        on backfilled.journey_id = durations.journey_id
     left join channels
         on leads.lead_id = channels.lead_id
-    left join opportunity_outcomes
-        on leads.converted_opportunity_id = opportunity_outcomes.opportunity_id
+    left join deals
+        on backfilled.journey_id = deals.journey_id
+    left join account_ids as converted_accounts
+        on leads.converted_account_record_id = converted_accounts.identifier
+    left join customer_accounts
+        on journeys.customer_id = customer_accounts.customer_id
     left join journey_touches
         on backfilled.journey_id = journey_touches.journey_id
 )

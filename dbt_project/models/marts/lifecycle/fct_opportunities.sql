@@ -2,16 +2,21 @@
 -- whether marketing influenced it (DESIGN §3). sourced_by: the CRM lineage to a lead when there is
 -- one, else marketing when someone at the company had a marketing touch within var
 -- sourced_by_lookback_days before it opened, else the CRM's opportunity source (seed).
-with opportunities as (
-    select * from {{ ref('stg_neocrm__opportunities') }}
+with opportunities_matched as (
+    select * from {{ ref('int_opportunities_matched') }}
+),
+
+opportunities as (
+    -- A deal in both CRMs is described by its record in the first CRM of var crm_precedence.
+    select crm_opportunities.*
+    from {{ ref('int_crm__opportunities') }} as crm_opportunities
+    inner join opportunities_matched
+        on crm_opportunities.opportunity_id = opportunities_matched.opportunity_id
+    where not opportunities_matched.is_twin
 ),
 
 stages as (
     select * from {{ ref('int_opportunity_stages_pivoted') }}
-),
-
-leads as (
-    select * from {{ ref('stg_neocrm__leads') }}
 ),
 
 channels as (
@@ -20,22 +25,20 @@ channels as (
 
 source_map as (
     select * from {{ ref('opportunity_source_map') }}
-    where source_system = 'neocrm'
 ),
 
 deal_type_map as (
     select * from {{ ref('deal_type_map') }}
-    where source_system = 'neocrm'
 ),
 
 source_leads as (
-    -- The lead converted into each opportunity (CRM lineage); one at most per opportunity.
+    -- The journey whose lead was converted into the deal (CRM lineage), in either CRM.
     select
-        leads.converted_opportunity_id as opportunity_id,
-        min(leads.lead_id) as source_lead_id
-    from leads
-    where leads.converted_opportunity_id is not null
-    group by leads.converted_opportunity_id
+        matched_opportunity_id as opportunity_id,
+        min(journey_id) as source_lead_id
+    from opportunities_matched
+    where journey_id is not null
+    group by matched_opportunity_id
 ),
 
 company_ids as (
@@ -54,9 +57,9 @@ touch_evidence as (
     select
         opportunities.opportunity_id,
         max(case
-            when marketing_touches.touched_at < opportunities.created_at
+            when marketing_touches.touched_at < stages.opened_at
                 and marketing_touches.touched_at
-                    >= {{ dbt.dateadd('day', -1 * var('sourced_by_lookback_days'), 'opportunities.created_at') }}
+                    >= {{ dbt.dateadd('day', -1 * var('sourced_by_lookback_days'), 'stages.opened_at') }}
                 then 1 else 0
         end) as has_touch_in_lookback,
         max(case
@@ -68,7 +71,7 @@ touch_evidence as (
     inner join stages
         on opportunities.opportunity_id = stages.opportunity_id
     inner join company_ids
-        on company_ids.identifier = {{ record_node('neocrm_account', 'opportunities.account_id') }}
+        on opportunities.account_record_id = company_ids.identifier
     inner join marketing_touches
         on company_ids.account_id = marketing_touches.account_id
     group by opportunities.opportunity_id
@@ -77,7 +80,10 @@ touch_evidence as (
 joined as (
     select
         opportunities.opportunity_id,
-        opportunities.account_id,
+        opportunities.crm,
+        opportunities.crm_opportunity_id,
+        company_ids.account_id,
+        opportunities.crm_account_id,
         opportunities.owner_user_id,
         opportunities.opportunity_name,
         source_leads.source_lead_id,
@@ -101,20 +107,24 @@ joined as (
         stages.won_at,
         stages.lost_at,
         coalesce(stages.won_at, stages.lost_at) as closed_at,
-        opportunities.amount_cny,
+        opportunities.amount as amount_cny,
         opportunities.close_reason,
         coalesce(touch_evidence.has_touch_before_close, 0) = 1 as has_marketing_touch_before_close
     from opportunities
     inner join stages
         on opportunities.opportunity_id = stages.opportunity_id
+    left join company_ids
+        on opportunities.account_record_id = company_ids.identifier
     left join source_leads
         on opportunities.opportunity_id = source_leads.opportunity_id
     left join channels
         on source_leads.source_lead_id = channels.lead_id
     left join source_map
-        on opportunities.opportunity_source = source_map.opportunity_source
+        on opportunities.crm = source_map.source_system
+        and opportunities.opportunity_source = source_map.opportunity_source
     left join deal_type_map
-        on opportunities.opportunity_type = deal_type_map.opportunity_type
+        on opportunities.crm = deal_type_map.source_system
+        and opportunities.opportunity_type = deal_type_map.opportunity_type
     left join touch_evidence
         on opportunities.opportunity_id = touch_evidence.opportunity_id
 ),
@@ -122,7 +132,10 @@ joined as (
 final as (
     select
         opportunity_id,
+        crm,
+        crm_opportunity_id,
         account_id,
+        crm_account_id,
         owner_user_id,
         opportunity_name,
         source_lead_id,

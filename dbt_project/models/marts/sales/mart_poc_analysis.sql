@@ -6,7 +6,7 @@ with opportunities as (
 ),
 
 accounts as (
-    select * from {{ ref('stg_neocrm__accounts') }}
+    select * from {{ ref('dim_accounts') }}
 ),
 
 pocs as (

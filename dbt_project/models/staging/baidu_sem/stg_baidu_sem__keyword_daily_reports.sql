@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('raw_baidu_sem', 'keyword_daily_report') }}
+    {{ raw_source('raw_baidu_sem', 'keyword_daily_report') }}
 ),
 
 renamed as (

@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('raw_neocrm', 'accounts') }}
+    {{ raw_source('raw_neocrm', 'accounts') }}
 ),
 
 renamed as (

@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('raw_neocrm', 'contacts') }}
+    {{ raw_source('raw_neocrm', 'contacts') }}
 ),
 
 renamed as (

@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('raw_neocrm', 'lead_status_history') }}
+    {{ raw_source('raw_neocrm', 'lead_status_history') }}
 ),
 
 renamed as (

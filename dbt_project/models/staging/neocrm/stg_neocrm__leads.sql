@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('raw_neocrm', 'leads') }}
+    {{ raw_source('raw_neocrm', 'leads') }}
 ),
 
 renamed as (

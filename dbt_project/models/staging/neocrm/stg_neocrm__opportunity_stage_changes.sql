@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('raw_neocrm', 'opportunity_stage_history') }}
+    {{ raw_source('raw_neocrm', 'opportunity_stage_history') }}
 ),
 
 renamed as (

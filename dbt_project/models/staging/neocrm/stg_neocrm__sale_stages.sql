@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('raw_neocrm', 'sale_stages') }}
+    {{ raw_source('raw_neocrm', 'sale_stages') }}
 ),
 
 renamed as (

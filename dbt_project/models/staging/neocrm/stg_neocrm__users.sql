@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('raw_neocrm', 'users') }}
+    {{ raw_source('raw_neocrm', 'users') }}
 ),
 
 renamed as (

@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('raw_oceanengine', 'promotion_daily_report') }}
+    {{ raw_source('raw_oceanengine', 'promotion_daily_report') }}
 ),
 
 renamed as (

@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('raw_salesforce', 'accounts') }}
+    {{ raw_source('raw_salesforce', 'accounts') }}
 ),
 
 renamed as (

@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('raw_salesforce', 'campaign_members') }}
+    {{ raw_source('raw_salesforce', 'campaign_members') }}
 ),
 
 renamed as (

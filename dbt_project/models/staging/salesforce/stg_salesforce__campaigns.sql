@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('raw_salesforce', 'campaigns') }}
+    {{ raw_source('raw_salesforce', 'campaigns') }}
 ),
 
 renamed as (

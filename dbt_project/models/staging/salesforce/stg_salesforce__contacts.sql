@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('raw_salesforce', 'contacts') }}
+    {{ raw_source('raw_salesforce', 'contacts') }}
 ),
 
 renamed as (

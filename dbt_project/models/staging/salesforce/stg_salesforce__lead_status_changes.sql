@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('raw_salesforce', 'lead_history') }}
+    {{ raw_source('raw_salesforce', 'lead_history') }}
 ),
 
 renamed as (

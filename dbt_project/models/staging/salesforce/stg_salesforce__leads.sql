@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('raw_salesforce', 'leads') }}
+    {{ raw_source('raw_salesforce', 'leads') }}
 ),
 
 renamed as (

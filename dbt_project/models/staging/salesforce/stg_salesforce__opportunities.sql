@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('raw_salesforce', 'opportunities') }}
+    {{ raw_source('raw_salesforce', 'opportunities') }}
 ),
 
 renamed as (

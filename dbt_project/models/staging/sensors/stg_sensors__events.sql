@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('raw_sensors', 'events') }}
+    {{ raw_source('raw_sensors', 'events') }}
 ),
 
 renamed as (

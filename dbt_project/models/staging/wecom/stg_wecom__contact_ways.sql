@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('raw_wecom', 'contact_ways') }}
+    {{ raw_source('raw_wecom', 'contact_ways') }}
 ),
 
 renamed as (

@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('raw_wecom', 'corp_tags') }}
+    {{ raw_source('raw_wecom', 'corp_tags') }}
 ),
 
 renamed as (

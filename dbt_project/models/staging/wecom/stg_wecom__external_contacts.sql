@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('raw_wecom', 'external_contacts') }}
+    {{ raw_source('raw_wecom', 'external_contacts') }}
 ),
 
 renamed as (

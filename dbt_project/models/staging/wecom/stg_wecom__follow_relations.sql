@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('raw_wecom', 'follow_relations') }}
+    {{ raw_source('raw_wecom', 'follow_relations') }}
 ),
 
 renamed as (

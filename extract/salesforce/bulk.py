@@ -19,7 +19,14 @@ import requests
 
 from extract.common.http import TransientError
 from extract.salesforce import settings
-from extract.salesforce.client import Record, SalesforceApiError, SalesforceClient, SalesforceError, json_body
+from extract.salesforce.client import (
+    Record,
+    SalesforceApiError,
+    SalesforceClient,
+    SalesforceError,
+    answered_by,
+    json_body,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +41,9 @@ def _job_info(response: requests.Response) -> Mapping[str, Any]:
     """A job info answer (create or status); one without id and state is transient."""
     body = json_body(response)
     if not isinstance(body, Mapping) or not body.get("id") or not body.get("state"):
-        raise TransientError(f"salesforce: malformed Bulk API job answer from {response.url} (no id/state)")
+        raise TransientError(
+            f"salesforce: malformed Bulk API job answer from {answered_by(response)} (no id/state)"
+        )
     return body
 
 
@@ -125,7 +134,7 @@ def delete_job(client: SalesforceClient, job_id: str) -> None:
     path = client.api_path(settings.BULK_JOB_PATH, job_id=job_id)
     try:
         client.call("DELETE", path, parse=lambda response: None, detail=f"Bulk API job {job_id}")
-    except (SalesforceError, RuntimeError) as exc:
+    except RuntimeError as exc:  # SalesforceError, or retries exhausted
         logger.warning("salesforce: could not delete Bulk API job %s (%s); Salesforce drops it in 7 days",
                        job_id, exc)
 

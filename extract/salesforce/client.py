@@ -146,9 +146,14 @@ def json_body(response: requests.Response) -> Any:
         return None
 
 
+def answered_by(response: requests.Response) -> str:
+    """The URL an answer came from, without its query string (a SOQL can be long)."""
+    return str(response.url).split("?", 1)[0]
+
+
 def check_page(response: requests.Response) -> Mapping[str, Any]:
     """A query answer as a mapping; a malformed one (not JSON, no records/done) is transient."""
-    body, url = json_body(response), response.url
+    body, url = json_body(response), answered_by(response)
     if (
         not isinstance(body, Mapping)
         or not isinstance(body.get("records"), list)
@@ -165,7 +170,9 @@ def check_count(response: requests.Response) -> int:
     body = json_body(response)
     size = body.get("totalSize") if isinstance(body, Mapping) else None
     if not isinstance(size, int) or isinstance(size, bool):
-        raise TransientError(f"salesforce: malformed COUNT() answer from {response.url} (no totalSize)")
+        raise TransientError(
+            f"salesforce: malformed COUNT() answer from {answered_by(response)} (no totalSize)"
+        )
     return size
 
 
@@ -183,7 +190,9 @@ def check_describe(response: requests.Response) -> ObjectDescribe:
     body = json_body(response)
     fields = body.get("fields") if isinstance(body, Mapping) else None
     if not isinstance(fields, list) or not all(isinstance(f, Mapping) and f.get("name") for f in fields):
-        raise TransientError(f"salesforce: malformed describe answer from {response.url} (no fields)")
+        raise TransientError(
+            f"salesforce: malformed describe answer from {answered_by(response)} (no fields)"
+        )
     return ObjectDescribe(
         name=str(body.get("name") or ""),
         fields={str(f["name"]): str(f.get("type") or "") for f in fields},
@@ -196,7 +205,9 @@ def check_sobjects(response: requests.Response) -> frozenset[str]:
     body = json_body(response)
     sobjects = body.get("sobjects") if isinstance(body, Mapping) else None
     if not isinstance(sobjects, list):
-        raise TransientError(f"salesforce: malformed global describe from {response.url} (no sobjects)")
+        raise TransientError(
+            f"salesforce: malformed global describe from {answered_by(response)} (no sobjects)"
+        )
     return frozenset(
         str(entry["name"])
         for entry in sobjects

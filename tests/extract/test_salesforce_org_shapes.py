@@ -190,3 +190,23 @@ def test_the_default_shape_is_the_demo_org(sf_env: SalesforceSimulator, sf_pipel
     assert "loss_reason" in columns_of(sf_pipeline, "opportunities")
     assert "currency_iso_code" not in columns_of(sf_pipeline, "opportunities")
     assert sf_env.requests_served[QUERY_ALL_PATH] == 2
+
+
+@pytest.mark.parametrize(
+    ("status", "code"), [(404, "NOT_FOUND"), (400, "INVALID_TYPE"), (403, "INSUFFICIENT_ACCESS")]
+)
+def test_an_object_whose_describe_is_refused_is_skipped(
+    sf_env: SalesforceSimulator,
+    sf_pipeline: dlt.Pipeline,
+    caplog: pytest.LogCaptureFixture,
+    status: int,
+    code: str,
+) -> None:
+    # listed by the global describe, but its own describe is refused (no read access to the object)
+    sf_env.inject(
+        DESCRIBE_PATH, status, [{"message": "The requested resource does not exist", "errorCode": code}]
+    )
+    with caplog.at_level(logging.INFO, logger="extract.salesforce"):
+        loaded = run_salesforce(sf_pipeline, dlt_source_with("events", "organization"))
+    assert "events" not in loaded and loaded["organization"] == 1
+    assert any("has no Event" in m and "events is skipped" in m for m in messages(caplog, logging.WARNING))

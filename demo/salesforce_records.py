@@ -2,9 +2,12 @@
 
 The same CRM world `demo.neocrm_records` shows as 销售易 objects, for a company on Salesforce:
 leads with their status history and conversion, accounts, contacts, opportunities with their
-stage history, and the UTM campaigns as Campaign / CampaignMember. Ids are 18-character
-Salesforce ids derived from the world's ids. Besides the world, about 2% of leads get a duplicate
-that someone created by mistake and deleted a few hours later: deleted rows only `queryAll` serves.
+stage and field history and contact roles, the UTM campaigns as Campaign / CampaignMember, the
+sales activities of `demo.sales_activities` as Task (calls, e-mails) and Event (meetings), and
+the Organization row. Ids are 18-character Salesforce ids derived from the world's ids. Besides
+the world, about 2% of leads get a duplicate that someone created by mistake and deleted a few
+hours later: deleted rows only `queryAll` serves. An `OrgShape` (demo.salesforce_shape) turns the
+demo org into another org shape: features off, fields missing, another currency.
 """
 
 from __future__ import annotations
@@ -18,7 +21,18 @@ from typing import Any
 from demo import catalog
 from demo.digital import DigitalWorld
 from demo.identity import phone_as_typed
+from demo.sales_activities import (
+    ACTIVITY_ID_BASE,
+    CALL,
+    MEETING,
+    SalesActivity,
+    deal_contact,
+    sales_activities,
+)
+from demo.salesforce_shape import DEFAULT_SHAPE, OrgShape, apply_shape
 from demo.world import BUSINESS_TZ, DAY_MS, ID_BASE, Account, Journey, Opportunity, Person, World, to_ms
+
+__all__ = ["DEFAULT_SHAPE", "OrgShape", "render"]
 
 Record = dict[str, Any]
 HOUR_MS = 3_600_000
@@ -28,7 +42,8 @@ MINUTE_MS = 60_000
 PREFIXES = {
     "Lead": "00Q", "Account": "001", "Contact": "003", "Opportunity": "006", "User": "005",
     "Campaign": "701", "CampaignMember": "00v", "OpportunityHistory": "008", "LeadHistory": "017",
-    "Task": "00T",
+    "Task": "00T", "Event": "00U", "OpportunityContactRole": "00K", "OpportunityFieldHistory": "017",
+    "Organization": "00D",
 }
 POD = "2t"  # characters 4-5 of an id: the org's instance; character 6 is reserved ("0")
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -61,6 +76,20 @@ CAMPAIGN_TYPES = {
 }
 DUPLICATE_SEQUENCE_BASE = 50_000_000  # duplicate leads' id sequence, far from the world's leads
 DUPLICATE_PER_MILLE = 20  # ~2% of leads
+# OpportunityFieldHistory shares the history key prefix 017 with LeadHistory: its own id range.
+FIELD_HISTORY_SEQUENCE_BASE = 1_000_000_000
+AMOUNT_HISTORY_ROW = 99  # the Amount change of a deal's field history, after its stage changes
+# Standard OpportunityContactRole roles for the demo's committee roles.
+CONTACT_ROLES = {
+    "研究员": "Evaluator", "工程师": "Technical Buyer", "市场经理": "Business User",
+    "部门经理": "Decision Maker", "IT总监": "Technical Buyer", "CTO": "Executive Sponsor",
+    "采购经理": "Economic Buyer", "总经理": "Economic Decision Maker",
+}
+TASK_SUBTYPES = {CALL: "Call", "email": "Email"}
+MEETING_MINUTES = 60
+# The org: the token endpoint's id URL names the same 00D id.
+ORG_ID = "00D2t0000000LdAEAU"
+ORG_NAME = "leadloop 演示科技有限公司"
 
 
 def salesforce_id(sobject: str, sequence: int) -> str:
@@ -192,14 +221,24 @@ def campaign_of(journey: Journey, known: dict[tuple[str, str], CampaignKey]) -> 
 
 
 def render(
-    world: World, digital: DigitalWorld | None = None, as_of_ms: int | None = None
+    world: World,
+    digital: DigitalWorld | None = None,
+    as_of_ms: int | None = None,
+    *,
+    shape: OrgShape = DEFAULT_SHAPE,
 ) -> dict[str, list[Record]]:
-    """Every Salesforce object of the demo org as of an instant (default: the demo's today).
+    """Every Salesforce object of an org of `shape` as of an instant (default: the demo's today).
 
     `digital` is accepted for the renderers' common signature; the CRM needs nothing from it.
+    The default shape is the demo org: every feature on, custom fields, one currency (CNY).
     """
     del digital
     now = world.as_of_ms if as_of_ms is None else as_of_ms
+    return apply_shape({**_core_objects(world, now), **_sales_objects(world, now)}, shape)
+
+
+def _core_objects(world: World, now: int) -> dict[str, list[Record]]:
+    """Users, accounts, contacts, leads, opportunities, their histories, campaigns as of `now`."""
     known = campaigns(world)
     journeys_by_lead = {j.lead_id: j for j in world.journeys}
     duplicates = [d for j in world.journeys if (d := duplicate_of(j))]
@@ -248,7 +287,8 @@ def _contact(person: Person, account: Account, now: int) -> Record | None:
     return {"Id": contact_id(person.contact_id), "IsDeleted": False,
             "AccountId": account_id(account.account_id), "Name": person.name, "FirstName": first,
             "LastName": last, "Title": person.role, "Email": person.email,
-            "MobilePhone": phone_as_typed(person), "Phone": account.switchboard, "OwnerId": user_id(account.owner_id),
+            "MobilePhone": phone_as_typed(person), "Phone": account.switchboard,
+            "OwnerId": user_id(account.owner_id),
             **_stamps(person.contact_created_at, person.contact_created_at)}
 
 
@@ -398,3 +438,156 @@ def _campaign_member(journey: Journey, known: dict[tuple[str, str], CampaignKey]
             "ContactId": contact_id(person.contact_id) if converted and person.contact_id else None,
             "Status": "Responded", "HasResponded": True, "FirstRespondedDate": sf_date(journey.created_at),
             **_stamps(journey.created_at, modified)}
+
+
+# -- sales activities, contact roles, field history, the org ------------------------------------
+
+
+def _sales_objects(world: World, now: int) -> dict[str, list[Record]]:
+    """Task, Event, OpportunityContactRole, OpportunityFieldHistory and Organization as of `now`."""
+    context = _SalesContext.of(world)
+    shown = [a for a in sales_activities(world) if a.at_ms <= now]
+    return {
+        "Task": [_task(a, context, now) for a in shown if a.kind != MEETING],
+        "Event": [_event(a, context, now) for a in shown if a.kind == MEETING],
+        "OpportunityContactRole": [
+            r for o in world.opportunities if o.created_at <= now for r in _contact_roles(o, context, now)
+        ],
+        "OpportunityFieldHistory": [r for o in world.opportunities for r in _field_history(o, now)],
+        "Organization": [_organization(world)],
+    }
+
+
+@dataclass(frozen=True)
+class _SalesContext:
+    """Lookups the sales objects need: people with their account, journeys, deals, accounts."""
+
+    people: dict[str, tuple[Person, Account]]
+    journeys: dict[int, Journey]
+    opportunities: dict[int, Opportunity]
+    accounts: dict[int, Account]
+
+    @classmethod
+    def of(cls, world: World) -> _SalesContext:
+        """Builds the lookups of a world."""
+        return cls(
+            people={p.person_id: (p, a) for a in world.accounts for p in a.committee},
+            journeys={j.lead_id: j for j in world.journeys},
+            opportunities={o.opportunity_id: o for o in world.opportunities},
+            accounts={a.account_id: a for a in world.accounts},
+        )
+
+
+def _activity_links(activity: SalesActivity, context: _SalesContext, now: int) -> tuple[Record, int]:
+    """(WhoId, WhatId, AccountId) of an activity as of `now`, and when they last changed.
+
+    A lead's activities name the lead until it converts, then its contact (and the deal once it
+    exists): the links, and so the record's stamps, move on with the lead.
+    """
+    person, account = context.people[activity.person_id]
+    if activity.opportunity_id is not None:
+        deal = context.opportunities[activity.opportunity_id]
+        links = {"WhoId": contact_id(person.contact_id) if person.contact_id else None,
+                 "WhatId": opportunity_id(deal.opportunity_id), "AccountId": account_id(deal.account_id)}
+        return links, activity.at_ms
+    journey = context.journeys[activity.lead_id] if activity.lead_id is not None else None
+    converted = journey is not None and journey.converted_at is not None and journey.converted_at <= now
+    deal = journey.opportunity if journey is not None else None
+    opened = deal is not None and deal.created_at <= now
+    changes = [activity.at_ms]
+    if converted and journey is not None and journey.converted_at is not None:
+        changes.append(journey.converted_at)
+    if opened and deal is not None:
+        changes.append(deal.created_at)
+    who = contact_id(person.contact_id) if converted and person.contact_id else (
+        lead_id(activity.lead_id) if activity.lead_id is not None else None)
+    links = {"WhoId": who, "WhatId": opportunity_id(deal.opportunity_id) if opened and deal else None,
+             "AccountId": account_id(account.account_id) if converted or opened else None}
+    return links, max(changes)
+
+
+def _activity_sequence(activity: SalesActivity) -> int:
+    """The running number of an activity (Task and Event ids)."""
+    return activity.activity_id - ACTIVITY_ID_BASE
+
+
+def _task(activity: SalesActivity, context: _SalesContext, now: int) -> Record:
+    """A call or an e-mail as a completed Task (TaskSubtype Call / Email)."""
+    links, modified = _activity_links(activity, context, now)
+    call = activity.kind == CALL
+    subtype = TASK_SUBTYPES[activity.kind]
+    duration = 60 + zlib.crc32(f"call:{activity.activity_id}".encode()) % 840 if call else None
+    return {"Id": salesforce_id("Task", _activity_sequence(activity)), "IsDeleted": False, **links,
+            "OwnerId": user_id(activity.owner_id), "Subject": activity.subject, "TaskSubtype": subtype,
+            "Type": subtype, "Status": "Completed", "Priority": "Normal", "IsClosed": True,
+            "ActivityDate": sf_date(activity.at_ms), "CompletedDateTime": sf_datetime(activity.at_ms),
+            "CallType": "Outbound" if call else None, "CallDurationInSeconds": duration,
+            **_stamps(activity.at_ms, modified)}
+
+
+def _event(activity: SalesActivity, context: _SalesContext, now: int) -> Record:
+    """A meeting as an Event of an hour, on site or online."""
+    links, modified = _activity_links(activity, context, now)
+    end = activity.at_ms + MEETING_MINUTES * MINUTE_MS
+    online = zlib.crc32(f"meeting:{activity.activity_id}".encode()) % 2 == 0
+    return {"Id": salesforce_id("Event", _activity_sequence(activity)), "IsDeleted": False, **links,
+            "OwnerId": user_id(activity.owner_id), "Subject": activity.subject, "EventSubtype": "Event",
+            "Type": "Meeting", "Location": "腾讯会议" if online else "客户现场", "IsAllDayEvent": False,
+            "ActivityDate": sf_date(activity.at_ms), "ActivityDateTime": sf_datetime(activity.at_ms),
+            "StartDateTime": sf_datetime(activity.at_ms), "EndDateTime": sf_datetime(end),
+            "DurationInMinutes": MEETING_MINUTES, **_stamps(activity.at_ms, modified)}
+
+
+def contact_role_members(opportunity: Opportunity, account: Account) -> list[tuple[int, Person, int]]:
+    """(committee index, person, role created at) of every member who is a contact while the deal
+    runs: added when the deal opens, or when they become a contact later (before it closes)."""
+    until = opportunity.closed_at
+    members = []
+    for index, person in enumerate(account.committee):
+        became = person.contact_created_at
+        if person.contact_id is None or became is None or (until is not None and became > until):
+            continue
+        members.append((index, person, max(opportunity.created_at, became)))
+    return members
+
+
+def _contact_roles(opportunity: Opportunity, context: _SalesContext, now: int) -> Iterator[Record]:
+    """The deal's OpportunityContactRoles: the converted lead's contact (else the oldest) is primary."""
+    account = context.accounts[opportunity.account_id]
+    journey = context.journeys.get(opportunity.lead_id) if opportunity.lead_id else None
+    primary = deal_contact(opportunity, account, journey)
+    sequence = _sequence("opportunity", opportunity.opportunity_id)
+    for index, person, created in contact_role_members(opportunity, account):
+        if created > now or person.contact_id is None:
+            continue
+        yield {"Id": salesforce_id("OpportunityContactRole", sequence * 100 + index), "IsDeleted": False,
+               "OpportunityId": opportunity_id(opportunity.opportunity_id),
+               "ContactId": contact_id(person.contact_id), "Role": CONTACT_ROLES.get(person.role, "Other"),
+               "IsPrimary": primary is not None and person.person_id == primary.person_id,
+               **_stamps(created, created)}
+
+
+def _field_history(opportunity: Opportunity, now: int) -> Iterator[Record]:
+    """OpportunityFieldHistory: each StageName change, and the Amount change when a deal is won."""
+    sequence = FIELD_HISTORY_SEQUENCE_BASE + _sequence("opportunity", opportunity.opportunity_id) * 100
+    deal = opportunity_id(opportunity.opportunity_id)
+    stages = _visible_stages(opportunity, now)
+    for n in range(1, len(stages)):
+        at, stage = stages[n]
+        yield {"Id": salesforce_id("OpportunityFieldHistory", sequence + n), "IsDeleted": False,
+               "OpportunityId": deal, "Field": "StageName", "OldValue": STAGE_NAMES[stages[n - 1][1]],
+               "NewValue": STAGE_NAMES[stage], "CreatedDate": sf_datetime(at)}
+    won_at, last = stages[-1] if stages else (0, 0)
+    if last == catalog.STAGE_WON and opportunity.won_amount not in (None, opportunity.estimate):
+        yield {"Id": salesforce_id("OpportunityFieldHistory", sequence + AMOUNT_HISTORY_ROW),
+               "IsDeleted": False, "OpportunityId": deal, "Field": "Amount", "OldValue": opportunity.estimate,
+               "NewValue": opportunity.won_amount, "CreatedDate": sf_datetime(won_at)}
+
+
+def _organization(world: World) -> Record:
+    """The org's single Organization row, set up when the demo company's story starts."""
+    created = to_ms(world.start)
+    return {"Id": ORG_ID, "Name": ORG_NAME, "TimeZoneSidKey": "Asia/Shanghai",
+            "DefaultCurrencyIsoCode": "CNY", "LanguageLocaleKey": "zh_CN", "DefaultLocaleSidKey": "zh_CN",
+            "FiscalYearStartMonth": 1, "OrganizationType": "Enterprise Edition", "IsSandbox": False,
+            "InstanceName": "AP24", **_stamps(created, created)}

@@ -1,13 +1,14 @@
-"""HTTP details of the Salesforce REST API: OAuth token, queryAll paging, error answers."""
+"""HTTP details of the Salesforce REST API: OAuth token, describe, queryAll paging, error answers."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 
@@ -20,6 +21,7 @@ logger = logging.getLogger(__name__)
 
 SOURCE_NAME = "salesforce"
 Record = dict[str, Any]
+T = TypeVar("T")
 
 
 class SalesforceError(RuntimeError):
@@ -31,11 +33,12 @@ class SalesforceAuthError(SalesforceError):
 
 
 class SalesforceApiError(SalesforceError):
-    """A query answered with an error the client does not retry."""
+    """A request answered with an error the client does not retry (code: errorCode or HTTP status)."""
 
-    def __init__(self, message: str, code: str) -> None:
+    def __init__(self, message: str, code: str, status: int = 0) -> None:
         super().__init__(message)
         self.code = code
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -87,16 +90,35 @@ def soql_datetime(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def build_soql(sobject: str, fields: Sequence[str], *, cursor: str, since: datetime) -> str:
-    """`SELECT … FROM <object> WHERE <cursor> >= <since> ORDER BY <cursor>, Id`.
+def _where(cursor: str, since: datetime | None, before: datetime | None = None) -> str:
+    """` WHERE <cursor> >= since [AND <cursor> < before]`, or nothing without bounds."""
+    conditions = []
+    if since is not None:
+        conditions.append(f"{cursor} >= {soql_datetime(since)}")
+    if before is not None:
+        conditions.append(f"{cursor} < {soql_datetime(before)}")
+    return f" WHERE {' AND '.join(conditions)}" if conditions else ""
 
-    `>=` on a literal rounded down to the second re-reads the rows of the last run's final second;
-    dlt's incremental drops the ones already loaded (by Id), so none is lost and none doubled.
+
+def build_soql(
+    sobject: str, fields: Sequence[str], *, cursor: str, since: datetime | None, ordered: bool = True
+) -> str:
+    """`SELECT … FROM <object> [WHERE <cursor> >= <since>] [ORDER BY <cursor>, Id]`.
+
+    No `since` reads all history. `>=` on a literal rounded down to the second re-reads the rows of
+    the last run's final second; dlt's incremental drops the ones already loaded (by Id), so none
+    is lost and none doubled. Bulk API 2.0 jobs get no ORDER BY (`ordered=False`): it would stop
+    Salesforce from chunking the query.
     """
-    return (
-        f"SELECT {', '.join(fields)} FROM {sobject}"
-        f" WHERE {cursor} >= {soql_datetime(since)} ORDER BY {cursor}, {settings.PRIMARY_KEY}"
-    )
+    order = f" ORDER BY {cursor}, {settings.PRIMARY_KEY}" if ordered else ""
+    return f"SELECT {', '.join(fields)} FROM {sobject}{_where(cursor, since)}{order}"
+
+
+def build_count_soql(
+    sobject: str, *, cursor: str, since: datetime | None = None, before: datetime | None = None
+) -> str:
+    """`SELECT COUNT() FROM <object>` with the same cursor bounds as the data query."""
+    return f"SELECT COUNT() FROM {sobject}{_where(cursor, since, before)}"
 
 
 def error_of(body: Any) -> tuple[str | None, str]:
@@ -116,7 +138,7 @@ def action_for(code: str | None, status: int) -> str:
     return settings.STATUS_ACTIONS.get(status, settings.FAIL)
 
 
-def _json_body(response: requests.Response) -> Any:
+def json_body(response: requests.Response) -> Any:
     """The decoded JSON body, or None when the body is not JSON."""
     try:
         return response.json()
@@ -124,8 +146,14 @@ def _json_body(response: requests.Response) -> Any:
         return None
 
 
-def check_page(body: Any, url: str) -> Mapping[str, Any]:
+def answered_by(response: requests.Response) -> str:
+    """The URL an answer came from, without its query string (a SOQL can be long)."""
+    return str(response.url).split("?", 1)[0]
+
+
+def check_page(response: requests.Response) -> Mapping[str, Any]:
     """A query answer as a mapping; a malformed one (not JSON, no records/done) is transient."""
+    body, url = json_body(response), answered_by(response)
     if (
         not isinstance(body, Mapping)
         or not isinstance(body.get("records"), list)
@@ -137,18 +165,88 @@ def check_page(body: Any, url: str) -> Mapping[str, Any]:
     return body
 
 
+def check_count(response: requests.Response) -> int:
+    """The row count of a `SELECT COUNT()` answer (its totalSize)."""
+    body = json_body(response)
+    size = body.get("totalSize") if isinstance(body, Mapping) else None
+    if not isinstance(size, int) or isinstance(size, bool):
+        raise TransientError(
+            f"salesforce: malformed COUNT() answer from {answered_by(response)} (no totalSize)"
+        )
+    return size
+
+
+@dataclass(frozen=True)
+class ObjectDescribe:
+    """What an object's describe says leadloop needs: its field names with their describe types."""
+
+    name: str
+    fields: Mapping[str, str]
+    queryable: bool = True
+
+
+def check_describe(response: requests.Response) -> ObjectDescribe:
+    """An sObject describe answer; one without a `fields` list is transient."""
+    body = json_body(response)
+    fields = body.get("fields") if isinstance(body, Mapping) else None
+    if not isinstance(fields, list) or not all(isinstance(f, Mapping) and f.get("name") for f in fields):
+        raise TransientError(
+            f"salesforce: malformed describe answer from {answered_by(response)} (no fields)"
+        )
+    return ObjectDescribe(
+        name=str(body.get("name") or ""),
+        fields={str(f["name"]): str(f.get("type") or "") for f in fields},
+        queryable=body.get("queryable") is not False,
+    )
+
+
+def check_sobjects(response: requests.Response) -> frozenset[str]:
+    """The queryable sObject names of a global describe answer."""
+    body = json_body(response)
+    sobjects = body.get("sobjects") if isinstance(body, Mapping) else None
+    if not isinstance(sobjects, list):
+        raise TransientError(
+            f"salesforce: malformed global describe from {answered_by(response)} (no sobjects)"
+        )
+    return frozenset(
+        str(entry["name"])
+        for entry in sobjects
+        if isinstance(entry, Mapping) and entry.get("name") and entry.get("queryable") is not False
+    )
+
+
+@dataclass(frozen=True)
+class _Refused:
+    """An error answer not worth retrying: its errorCode, HTTP status and message."""
+
+    code: str | None
+    status: int
+    message: str
+
+
 class SalesforceClient:
-    """Talks to one Salesforce org: one token per client, refreshed once when the API rejects it."""
+    """Talks to one Salesforce org: one token per client, refreshed once when the API rejects it.
+
+    A client lives for one run (the source builds one), so its describe cache is read once per
+    object per run.
+    """
 
     def __init__(self, config: SalesforceSettings, session: RetryingSession | None = None) -> None:
         self.config = config
         self._http = session or RetryingSession(config.retry_policy(), timeout=config.request_timeout)
         self._tokens = TokenCache(self._fetch_token)
         self._instance_url: str | None = None
+        self._describe_lock = threading.Lock()
+        self._sobjects: frozenset[str] | None = None
+        self._describes: dict[str, ObjectDescribe | None] = {}
 
     def close(self) -> None:
         """Releases pooled HTTP connections."""
         self._http.close()
+
+    def api_path(self, template: str, **parts: str) -> str:
+        """A path of settings (…/{api_version}/…) for this org's configured API version."""
+        return template.format(api_version=self.config.api_version, **parts)
 
     # -- auth ------------------------------------------------------------------------------------
 
@@ -165,7 +263,7 @@ class SalesforceClient:
             form["password"] = f"{self.config.password}{self.config.security_token or ''}"
         url = self.config.login_url.rstrip("/") + settings.TOKEN_PATH
         response = self._http.post(url, data=form)
-        body = _json_body(response)
+        body = json_body(response)
         token = body.get("access_token") if isinstance(body, Mapping) else None
         if response.status_code != 200 or not token:
             raise self._auth_error(url, response, body)
@@ -189,12 +287,42 @@ class SalesforceClient:
             f" {error or ''}: {message}). Check {describe_settings(SOURCE_NAME, list(keys))}."
         )
 
+    # -- describe --------------------------------------------------------------------------------
+
+    def available_objects(self) -> frozenset[str]:
+        """Every queryable sObject the API user can see (the global describe, read once)."""
+        with self._describe_lock:
+            if self._sobjects is None:
+                path = self.api_path(settings.SOBJECTS_PATH)
+                self._sobjects = self.call("GET", path, parse=check_sobjects, detail="global describe")
+            return self._sobjects
+
+    def describe(self, sobject: str) -> ObjectDescribe | None:
+        """The object's describe, read once per run; None when the org lacks it or may not read it."""
+        if sobject not in self.available_objects():
+            return None
+        with self._describe_lock:
+            if sobject not in self._describes:
+                self._describes[sobject] = self._read_describe(sobject)
+            return self._describes[sobject]
+
+    def _read_describe(self, sobject: str) -> ObjectDescribe | None:
+        """GET …/sobjects/<Object>/describe; a 404 / NOT_FOUND / INVALID_TYPE answer means absent."""
+        path = self.api_path(settings.DESCRIBE_PATH, sobject=sobject)
+        try:
+            described = self.call("GET", path, parse=check_describe, detail=f"describe of {sobject}")
+        except SalesforceApiError as exc:
+            if exc.status == 404 or exc.code in settings.MISSING_OBJECT_CODES:
+                return None
+            raise
+        return described if described.queryable else None
+
     # -- queries ---------------------------------------------------------------------------------
 
     def query_all(self, soql: str) -> Iterator[list[Record]]:
         """Yields the records of a queryAll page by page, following nextRecordsUrl until done."""
-        path = settings.QUERY_ALL_PATH.format(api_version=self.config.api_version)
-        body = self._get(path, {"q": soql}, soql)
+        path = self.api_path(settings.QUERY_ALL_PATH)
+        body = self._query_page(path, {"q": soql}, soql)
         seen: set[str] = set()
         while True:
             if body["records"]:
@@ -207,47 +335,76 @@ class SalesforceClient:
                     f"salesforce: nextRecordsUrl {next_url} came back twice for: {soql[:200]}"
                 )
             seen.add(next_url)
-            body = self._get(next_url, None, soql)
+            body = self._query_page(next_url, None, soql)
 
-    def _get(self, path: str, params: Mapping[str, str] | None, soql: str) -> Mapping[str, Any]:
-        """GETs a query page with the bearer token; on a token rejection refreshes once and retries."""
+    def count(self, soql: str) -> int:
+        """The answer of a `SELECT COUNT() …` (through `query`: rows in the recycle bin not counted)."""
+        path = self.api_path(settings.QUERY_PATH)
+        return self.call("GET", path, params={"q": soql}, parse=check_count, detail=soql)
+
+    def _query_page(self, path: str, params: Mapping[str, str] | None, soql: str) -> Mapping[str, Any]:
+        """One page of a query, asking for the configured batch size."""
+        headers = {settings.BATCH_SIZE_HEADER: f"batchSize={self.config.batch_size}"}
+        return self.call("GET", path, params=params, headers=headers, parse=check_page, detail=soql)
+
+    # -- one request -----------------------------------------------------------------------------
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        parse: Callable[[requests.Response], T],
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        detail: str = "",
+    ) -> T:
+        """Sends one API request with the bearer token and returns `parse` of its 2xx answer.
+
+        Throttling, 5xx, dropped connections and answers `parse` finds malformed are retried with
+        backoff; a token rejection gets a new token and one more try; anything else raises
+        SalesforceApiError with the server's message and `detail` (the query, the object).
+        """
+        request = partial(self._send_once, method, parse=parse, params=params, json=json, headers=headers)
         for refreshed in (False, True):
             token = self._tokens.get()
             url = path if path.startswith(("http://", "https://")) else f"{self._instance_url}{path}"
-            outcome = self._http.retrying(
-                partial(self._get_once, url, params, token), what=f"salesforce GET {path}"
-            )
-            if isinstance(outcome, Mapping):
+            outcome = self._http.retrying(partial(request, url, token), what=f"salesforce {method} {path}")
+            if not isinstance(outcome, _Refused):
                 return outcome
-            code, status, message = outcome
-            if action_for(code, status) == settings.REAUTH and not refreshed:
-                logger.info("salesforce: token rejected (%s); fetching a new one", code or status)
+            if action_for(outcome.code, outcome.status) == settings.REAUTH and not refreshed:
+                reason = outcome.code or outcome.status
+                logger.info("salesforce: token rejected (%s); fetching a new one", reason)
                 self._tokens.invalidate()
                 continue
-            raise self._api_error(path, code, status, message, soql, refreshed)
+            raise self._api_error(path, outcome, detail, refreshed)
         raise AssertionError("unreachable")
 
-    def _get_once(
-        self, url: str, params: Mapping[str, str] | None, token: str
-    ) -> Mapping[str, Any] | tuple[str | None, int, str]:
-        """One GET: the page, or (errorCode, status, message); retryable answers raise TransientError."""
-        headers = {
-            "Authorization": f"Bearer {token}",
-            settings.BATCH_SIZE_HEADER: f"batchSize={self.config.batch_size}",
-        }
-        response = self._http.send("GET", url, params=dict(params or {}), headers=headers)
-        body = _json_body(response)
-        if response.status_code == 200:
-            return check_page(body, url)
-        code, message = error_of(body)
+    def _send_once(
+        self,
+        method: str,
+        url: str,
+        token: str,
+        *,
+        parse: Callable[[requests.Response], T],
+        params: Mapping[str, str] | None,
+        json: Any,
+        headers: Mapping[str, str] | None,
+    ) -> T | _Refused:
+        """One try: the parsed answer, or the refusal; retryable answers raise TransientError."""
+        sent = {"Authorization": f"Bearer {token}", **(headers or {})}
+        response = self._http.send(method, url, params=dict(params or {}), json=json, headers=sent)
+        if 200 <= response.status_code < 300:
+            return parse(response)
+        code, message = error_of(json_body(response))
         if action_for(code, response.status_code) == settings.RETRY:
             raise TransientError(f"HTTP {response.status_code} {code or ''} from {url}: {message}")
-        return code, response.status_code, message
+        return _Refused(code, response.status_code, message)
 
-    def _api_error(
-        self, path: str, code: str | None, status: int, message: str, soql: str, refreshed: bool
-    ) -> SalesforceApiError:
-        """Builds the error for a failed query with the server's message and the fix."""
+    def _api_error(self, path: str, refused: _Refused, detail: str, refreshed: bool) -> SalesforceApiError:
+        """Builds the error for a refused request with the server's message and the fix."""
+        code, status = refused.code, refused.status
         meaning = settings.ERROR_CODES.get(code or "", (settings.FAIL, "unknown error"))[1]
         hint = ""
         if action_for(code, status) == settings.REAUTH and refreshed:
@@ -255,8 +412,10 @@ class SalesforceClient:
                 " A freshly issued token was rejected too: check that the API user may use the API and"
                 " that SOURCES__SALESFORCE__LOGIN_URL is the org's login host."
             )
+        what = f" Query: {detail[:300]}" if detail.lstrip().upper().startswith("SELECT") else f" ({detail})"
         return SalesforceApiError(
-            f"salesforce: {path} answered HTTP {status} {code or ''} ({meaning}): {message}.{hint}"
-            f" Query: {soql[:300]}",
+            f"salesforce: {path} answered HTTP {status} {code or ''} ({meaning}): {refused.message}.{hint}"
+            f"{what if detail else ''}",
             code or str(status),
+            status,
         )

@@ -17,6 +17,7 @@ import pytest
 
 from demo.digital import simulate_digital
 from demo.salesforce_records import render
+from demo.salesforce_shape import OrgShape
 from demo.simulators.salesforce import SalesforceSimulator
 from demo.world import World
 from extract.salesforce import salesforce_source
@@ -84,6 +85,25 @@ def sf_pipeline(tmp_path: Path) -> dlt.Pipeline:
         dataset_name="raw_salesforce",
         pipelines_dir=str(tmp_path / "pipelines"),
     )
+
+
+def serve_shape(simulator: SalesforceSimulator, world: World, shape: OrgShape) -> Records:
+    """Serves the demo org as an org of `shape` (as of the demo's today); returns what it serves."""
+    records = render(world, None, world.as_of_ms, shape=shape)
+    simulator.set_records(records, shape)
+    return records
+
+
+def table_names(pipeline: dlt.Pipeline) -> set[str]:
+    """Tables in the pipeline's dataset (dlt's own included)."""
+    return {row[0] for row in rows(pipeline, "select table_name from information_schema.tables"
+                                             " where table_schema = 'raw_salesforce'")}
+
+
+def columns_of(pipeline: dlt.Pipeline, table: str) -> dict[str, str]:
+    """Column name → DuckDB type of a raw table, without dlt's load columns."""
+    described = rows(pipeline, f"select column_name, column_type from (describe {table})")
+    return {name: kind for name, kind in described if not name.startswith("_dlt")}
 
 
 def run_salesforce(pipeline: dlt.Pipeline, source: dlt.sources.DltSource | None = None) -> dict[str, int]:

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import csv
 from datetime import UTC, date, datetime
 
 import pytest
 import requests
 
+from demo.salesforce_shape import OrgShape
 from demo.simulators.salesforce import (
+    BULK_JOB_PATH,
+    BULK_JOBS_PATH,
+    BULK_RESULTS_PATH,
+    DESCRIBE_PATH,
     QUERY_ALL_PATH,
     QUERY_PATH,
+    SOBJECTS_PATH,
     TOKEN_PATH,
     Condition,
     SalesforceSimulator,
@@ -18,6 +25,7 @@ from demo.simulators.salesforce import (
     parse_soql,
     run_query,
 )
+from demo.world import World
 
 pytest.register_assert_rewrite("tests.extract.salesforce_fixtures")
 
@@ -28,6 +36,7 @@ from tests.extract.salesforce_fixtures import (
     SECURITY_TOKEN,
     USERNAME,
     Records,
+    serve_shape,
 )
 
 pytest_plugins = ("tests.extract.salesforce_fixtures",)  # the sf_* fixtures
@@ -261,3 +270,91 @@ def test_query_errors_are_salesforce_error_bodies(
 def test_unknown_query_locator(sf_simulator: SalesforceSimulator, session: requests.Session) -> None:
     answer = session.get(sf_simulator.base_url + QUERY_PATH + "/01gffffffff-200", timeout=5)
     assert answer.status_code == 400 and answer.json()[0]["errorCode"] == "INVALID_QUERY_LOCATOR"
+
+
+# -- describe, COUNT() and Bulk API 2.0 ----------------------------------------------------------------
+
+
+def test_parse_count() -> None:
+    query = parse_soql("SELECT COUNT() FROM Lead WHERE SystemModstamp < 2025-01-01T00:00:00Z")
+    assert query.count and query.fields == () and query.sobject == "Lead"
+
+
+def test_count_answers_total_size_without_records(
+    sf_simulator: SalesforceSimulator, session: requests.Session, sf_records: Records
+) -> None:
+    live = sum(1 for lead in sf_records["Lead"] if not lead["IsDeleted"])
+    count = {"q": "SELECT COUNT() FROM Lead"}
+    body = session.get(sf_simulator.base_url + QUERY_PATH, params=count, timeout=5).json()
+    assert body == {"totalSize": live, "done": True, "records": []}
+
+
+def test_describe_lists_the_org_fields_of_its_shape(
+    sf_simulator: SalesforceSimulator, session: requests.Session, demo_world: World
+) -> None:
+    def describe(sobject: str) -> requests.Response:
+        return session.get(sf_simulator.base_url + DESCRIBE_PATH.format(sobject=sobject), timeout=5)
+
+    fields = {f["name"]: f for f in describe("Lead").json()["fields"]}
+    assert fields["Id"]["type"] == "id" and fields["OwnerId"]["type"] == "reference"
+    assert fields["UTM_Source__c"]["custom"] and fields["IsConverted"]["type"] == "boolean"
+    assert "CurrencyIsoCode" not in fields
+    shape = OrgShape(custom_fields=False, multi_currency=True, currency="USD",
+                     absent_objects=frozenset({"Event"}), hidden_fields=frozenset({"Lead.Industry"}))
+    serve_shape(sf_simulator, demo_world, shape)
+    fields = {f["name"]: f for f in describe("Lead").json()["fields"]}
+    assert not [name for name in fields if name.endswith("__c")] and "Industry" not in fields
+    assert fields["CurrencyIsoCode"]["type"] == "picklist"
+    assert "DefaultCurrencyIsoCode" not in {f["name"] for f in describe("Organization").json()["fields"]}
+    missing = describe("Event")
+    assert missing.status_code == 404 and missing.json()[0]["errorCode"] == "NOT_FOUND"
+    sobjects = session.get(sf_simulator.base_url + SOBJECTS_PATH, timeout=5).json()["sobjects"]
+    names = {o["name"] for o in sobjects}
+    assert "Event" not in names and {"Task", "Organization", "OpportunityFieldHistory"} <= names
+    events = {"q": "SELECT Id FROM Event"}
+    answer = session.get(sf_simulator.base_url + QUERY_ALL_PATH, params=events, timeout=5)
+    assert answer.json()[0]["errorCode"] == "INVALID_TYPE"
+    soql = {"q": "SELECT Id, UTM_Source__c FROM Lead"}
+    answer = session.get(sf_simulator.base_url + QUERY_ALL_PATH, params=soql, timeout=5)
+    assert answer.json()[0]["errorCode"] == "INVALID_FIELD"
+
+
+def test_bulk_query_job_life(
+    sf_simulator: SalesforceSimulator, session: requests.Session, sf_records: Records
+) -> None:
+    sf_simulator.bulk_polls_before_complete, sf_simulator.bulk_page_size = 1, 250
+    job = session.post(sf_simulator.base_url + BULK_JOBS_PATH, timeout=5, json={
+        "operation": "queryAll", "query": "SELECT Id, IsDeleted, CreatedDate, IsConverted FROM Lead",
+        "contentType": "CSV", "columnDelimiter": "COMMA", "lineEnding": "LF"}).json()
+    assert job["state"] == "UploadComplete" and job["object"] == "Lead" and job["id"].startswith("750")
+    status = sf_simulator.base_url + BULK_JOB_PATH.format(job_id=job["id"])
+    results = sf_simulator.base_url + BULK_RESULTS_PATH.format(job_id=job["id"])
+    assert session.get(results, timeout=5).json()[0]["errorCode"] == "INVALIDJOBSTATE"
+    assert [session.get(status, timeout=5).json()["state"] for _ in range(2)] == ["InProgress", "JobComplete"]
+    ids, locator, pages = [], None, 0
+    while True:
+        answer = session.get(results, params={"locator": locator} if locator else None, timeout=5)
+        lines = answer.text.splitlines()
+        assert lines[0] == '"Id","IsDeleted","CreatedDate","IsConverted"'
+        assert answer.headers["Sforce-NumberOfRecords"] == str(len(lines) - 1)
+        first = next(csv.reader(lines[1:2]))
+        assert first[1] in ("true", "false") and first[2].endswith("Z")
+        ids += [next(csv.reader([line]))[0] for line in lines[1:]]
+        pages += 1
+        locator = answer.headers["Sforce-Locator"]
+        if locator == "null":
+            break
+    assert pages == 3 and sorted(ids) == sorted(r["Id"] for r in sf_records["Lead"])
+    assert session.delete(status, timeout=5).status_code == 204
+    assert session.get(status, timeout=5).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "query", ["SELECT COUNT() FROM Lead", "SELECT Id FROM Lead ORDER BY Id", "SELECT Id FROM Lead LIMIT 5"]
+)
+def test_bulk_refuses_what_query_jobs_do_not_support(
+    sf_simulator: SalesforceSimulator, session: requests.Session, query: str
+) -> None:
+    answer = session.post(sf_simulator.base_url + BULK_JOBS_PATH, json={"operation": "query", "query": query},
+                          timeout=5)
+    assert answer.status_code == 400 and answer.json()[0]["errorCode"] == "API_ERROR"

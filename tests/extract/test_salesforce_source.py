@@ -7,14 +7,17 @@ expected rows are computed from the world itself.
 from __future__ import annotations
 
 import json
+import logging
 from decimal import Decimal
 
 import dlt
 import pytest
+import requests
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from demo import catalog
 from demo.digital import simulate_digital
+from demo.sales_activities import MEETING, sales_activities
 from demo.salesforce_records import duplicate_of, render, salesforce_id
 from demo.simulators.salesforce import QUERY_ALL_PATH, QUERY_MORE_PATH, TOKEN_PATH, SalesforceSimulator
 from demo.world import ID_BASE, World
@@ -22,7 +25,15 @@ from extract.salesforce import salesforce_source, settings
 
 pytest.register_assert_rewrite("tests.extract.salesforce_fixtures")
 
-from tests.extract.salesforce_fixtures import DAY_MS, Records, rows, run_salesforce
+from tests.extract.salesforce_fixtures import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    DAY_MS,
+    Records,
+    columns_of,
+    rows,
+    run_salesforce,
+)
 
 pytest_plugins = ("tests.extract.salesforce_fixtures",)  # the sf_* fixtures
 
@@ -50,9 +61,33 @@ def _sf_id(sobject: str, kind: str, world_id: int) -> str:
     return salesforce_id(sobject, world_id - ID_BASE[kind])
 
 
+def contact_role_count(world: World, now: int) -> int:
+    """Committee members who are contacts while a deal runs, once the deal and they exist."""
+    accounts = {a.account_id: a for a in world.accounts}
+    count = 0
+    for o in (o for o in world.opportunities if o.created_at <= now):
+        for p in accounts[o.account_id].committee:
+            became = p.contact_created_at
+            if p.contact_id is None or became is None or (o.closed_at is not None and became > o.closed_at):
+                continue
+            count += max(o.created_at, became) <= now
+    return count
+
+
+def field_history_count(world: World, now: int) -> int:
+    """Stage changes seen by `now`, plus one Amount change per deal won for another amount."""
+    count = 0
+    for o in world.opportunities:
+        stages = [s for at, s in o.stage_events if at <= now]
+        count += max(0, len(stages) - 1)
+        count += bool(stages) and stages[-1] == catalog.STAGE_WON and o.won_amount not in (None, o.estimate)
+    return count
+
+
 def expected_counts(world: World, now: int) -> dict[str, int]:
     """Rows per raw table the demo world holds at `now`, counted from the world itself."""
     journeys = [j for j in world.journeys if j.created_at <= now]
+    activities = [a for a in sales_activities(world) if a.at_ms <= now]
     duplicates = [d for j in world.journeys if (d := duplicate_of(j)) and d.created_at <= now]
     people = [p for a in world.accounts for p in a.committee]
     campaigns = {(j.utm["utmSource"], j.utm["utmCampaign"]) for j in world.journeys if j.utm["utmCampaign"]}
@@ -68,6 +103,11 @@ def expected_counts(world: World, now: int) -> dict[str, int]:
         "opportunity_history": sum(1 for o in world.opportunities for at, _ in o.stage_events if at <= now),
         "campaigns": len(campaigns),
         "campaign_members": sum(1 for j in journeys if j.utm["utmCampaign"]),
+        "tasks": sum(1 for a in activities if a.kind != MEETING),
+        "events": sum(1 for a in activities if a.kind == MEETING),
+        "opportunity_contact_roles": contact_role_count(world, now),
+        "opportunity_field_history": field_history_count(world, now),
+        "organization": 1,
     }
 
 
@@ -349,17 +389,30 @@ def test_client_credentials_grant_without_a_user(
     )
 
 
-def test_unknown_custom_field_stops_with_the_server_message(
-    sf_env: SalesforceSimulator, monkeypatch: pytest.MonkeyPatch, sf_pipeline: dlt.Pipeline
+def test_a_stale_custom_field_setting_is_left_out_not_fatal(
+    sf_env: SalesforceSimulator,
+    monkeypatch: pytest.MonkeyPatch,
+    sf_pipeline: dlt.Pipeline,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    monkeypatch.setenv(
-        "SOURCES__SALESFORCE__CUSTOM_FIELDS", json.dumps({"leads": {"Lead_Score__c": "score"}})
-    )
-    with pytest.raises(PipelineStepFailed) as failure:
-        run_salesforce(sf_pipeline, salesforce_source().with_resources("leads"))
-    message = str(failure.value)
-    assert "INVALID_FIELD" in message and "No such column 'Lead_Score__c' on entity 'Lead'" in message
-    assert sf_env.requests_served[QUERY_ALL_PATH] == 1  # not retried
+    # The org has no Lead_Score__c: a SOQL naming it fails whole with INVALID_FIELD ...
+    grant = {"grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
+    token = requests.post(sf_env.login_url + TOKEN_PATH, data=grant, timeout=5).json()["access_token"]
+    soql = {"q": "SELECT Id, Lead_Score__c FROM Lead"}
+    answer = requests.get(sf_env.base_url + QUERY_ALL_PATH, params=soql, timeout=5,
+                          headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 400 and answer.json()[0]["errorCode"] == "INVALID_FIELD"
+    # ... so the source, reading the describe first, never sends it: the load goes on without it.
+    stale = {"leads": {"Lead_Score__c": "score", "UTM_Campaign__c": "utmCampaign"}}
+    monkeypatch.setenv("SOURCES__SALESFORCE__CUSTOM_FIELDS", json.dumps(stale))
+    with caplog.at_level(logging.INFO, logger="extract.salesforce"):
+        loaded = run_salesforce(sf_pipeline, salesforce_source().with_resources("leads"))
+    assert loaded["leads"] == len(sf_env.records["Lead"])
+    columns = set(columns_of(sf_pipeline, "leads"))
+    assert "utm_campaign" in columns and not columns & {"score", "utm_source", "lead_score"}
+    [line] = [r for r in caplog.records if "Lead_Score__c" in r.getMessage()]
+    assert line.levelno == logging.WARNING and "SOURCES__SALESFORCE__CUSTOM_FIELDS" in line.getMessage()
+    assert "UTM_Campaign__c" not in line.getMessage()
 
 
 def test_custom_field_map_comes_from_config(

@@ -46,7 +46,7 @@ def funnel_summary() -> str:
     with duckdb.connect(str(settings.duckdb_path()), read_only=True) as con:
         totals = con.execute(
             "select sum(leads), sum(mqls), sum(sqls), sum(opportunities), sum(pocs), sum(wins),"
-            " sum(won_revenue_cny), count(*) from marts.mart_funnel"
+            " sum(won_revenue), count(*) from marts.mart_funnel"
         ).fetchone()
         journeys = con.execute("select count(*) from marts.fct_lead_journeys").fetchone()[0]
     leads, mqls, sqls, opportunities, pocs, wins, revenue, rows = totals

@@ -21,7 +21,8 @@ FUNNEL_COUNTS = ("leads", "mqls", "sqls", "opportunities", "pocs", "wins")
 FUNNEL_RATES = ("lead_to_mql_rate", "mql_to_sql_rate", "sql_to_opportunity_rate",
                 "opportunity_to_poc_rate", "poc_to_won_rate", "lead_to_opportunity_rate", "lead_to_won_rate")
 JOURNEY_STAGES = ("lead", "mql", "sql", "opportunity", "poc", "won", "lost")
-TOUCH_TYPES = ("ad_click", "web_session", "form_submit", "content_read", "webinar_attend", "wecom_add", "crm_lead")
+TOUCH_TYPES = ("ad_click", "web_session", "form_submit", "content_read", "webinar_attend", "wecom_add", "crm_lead",
+               "campaign_response", "sales_call", "sales_email", "sales_meeting", "sales_task")
 
 
 @dataclass(frozen=True)
@@ -56,14 +57,14 @@ MART_SUITES: dict[str, list[Expectation]] = {
         Expectation("ExpectColumnValuesToNotBeNull", {"column": "lead_at"}),
         Expectation("ExpectColumnValuesToNotBeNull", {"column": "lead_cohort_month"}),
         Expectation("ExpectColumnValuesToBeInSet", {"column": "current_stage", "value_set": list(JOURNEY_STAGES)}),
-        Expectation("ExpectColumnValuesToBeBetween", {"column": "won_amount_cny", "min_value": 0}),
+        Expectation("ExpectColumnValuesToBeBetween", {"column": "won_amount", "min_value": 0}),
     ],
     "mart_funnel": [
         Expectation("ExpectCompoundColumnsToBeUnique", {"column_list": [
             "lead_cohort_month", "channel", "campaign", "keyword", "province", "industry"]}),
         *_funnel_never_widens(),
         *[Expectation("ExpectColumnValuesToBeBetween", {"column": c, "min_value": 0})
-          for c in ("spend_cny", "won_revenue_cny", "cost_per_lead_cny")],
+          for c in ("spend", "won_revenue", "cost_per_lead")],
         Expectation("ExpectColumnValuesToBeBetween", {"column": "roi", "min_value": -1}),
         *[Expectation("ExpectColumnValuesToBeBetween", {"column": r, "min_value": 0, "max_value": 1})
           for r in FUNNEL_RATES],
@@ -78,7 +79,7 @@ MART_SUITES: dict[str, list[Expectation]] = {
     ],
     "mart_revenue_by_source": [
         Expectation("ExpectCompoundColumnsToBeUnique", {"column_list": ["won_month", "sourced_by", "deal_type"]}),
-        Expectation("ExpectColumnValuesToBeBetween", {"column": "won_revenue_cny", "min_value": 0}),
+        Expectation("ExpectColumnValuesToBeBetween", {"column": "won_revenue", "min_value": 0}),
         Expectation("ExpectColumnValuesToBeBetween", {"column": "share_of_month_revenue", "min_value": 0,
                                                       "max_value": 1}),
     ],
@@ -102,21 +103,21 @@ MART_SUITES: dict[str, list[Expectation]] = {
           for c in ("platform", "channel", "ad_account_id", "ad_group_id", "stat_on")],
         Expectation("ExpectColumnValuesToNotBeInSet", {"column": "channel", "value_set": ["unmapped"]}),
         *[Expectation("ExpectColumnValuesToBeBetween", {"column": c, "min_value": 0})
-          for c in ("impressions", "clicks", "cost_cny", "conversions")],
+          for c in ("impressions", "clicks", "cost", "conversions")],
     ],
     "mart_channel_roi": [
         Expectation("ExpectCompoundColumnsToBeUnique", {"column_list": ["report_month", "channel"]}),
         *[Expectation("ExpectColumnPairValuesAToBeGreaterThanB", {"column_A": a, "column_B": b, "or_equal": True})
           for a, b in pairwise(("leads", "mqls", "opportunities", "wins"))],
         *[Expectation("ExpectColumnValuesToBeBetween", {"column": c, "min_value": 0})
-          for c in ("spend_cny", "won_revenue_cny")],
+          for c in ("spend", "won_revenue")],
         Expectation("ExpectColumnValuesToBeBetween", {"column": "roi", "min_value": -1}),
     ],
     "mart_exec_cockpit": [
         Expectation("ExpectColumnValuesToBeUnique", {"column": "report_month"}),
         Expectation("ExpectColumnValuesToNotBeNull", {"column": "report_month"}),
         *[Expectation("ExpectColumnValuesToBeBetween", {"column": c, "min_value": 0})
-          for c in ("revenue_cny", "spend_cny", "new_customers", "cac_cny", *FUNNEL_COUNTS)],
+          for c in ("revenue", "spend", "new_customers", "cac", *FUNNEL_COUNTS)],
         Expectation("ExpectColumnValuesToBeBetween", {"column": "roi", "min_value": -1}),
     ],
     "fct_touchpoints": [
@@ -146,7 +147,7 @@ MART_SUITES: dict[str, list[Expectation]] = {
     "dim_accounts": [
         Expectation("ExpectColumnValuesToBeUnique", {"column": "account_id"}),
         *[Expectation("ExpectColumnValuesToBeBetween", {"column": c, "min_value": 0})
-          for c in ("lifetime_revenue_cny", "lifetime_payments_cny", "customer_count")],
+          for c in ("lifetime_revenue", "lifetime_payments", "customer_count")],
     ],
     "bridge_customer_identifiers": [
         Expectation("ExpectCompoundColumnsToBeUnique", {"column_list": ["identifier_type", "identifier_hash"]}),

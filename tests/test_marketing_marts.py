@@ -62,8 +62,8 @@ def test_mart_channel_roi_equals_truth(demo_night, demo_world, ad_days):
     expected = marketing_truth.channel_roi(journeys_truth(demo_world), ad_days)
     actual = _keyed(_rows(demo_night, "select * from marts.mart_channel_roi"), "report_month", "channel")
     assert marketing_truth.differences(expected, actual) == []
-    assert any(row["spend_cny"] and row["roi"] is not None for row in actual.values())
-    assert any(not row["spend_cny"] and row["roi"] is None for row in actual.values())
+    assert any(row["spend"] and row["roi"] is not None for row in actual.values())
+    assert any(not row["spend"] and row["roi"] is None for row in actual.values())
 
 
 def test_mart_exec_cockpit_equals_truth(demo_night, demo_world, ad_days):
@@ -78,12 +78,12 @@ def test_spend_reconciles_from_raw_tables_to_every_mart(demo_night, ad_days):
         demo_night,
         "select (select sum(cost) from raw_baidu_sem.keyword_daily_report)"
         " + (select sum(stat_cost) from raw_oceanengine.promotion_daily_report)",
-        "select sum(cost_cny) from marts.fct_ad_performance_daily",
-        "select sum(spend_cny) from marts.mart_channel_roi",
-        "select sum(spend_cny) from marts.mart_exec_cockpit",
+        "select sum(cost) from marts.fct_ad_performance_daily",
+        "select sum(spend) from marts.mart_channel_roi",
+        "select sum(spend) from marts.mart_exec_cockpit",
     )
-    (funnel,) = _scalars(demo_night, "select sum(spend_cny) from marts.mart_funnel")
-    assert raw == facts == roi == cockpit == funnel == sum(row["cost_cny"] for row in ad_days.values())
+    (funnel,) = _scalars(demo_night, "select sum(spend) from marts.mart_funnel")
+    assert raw == facts == roi == cockpit == funnel == sum(row["cost"] for row in ad_days.values())
 
 
 def test_revenue_reconciles_with_the_crm(demo_night):
@@ -91,11 +91,11 @@ def test_revenue_reconciles_with_the_crm(demo_night):
         demo_night,
         "select sum(money) from raw_neocrm.opportunities o join raw_neocrm.sale_stages s"
         " on o.sale_stage_id = s.id where s.stage_name = '赢单'",
-        "select sum(revenue_cny) from marts.mart_exec_cockpit",
-        "select sum(won_amount_cny) from marts.fct_opportunities",
-        "select sum(lifetime_revenue_cny) from marts.dim_accounts",
-        "select sum(won_amount_cny) from marts.fct_lead_journeys",
-        "select sum(won_revenue_cny) from marts.mart_funnel",
+        "select sum(revenue) from marts.mart_exec_cockpit",
+        "select sum(won_amount) from marts.fct_opportunities",
+        "select sum(lifetime_revenue) from marts.dim_accounts",
+        "select sum(won_amount) from marts.fct_lead_journeys",
+        "select sum(won_revenue) from marts.mart_funnel",
     )
     assert crm == cockpit == opportunities == accounts
     # Journeys carry the won deals a lead was converted into; the funnel adds up the same.

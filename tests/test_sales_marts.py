@@ -35,7 +35,7 @@ def test_every_opportunity_once_with_its_true_facts(demo_night, demo_world):
         select opportunity_id, source_lead_id, sourced_by, is_marketing_influenced, outcome, lost_reason,
                epoch_ms(opened_at) as opened_at_ms, epoch_ms(poc_started_at) as poc_started_at_ms,
                epoch_ms(poc_ended_at) as poc_ended_at_ms, epoch_ms(won_at) as won_at_ms,
-               epoch_ms(lost_at) as lost_at_ms, won_amount_cny
+               epoch_ms(lost_at) as lost_at_ms, won_amount
         from marts.fct_opportunities""")
     assert len(rows) == len({r["opportunity_id"] for r in rows}) == len(truth)
     for row in rows:
@@ -43,15 +43,15 @@ def test_every_opportunity_once_with_its_true_facts(demo_night, demo_world):
         for column in ("source_lead_id", "sourced_by", "is_marketing_influenced", "outcome", "lost_reason",
                        "opened_at_ms", "poc_started_at_ms", "poc_ended_at_ms", "won_at_ms", "lost_at_ms"):
             assert row[column] == expected[column], (row["opportunity_id"], column)
-        assert row["won_amount_cny"] == (crm_truth.money(expected["won_amount"]) if expected["won_amount"] else None)
+        assert row["won_amount"] == (crm_truth.money(expected["won_amount"]) if expected["won_amount"] else None)
 
 
 def test_won_revenue_reconciles_with_the_crm(demo_night):
     with duckdb.connect(str(demo_night), read_only=True) as con:
         crm = con.execute("select sum(money) from raw_neocrm.opportunities o join raw_neocrm.sale_stages s"
                           " on o.sale_stage_id = s.id where s.stage_name = '赢单'").fetchone()[0]
-        mart = con.execute("select sum(won_revenue_cny) from marts.mart_revenue_by_source").fetchone()[0]
-        facts = con.execute("select sum(won_amount_cny) from marts.fct_opportunities").fetchone()[0]
+        mart = con.execute("select sum(won_revenue) from marts.mart_revenue_by_source").fetchone()[0]
+        facts = con.execute("select sum(won_amount) from marts.fct_opportunities").fetchone()[0]
     assert crm == mart == facts
 
 
@@ -62,12 +62,12 @@ def test_mart_revenue_by_source_equals_truth(demo_night, demo_world):
     assert actual.keys() == expected.keys()
     month_totals: dict[str, Decimal] = {}
     for (month, _, _), row in expected.items():
-        month_totals[month] = month_totals.get(month, Decimal(0)) + row["won_revenue_cny"]
+        month_totals[month] = month_totals.get(month, Decimal(0)) + row["won_revenue"]
     for key, row in expected.items():
         got = actual[key]
-        assert (got["won_deals"], got["won_revenue_cny"], got["marketing_influenced_deals"]) == (
-            row["won_deals"], row["won_revenue_cny"], row["marketing_influenced_deals"]), key
-        share = (row["won_revenue_cny"] / month_totals[key[0]]).quantize(Decimal("0.0001"), ROUND_HALF_UP)
+        assert (got["won_deals"], got["won_revenue"], got["marketing_influenced_deals"]) == (
+            row["won_deals"], row["won_revenue"], row["marketing_influenced_deals"]), key
+        share = (row["won_revenue"] / month_totals[key[0]]).quantize(Decimal("0.0001"), ROUND_HALF_UP)
         assert got["share_of_month_revenue"] == share, key
 
 

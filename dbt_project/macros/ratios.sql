@@ -32,3 +32,15 @@
         )
     end
 {%- endmacro %}
+
+
+{# An amount in another currency times its exchange rate, in the reporting currency to the cent. #}
+{% macro converted_amount(amount, rate) -%}
+    cast(round(cast({{ amount }} as decimal(18, 2)) * {{ rate }}, 2) as decimal(18, 2))
+{%- endmacro %}
+
+
+{# The reporting currency as a column value (var reporting_currency). #}
+{% macro reporting_currency() -%}
+    cast('{{ var("reporting_currency") }}' as {{ dbt.type_string() }})
+{%- endmacro %}

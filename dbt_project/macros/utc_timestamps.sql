@@ -1,4 +1,5 @@
-{# A timestamp with time zone (how dlt loads run times and identity sightings) → a UTC timestamp without time zone. #}
+{# A timestamp with time zone (how dlt lands Salesforce dateTime fields, run times and identity sightings) →
+   a UTC timestamp without time zone. #}
 {% macro utc_timestamp(column) -%}
     {{ return(adapter.dispatch('utc_timestamp', 'leadloop')(column)) }}
 {%- endmacro %}

@@ -42,13 +42,13 @@ def _median(values: list[int]) -> Decimal | None:
 def revenue_by_source(opportunities: list[dict[str, Any]]) -> dict[tuple, dict[str, Any]]:
     """mart_revenue_by_source rows (share computed by the caller's comparison of exact sums)."""
     rows: dict[tuple, dict[str, Any]] = defaultdict(
-        lambda: {"won_deals": 0, "won_revenue_cny": Decimal(0), "marketing_influenced_deals": 0})
+        lambda: {"won_deals": 0, "won_revenue": Decimal(0), "marketing_influenced_deals": 0})
     for opp in opportunities:
         if opp["outcome"] != "won":
             continue
         row = rows[(business_month(opp["won_at_ms"]), opp["sourced_by"], "new_logo")]
         row["won_deals"] += 1
-        row["won_revenue_cny"] += money(opp["won_amount"])
+        row["won_revenue"] += money(opp["won_amount"])
         row["marketing_influenced_deals"] += opp["is_marketing_influenced"]
     return dict(rows)
 
@@ -65,7 +65,7 @@ def poc_analysis(opportunities: list[dict[str, Any]]) -> dict[tuple, dict[str, A
     for key, members in groups.items():
         durations = [d for o in members if (d := days_between(o["poc_started_at_ms"], o["poc_ended_at_ms"])) is not None]
         rows[key] = {"pocs": len(members), "pocs_ended": len(durations), "median_poc_days": _median(durations),
-                     "won_revenue_cny": sum((money(o["won_amount"]) for o in members), Decimal("0.00"))}
+                     "won_revenue": sum((money(o["won_amount"]) for o in members), Decimal("0.00"))}
     return rows
 
 

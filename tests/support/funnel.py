@@ -16,13 +16,13 @@ RATE_COLUMNS = {
     "opportunity_to_poc_rate": ("pocs", "opportunities"), "poc_to_won_rate": ("wins", "pocs"),
     "lead_to_opportunity_rate": ("opportunities", "leads"), "lead_to_won_rate": ("wins", "leads"),
 }
-COST_COLUMNS = {"cost_per_lead_cny": "leads", "cost_per_mql_cny": "mqls", "cost_per_sql_cny": "sqls",
-                "cost_per_opportunity_cny": "opportunities", "cost_per_poc_cny": "pocs",
-                "cost_per_win_cny": "wins"}
+COST_COLUMNS = {"cost_per_lead": "leads", "cost_per_mql": "mqls", "cost_per_sql": "sqls",
+                "cost_per_opportunity": "opportunities", "cost_per_poc": "pocs",
+                "cost_per_win": "wins"}
 GRAIN = ("lead_cohort_month", "channel", "campaign", "keyword", "province", "industry")
 MART_FUNNEL_SQL = (
     "select cast(lead_cohort_month as varchar) as lead_cohort_month, channel, campaign, keyword, province,"
-    " industry, leads, mqls, sqls, opportunities, pocs, wins, losses, spend_cny, won_revenue_cny, "
+    " industry, leads, mqls, sqls, opportunities, pocs, wins, losses, spend, won_revenue, "
     + ", ".join([*RATE_COLUMNS, *COST_COLUMNS, "roi"]) + " from marts.mart_funnel"
 )
 
@@ -41,8 +41,8 @@ def expected_funnel(journeys_truth: list[dict[str, Any]],
     """mart_funnel's rows computed from the generator's own per-journey truth and its ad days
     (tests.support.marketing_truth.loaded_ad_days)."""
     rows: dict[FunnelKey, dict[str, Any]] = defaultdict(
-        lambda: {**{c: 0 for c in COUNT_COLUMNS.values()}, "losses": 0, "won_revenue_cny": Decimal(0),
-                 "spend_cny": Decimal("0.00")})
+        lambda: {**{c: 0 for c in COUNT_COLUMNS.values()}, "losses": 0, "won_revenue": Decimal(0),
+                 "spend": Decimal("0.00")})
     for journey in journeys_truth:
         row = rows[(journey["cohort_month"], journey["channel"], journey["campaign"], journey["keyword"],
                     journey["province"], journey["industry"])]
@@ -50,14 +50,14 @@ def expected_funnel(journeys_truth: list[dict[str, Any]],
             row[COUNT_COLUMNS[stage]] += journey[f"{stage}_at_ms"] is not None
         row["losses"] += journey["lost_at_ms"] is not None
         if journey["won_amount"] is not None:
-            row["won_revenue_cny"] += Decimal(str(journey["won_amount"])).quantize(CENT)
+            row["won_revenue"] += Decimal(str(journey["won_amount"])).quantize(CENT)
     _allocate_spend(rows, ad_days)
     for row in rows.values():
         for rate, (numerator, denominator) in RATE_COLUMNS.items():
             row[rate] = _rate(row[numerator], row[denominator])
         for cost, denominator in COST_COLUMNS.items():
-            row[cost] = _rate(row["spend_cny"], row[denominator], "0.01")
-        row["roi"] = _rate(row["won_revenue_cny"] - row["spend_cny"], row["spend_cny"])
+            row[cost] = _rate(row["spend"], row[denominator], "0.01")
+        row["roi"] = _rate(row["won_revenue"] - row["spend"], row["spend"])
     return dict(rows)
 
 
@@ -66,21 +66,21 @@ def _allocate_spend(rows: dict[FunnelKey, dict[str, Any]], ad_days: dict[tuple, 
     cell taking the rounding remainder; spend with no cell gets one with no region or industry."""
     spend: dict[tuple, Decimal] = defaultdict(Decimal)
     for grain, day in ad_days.items():
-        spend[(grain[-1].strftime("%Y-%m-01"), day["channel"], day["campaign_name"], day["keyword"])] += day["cost_cny"]
+        spend[(grain[-1].strftime("%Y-%m-01"), day["channel"], day["campaign_name"], day["keyword"])] += day["cost"]
     groups: dict[tuple, list[FunnelKey]] = defaultdict(list)
     for key in rows:
         groups[(key[0], key[1], key[2] or "", key[3] or "")].append(key)
     for (month, channel, campaign, keyword), amount in spend.items():
         members = groups.get((month, channel, campaign or "", keyword or ""))
         if not members:
-            rows[(month, channel, campaign, keyword, None, None)]["spend_cny"] = amount
+            rows[(month, channel, campaign, keyword, None, None)]["spend"] = amount
             continue
         members.sort(key=lambda k: (-rows[k]["leads"], k[4] or "", k[5] or ""))
         total_leads = sum(rows[k]["leads"] for k in members)
         shares = [(amount * rows[k]["leads"] / total_leads).quantize(CENT, ROUND_HALF_UP) for k in members[1:]]
-        rows[members[0]]["spend_cny"] = amount - sum(shares)
+        rows[members[0]]["spend"] = amount - sum(shares)
         for key, share in zip(members[1:], shares):
-            rows[key]["spend_cny"] = share
+            rows[key]["spend"] = share
 
 
 def actual_funnel(cursor: Any) -> dict[FunnelKey, dict[str, Any]]:

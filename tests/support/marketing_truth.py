@@ -50,7 +50,7 @@ def loaded_ad_days(world: World, digital: DigitalWorld, last: date | None = None
         rows[grain] = {
             "channel": PLATFORM_CHANNELS[unit.platform], "campaign_name": unit.campaign_name,
             "ad_group_name": unit.adgroup_name, "keyword": unit.keyword, "impressions": shown.impressions,
-            "clicks": shown.clicks, "cost_cny": money(shown.cost), "conversions": shown.conversions,
+            "clicks": shown.clicks, "cost": money(shown.cost), "conversions": shown.conversions,
         }
     return rows
 
@@ -59,7 +59,7 @@ def spend_by_month_and_channel(ad_days: dict[tuple, dict[str, Any]]) -> dict[tup
     """Ad spend per (month of the China day, channel)."""
     spend: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     for grain, row in ad_days.items():
-        spend[(grain[-1].strftime("%Y-%m-01"), row["channel"])] += row["cost_cny"]
+        spend[(grain[-1].strftime("%Y-%m-01"), row["channel"])] += row["cost"]
     return dict(spend)
 
 
@@ -67,8 +67,8 @@ def channel_roi(journeys: list[dict[str, Any]], ad_days: dict[tuple, dict[str, A
     """mart_channel_roi's rows keyed by (month, channel): the month's spend against its lead cohort."""
     spend = spend_by_month_and_channel(ad_days)
     rows: dict[tuple, dict[str, Any]] = defaultdict(lambda: {
-        "spend_cny": Decimal("0.00"), "leads": 0, "mqls": 0, "opportunities": 0, "wins": 0,
-        "won_revenue_cny": Decimal("0.00")})
+        "spend": Decimal("0.00"), "leads": 0, "mqls": 0, "opportunities": 0, "wins": 0,
+        "won_revenue": Decimal("0.00")})
     for journey in journeys:
         row = rows[(journey["cohort_month"], journey["channel"])]
         row["leads"] += 1
@@ -76,13 +76,13 @@ def channel_roi(journeys: list[dict[str, Any]], ad_days: dict[tuple, dict[str, A
         row["opportunities"] += journey["opportunity_at_ms"] is not None
         row["wins"] += journey["won_at_ms"] is not None
         if journey["won_amount"] is not None:
-            row["won_revenue_cny"] += money(journey["won_amount"])
+            row["won_revenue"] += money(journey["won_amount"])
     for key, amount in spend.items():
-        rows[key]["spend_cny"] = amount
+        rows[key]["spend"] = amount
     for row in rows.values():
-        row["cost_per_lead_cny"] = ratio(row["spend_cny"], row["leads"], "0.01")
-        row["cost_per_opportunity_cny"] = ratio(row["spend_cny"], row["opportunities"], "0.01")
-        row["roi"] = ratio(row["won_revenue_cny"] - row["spend_cny"], row["spend_cny"])
+        row["cost_per_lead"] = ratio(row["spend"], row["leads"], "0.01")
+        row["cost_per_opportunity"] = ratio(row["spend"], row["opportunities"], "0.01")
+        row["roi"] = ratio(row["won_revenue"] - row["spend"], row["spend"])
     return dict(rows)
 
 
@@ -118,10 +118,10 @@ def exec_cockpit(journeys: list[dict[str, Any]], opportunities: list[dict[str, A
     active = set(revenue) | set(spend) | {month for month, _ in entries}
     rows = {}
     for month in _months(min(active), max(active)):
-        row: dict[str, Any] = {"revenue_cny": money(revenue.get(month)), "spend_cny": money(spend.get(month)),
+        row: dict[str, Any] = {"revenue": money(revenue.get(month)), "spend": money(spend.get(month)),
                                "new_customers": new_customers.get(month, 0)}
-        row["roi"] = ratio(row["revenue_cny"] - row["spend_cny"], row["spend_cny"])
-        row["cac_cny"] = ratio(row["spend_cny"], row["new_customers"], "0.01")
+        row["roi"] = ratio(row["revenue"] - row["spend"], row["spend"])
+        row["cac"] = ratio(row["spend"], row["new_customers"], "0.01")
         for stage, column in STAGE_COUNTS.items():
             row[column] = entries.get((month, stage), 0)
         row["lead_to_opportunity_rate"] = ratio(row["opportunities"], row["leads"])

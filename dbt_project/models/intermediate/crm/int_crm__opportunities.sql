@@ -14,6 +14,15 @@ salesforce_opportunities as (
     where not is_deleted
 ),
 
+salesforce_organization as (
+    -- A single-currency org records every amount in its corporate currency.
+    select max(corporate_currency) as corporate_currency from {{ ref('stg_salesforce__organization') }}
+),
+
+exchange_rates as (
+    select * from {{ ref('int_exchange_rates_ranged') }}
+),
+
 unioned as (
     select
         'neocrm' as crm,
@@ -24,8 +33,9 @@ unioned as (
         {{ dbt.cast('neocrm_opportunities.account_id', dbt.type_string()) }} as crm_account_id,
         {{ dbt.cast('neocrm_opportunities.owner_user_id', dbt.type_string()) }} as owner_user_id,
         neocrm_sale_stages.sale_stage_name as stage_name,
-        neocrm_opportunities.amount_cny as amount,
+        neocrm_opportunities.amount,
         '{{ var("neocrm_currency") }}' as currency_code,
+        neocrm_opportunities.close_on,
         neocrm_opportunities.close_reason,
         neocrm_opportunities.opportunity_source,
         neocrm_opportunities.opportunity_type,
@@ -47,7 +57,10 @@ unioned as (
         owner_user_id,
         stage_name,
         amount,
-        currency_code,
+        coalesce(
+            currency_code, salesforce_organization.corporate_currency, '{{ var("salesforce_currency") }}'
+        ) as currency_code,
+        close_on,
         loss_reason as close_reason,
         -- Salesforce copies the lead's source onto the deal at conversion; deals sales opened
         -- themselves carry their own (市场线索 / 销售自拓 / … in the demo org).
@@ -56,6 +69,21 @@ unioned as (
         created_at,
         updated_at
     from salesforce_opportunities
+    cross join salesforce_organization
+),
+
+final as (
+    -- Amounts in the reporting currency at the rate of the close date (the expected close date of
+    -- an open deal), as Salesforce's dated exchange rates convert opportunities.
+    select
+        unioned.*,
+        exchange_rates.rate as fx_rate,
+        {{ converted_amount('unioned.amount', 'exchange_rates.rate') }} as reporting_amount
+    from unioned
+    left join exchange_rates
+        on unioned.currency_code = exchange_rates.currency_code
+        and coalesce(unioned.close_on, cast(unioned.created_at as date)) >= exchange_rates.valid_from
+        and coalesce(unioned.close_on, cast(unioned.created_at as date)) < exchange_rates.valid_to
 )
 
-select * from unioned
+select * from final

@@ -1,6 +1,6 @@
 -- Every time a CRM opportunity entered a stage, by stage name: 销售易's stage history, Salesforce's
 -- OpportunityHistory (a row per change of stage, amount or close date: the first row of a stage is
--- its entry). An opportunity without any history row counts as having entered its current stage
+-- its entry) and OpportunityFieldHistory on StageName where the org tracks it. An opportunity without any history row counts as having entered its current stage
 -- when it was last modified (flagged is_inferred).
 with neocrm_changes as (
     select * from {{ ref('stg_neocrm__opportunity_stage_changes') }}
@@ -13,6 +13,12 @@ neocrm_sale_stages as (
 salesforce_changes as (
     select * from {{ ref('stg_salesforce__opportunity_stage_changes') }}
     where not is_deleted
+),
+
+salesforce_field_changes as (
+    -- OpportunityFieldHistory, when the org tracks StageName: the same entries, another way in.
+    select * from {{ ref('stg_salesforce__opportunity_field_changes') }}
+    where not is_deleted and field_name = 'StageName'
 ),
 
 opportunities as (
@@ -37,6 +43,15 @@ recorded as (
         stage_name,
         entered_at
     from salesforce_changes
+
+    union all
+
+    select
+        'salesforce' as crm,
+        {{ record_node('salesforce_opportunity', 'opportunity_id') }} as opportunity_id,
+        new_value as stage_name,
+        changed_at as entered_at
+    from salesforce_field_changes
 ),
 
 without_history as (

@@ -1,4 +1,4 @@
--- Every touch in each journey's window: the person's touches (CRM leads left out) after their
+-- Every touch in each journey's window: the person's own touches (what a CRM records left out) after their
 -- previous journey's lead and up to this journey's lead, ranked from the first and from the last.
 -- The journeys' first and lead-creating touches, and the content that led to a registration, are
 -- read from here.
@@ -32,7 +32,7 @@ final as (
     from journeys
     inner join touchpoints
         on journeys.customer_id = touchpoints.customer_id
-        and touchpoints.touch_type <> 'crm_lead'
+        and not touchpoints.is_crm_record
         and touchpoints.touched_at <= journeys.lead_at
         and (journeys.previous_lead_at is null or touchpoints.touched_at > journeys.previous_lead_at)
 )

@@ -1,7 +1,9 @@
 -- Every touch of a known person, before it is published: website visits and ad clicks with their UTM
 -- and landing page, form submits, content reads, webinar attendance, WeCom adds with their channel
--- code, and CRM leads of either CRM (the only trace of offline events). A person is known once anything but an
--- anonymous cookie identifies them; their earlier anonymous visits count too.
+-- code, and what the CRMs record — leads (the only trace of offline events), campaign responses,
+-- and sales calls, e-mails and meetings. A person is known once anything but an anonymous cookie
+-- identifies them; their earlier anonymous visits count too. Touches a CRM records are flagged
+-- is_crm_record: a journey's own touches (first, lead-creating) are the person's, not the CRM's.
 with web_touches as (
     select * from {{ ref('int_web_touches_classified') }}
 ),
@@ -25,6 +27,27 @@ crm_leads as (
 
 lead_channels as (
     select * from {{ ref('int_lead_channels_mapped') }}
+),
+
+campaign_members as (
+    select * from {{ ref('int_crm__campaign_members') }}
+    where has_responded
+),
+
+campaign_types as (
+    select * from {{ ref('channel_map_crm_campaign_type') }}
+),
+
+utm_map as (
+    select * from {{ ref('channel_map_utm') }}
+),
+
+activities as (
+    select * from {{ ref('int_crm__activities') }}
+),
+
+activity_types as (
+    select * from {{ ref('channel_map_crm_activity') }}
 ),
 
 customer_ids as (
@@ -94,6 +117,53 @@ touches as (
     from crm_leads
     inner join lead_channels
         on crm_leads.lead_id = lead_channels.lead_id
+
+    union all
+
+    select
+        campaign_members.crm as source_system,
+        campaign_members.person_record_id as record_id,
+        campaign_members.crm_campaign_member_id as source_key,
+        'campaign_response' as touch_type,
+        campaign_members.responded_at as touched_at,
+        coalesce(utm_exact.channel, utm_any.channel, campaign_types.channel, 'unmapped') as channel,
+        coalesce(utm_exact.channel_group, utm_any.channel_group, campaign_types.channel_group, 'unmapped')
+            as channel_group,
+        campaign_members.campaign_name as campaign,
+        cast(null as {{ dbt.type_string() }}) as keyword,
+        cast(null as {{ dbt.type_string() }}) as content_id,
+        cast(null as {{ dbt.type_string() }}) as landing_page,
+        cast(null as {{ dbt.type_string() }}) as referrer_domain
+    from campaign_members
+    left join utm_map as utm_exact
+        on campaign_members.utm_source = utm_exact.utm_source
+        and campaign_members.utm_medium = utm_exact.utm_medium
+    left join utm_map as utm_any
+        on campaign_members.utm_source = utm_any.utm_source
+        and utm_any.utm_medium = '*'
+    left join campaign_types
+        on campaign_members.crm = campaign_types.source_system
+        and campaign_members.campaign_type = campaign_types.campaign_type
+
+    union all
+
+    select
+        activities.crm as source_system,
+        activities.person_record_id as record_id,
+        activities.crm_activity_id as source_key,
+        coalesce(activity_types.touch_type, 'unmapped') as touch_type,
+        activities.occurred_at as touched_at,
+        coalesce(activity_types.channel, 'unmapped') as channel,
+        coalesce(activity_types.channel_group, 'unmapped') as channel_group,
+        cast(null as {{ dbt.type_string() }}) as campaign,
+        cast(null as {{ dbt.type_string() }}) as keyword,
+        cast(null as {{ dbt.type_string() }}) as content_id,
+        cast(null as {{ dbt.type_string() }}) as landing_page,
+        cast(null as {{ dbt.type_string() }}) as referrer_domain
+    from activities
+    left join activity_types
+        on activities.activity_type = activity_types.activity_type
+    where activities.person_record_id is not null
 ),
 
 final as (
@@ -112,7 +182,8 @@ final as (
         touches.landing_page,
         touches.referrer_domain,
         touches.source_system,
-        touches.record_id as source_record_id
+        touches.record_id as source_record_id,
+        touches.source_system in ('neocrm', 'salesforce') as is_crm_record
     from touches
     inner join customer_ids
         on touches.record_id = customer_ids.identifier

@@ -91,7 +91,7 @@ won as (
     select
         account_id,
         min(won_at) as customer_since,
-        sum(case when won_at is not null then amount_cny end) as lifetime_revenue_cny
+        sum(case when won_at is not null then amount end) as lifetime_revenue
     from opportunities
     where account_id is not null
     group by account_id
@@ -101,7 +101,7 @@ paid as (
     select
         account_ids.account_id,
         max(payments.paid_at) as last_payment_at,
-        sum(payments.amount) as lifetime_payments_cny
+        sum(payments.reporting_amount) as lifetime_payments
     from payments
     inner join account_ids
         on payments.account_record_id = account_ids.identifier
@@ -161,8 +161,9 @@ final as (
         cast(coalesce(people.customer_count, 0) as integer) as customer_count,
         won.customer_since,
         paid.last_payment_at,
-        cast(coalesce(won.lifetime_revenue_cny, 0) as decimal(18, 2)) as lifetime_revenue_cny,
-        cast(coalesce(paid.lifetime_payments_cny, 0) as decimal(18, 2)) as lifetime_payments_cny,
+        cast(coalesce(won.lifetime_revenue, 0) as decimal(18, 2)) as lifetime_revenue,
+        cast(coalesce(paid.lifetime_payments, 0) as decimal(18, 2)) as lifetime_payments,
+        {{ reporting_currency() }} as reporting_currency,
         activity.last_activity_at,
         coalesce(
             activity.last_activity_at

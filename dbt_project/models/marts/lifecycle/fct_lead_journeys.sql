@@ -109,7 +109,7 @@ deals as (
     select
         opportunity_outcomes.journey_id,
         opportunity_outcomes.opportunity_id,
-        opportunities.amount as amount_cny,
+        opportunities.reporting_amount as amount,
         opportunities.close_reason
     from opportunity_outcomes
     inner join opportunities
@@ -192,7 +192,8 @@ final as (
         case when durations.days_{{ earlier }}_to_{{ later }} >= 0 then durations.days_{{ earlier }}_to_{{ later }} end
             as days_{{ earlier }}_to_{{ later }},
         {%- endfor %}
-        case when backfilled.won_at is not null then deals.amount_cny end as won_amount_cny,
+        case when backfilled.won_at is not null then deals.amount end as won_amount,
+        {{ reporting_currency() }} as reporting_currency,
         case when backfilled.lost_at is not null then deals.close_reason end as lost_reason
     from backfilled
     inner join journeys

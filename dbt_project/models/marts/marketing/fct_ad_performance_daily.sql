@@ -1,7 +1,8 @@
 -- Every ad platform's daily numbers on one grain: platform × ad account × campaign × ad group ×
 -- keyword × China day. Baidu reports keywords inside ad groups (推广单元) and campaigns (推广计划);
 -- Ocean Engine reports promotions (广告, the ad group here) inside projects (项目, the campaign
--- here) and has no keyword. The channel comes from seed channel_map_ad_platform.
+-- here) and has no keyword. The channel comes from seed channel_map_ad_platform; cost is converted from
+-- the ad accounts' currency (var ad_platform_currency) to the reporting currency at the day's rate.
 with baidu_keywords as (
     select * from {{ ref('stg_baidu_sem__keyword_daily_reports') }}
 ),
@@ -12,6 +13,10 @@ oceanengine_promotions as (
 
 platform_channels as (
     select * from {{ ref('channel_map_ad_platform') }}
+),
+
+exchange_rates as (
+    select * from {{ ref('int_exchange_rates_ranged') }}
 ),
 
 unioned as (
@@ -27,7 +32,7 @@ unioned as (
         stat_on,
         impressions,
         clicks,
-        cost_cny,
+        cost,
         conversions
     from baidu_keywords
 
@@ -45,7 +50,7 @@ unioned as (
         stat_on,
         impressions,
         clicks,
-        cost_cny,
+        cost,
         conversions
     from oceanengine_promotions
 ),
@@ -64,11 +69,18 @@ final as (
         unioned.stat_on,
         unioned.impressions,
         unioned.clicks,
-        cast(unioned.cost_cny as decimal(18, 2)) as cost_cny,
+        {{ converted_amount('unioned.cost', 'exchange_rates.rate') }} as cost,
+        {{ reporting_currency() }} as reporting_currency,
+        cast(unioned.cost as decimal(18, 2)) as account_cost,
+        cast('{{ var("ad_platform_currency") }}' as {{ dbt.type_string() }}) as account_currency,
         unioned.conversions
     from unioned
     left join platform_channels
         on unioned.platform = platform_channels.platform
+    left join exchange_rates
+        on exchange_rates.currency_code = '{{ var("ad_platform_currency") }}'
+        and unioned.stat_on >= exchange_rates.valid_from
+        and unioned.stat_on < exchange_rates.valid_to
 )
 
 select * from final

@@ -16,7 +16,7 @@ cohorts as (
         count(mql_at) as mqls,
         count(opportunity_at) as opportunities,
         count(won_at) as wins,
-        sum(won_amount_cny) as won_revenue_cny
+        sum(won_amount) as won_revenue
     from journeys
     group by lead_cohort_month, channel
 ),
@@ -26,7 +26,7 @@ ad_months as (
     select
         cast({{ dbt.date_trunc('month', 'stat_on') }} as date) as report_month,
         channel,
-        cost_cny
+        cost
     from ad_days
 ),
 
@@ -34,7 +34,7 @@ spend as (
     select
         report_month,
         channel,
-        sum(cost_cny) as spend_cny
+        sum(cost) as spend
     from ad_months
     group by report_month, channel
 ),
@@ -49,12 +49,12 @@ joined as (
     select
         month_channels.report_month,
         month_channels.channel,
-        cast(coalesce(spend.spend_cny, 0) as decimal(18, 2)) as spend_cny,
+        cast(coalesce(spend.spend, 0) as decimal(18, 2)) as spend,
         coalesce(cohorts.leads, 0) as leads,
         coalesce(cohorts.mqls, 0) as mqls,
         coalesce(cohorts.opportunities, 0) as opportunities,
         coalesce(cohorts.wins, 0) as wins,
-        cast(coalesce(cohorts.won_revenue_cny, 0) as decimal(18, 2)) as won_revenue_cny
+        cast(coalesce(cohorts.won_revenue, 0) as decimal(18, 2)) as won_revenue
     from month_channels
     left join cohorts
         on month_channels.report_month = cohorts.report_month
@@ -68,15 +68,15 @@ final as (
     select
         report_month,
         channel,
-        spend_cny,
+        spend,
         leads,
         mqls,
         opportunities,
         wins,
-        won_revenue_cny,
-        {{ safe_ratio('spend_cny', 'leads', 2) }} as cost_per_lead_cny,
-        {{ safe_ratio('spend_cny', 'opportunities', 2) }} as cost_per_opportunity_cny,
-        {{ safe_ratio('won_revenue_cny - spend_cny', 'spend_cny') }} as roi
+        won_revenue,
+        {{ safe_ratio('spend', 'leads', 2) }} as cost_per_lead,
+        {{ safe_ratio('spend', 'opportunities', 2) }} as cost_per_opportunity,
+        {{ safe_ratio('won_revenue - spend', 'spend') }} as roi
     from joined
 )
 

@@ -39,7 +39,7 @@ stages_by_month as (
 won_deals as (
     select
         account_id,
-        won_amount_cny,
+        won_amount,
         won_at,
         {{ business_month('won_at') }} as report_month
     from opportunities
@@ -49,7 +49,7 @@ won_deals as (
 revenue_by_month as (
     select
         report_month,
-        sum(won_amount_cny) as revenue_cny
+        sum(won_amount) as revenue
     from won_deals
     group by report_month
 ),
@@ -74,7 +74,7 @@ spend_by_month as (
     -- stat_on is already a China calendar day: its month needs no time zone conversion.
     select
         cast({{ dbt.date_trunc('month', 'stat_on') }} as date) as report_month,
-        sum(cost_cny) as spend_cny
+        sum(cost) as spend
     from ad_days
     group by cast({{ dbt.date_trunc('month', 'stat_on') }} as date)
 ),
@@ -112,8 +112,8 @@ months as (
 joined as (
     select
         months.report_month,
-        cast(coalesce(revenue_by_month.revenue_cny, 0) as decimal(18, 2)) as revenue_cny,
-        cast(coalesce(spend_by_month.spend_cny, 0) as decimal(18, 2)) as spend_cny,
+        cast(coalesce(revenue_by_month.revenue, 0) as decimal(18, 2)) as revenue,
+        cast(coalesce(spend_by_month.spend, 0) as decimal(18, 2)) as spend,
         coalesce(new_customers_by_month.new_customers, 0) as new_customers,
         {% for counted in stage_counts.values() %}
         coalesce(stages_by_month.{{ counted }}, 0) as {{ counted }}{{ ',' if not loop.last }}
@@ -132,11 +132,11 @@ joined as (
 final as (
     select
         report_month,
-        revenue_cny,
-        spend_cny,
-        {{ safe_ratio('revenue_cny - spend_cny', 'spend_cny') }} as roi,
+        revenue,
+        spend,
+        {{ safe_ratio('revenue - spend', 'spend') }} as roi,
         new_customers,
-        {{ safe_ratio('spend_cny', 'new_customers', 2) }} as cac_cny,
+        {{ safe_ratio('spend', 'new_customers', 2) }} as cac,
         {% for counted in stage_counts.values() %}
         {{ counted }},
         {% endfor %}

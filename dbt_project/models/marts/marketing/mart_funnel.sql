@@ -27,7 +27,7 @@ cells as (
         count(poc_at) as pocs,
         count(won_at) as wins,
         count(lost_at) as losses,
-        coalesce(sum(won_amount_cny), 0) as won_revenue_cny
+        coalesce(sum(won_amount), 0) as won_revenue
     from journeys
     group by lead_cohort_month, channel, utm_campaign, utm_term, province, industry
 ),
@@ -39,7 +39,7 @@ spend_groups as (
         channel,
         campaign_name as campaign,
         keyword,
-        sum(cost_cny) as spend_cny
+        sum(cost) as spend
     from ad_days
     group by cast({{ dbt.date_trunc('month', 'stat_on') }} as date), channel, campaign_name, keyword
 ),
@@ -47,7 +47,7 @@ spend_groups as (
 cells_in_groups as (
     select
         cells.*,
-        spend_groups.spend_cny as group_spend_cny,
+        spend_groups.spend as group_spend,
         sum(cells.leads) over (
             partition by cells.lead_cohort_month, cells.channel, cells.campaign, cells.keyword
         ) as group_leads,
@@ -67,9 +67,9 @@ shares as (
     select
         *,
         case
-            when group_spend_cny is null then 0
-            when allocation_rank > 1 then {{ safe_ratio('group_spend_cny * leads', 'group_leads', 2) }}
-        end as proportional_share_cny
+            when group_spend is null then 0
+            when allocation_rank > 1 then {{ safe_ratio('group_spend * leads', 'group_leads', 2) }}
+        end as proportional_share
     from cells_in_groups
 ),
 
@@ -88,13 +88,13 @@ allocated as (
         pocs,
         wins,
         losses,
-        won_revenue_cny,
+        won_revenue,
         coalesce(
-            proportional_share_cny,
-            group_spend_cny - coalesce(sum(proportional_share_cny) over (
+            proportional_share,
+            group_spend - coalesce(sum(proportional_share) over (
                 partition by lead_cohort_month, channel, campaign, keyword
             ), 0)
-        ) as spend_cny
+        ) as spend
     from shares
 ),
 
@@ -113,8 +113,8 @@ spend_without_leads as (
         0 as pocs,
         0 as wins,
         0 as losses,
-        0 as won_revenue_cny,
-        spend_groups.spend_cny
+        0 as won_revenue,
+        spend_groups.spend
     from spend_groups
     where not exists (
         select 1
@@ -147,8 +147,8 @@ final as (
         cast(pocs as bigint) as pocs,
         cast(wins as bigint) as wins,
         cast(losses as bigint) as losses,
-        cast(spend_cny as decimal(18, 2)) as spend_cny,
-        cast(won_revenue_cny as decimal(18, 2)) as won_revenue_cny,
+        cast(spend as decimal(18, 2)) as spend,
+        cast(won_revenue as decimal(18, 2)) as won_revenue,
         {{ safe_ratio('mqls', 'leads') }} as lead_to_mql_rate,
         {{ safe_ratio('sqls', 'mqls') }} as mql_to_sql_rate,
         {{ safe_ratio('opportunities', 'sqls') }} as sql_to_opportunity_rate,
@@ -156,13 +156,13 @@ final as (
         {{ safe_ratio('wins', 'pocs') }} as poc_to_won_rate,
         {{ safe_ratio('opportunities', 'leads') }} as lead_to_opportunity_rate,
         {{ safe_ratio('wins', 'leads') }} as lead_to_won_rate,
-        {{ safe_ratio('spend_cny', 'leads', 2) }} as cost_per_lead_cny,
-        {{ safe_ratio('spend_cny', 'mqls', 2) }} as cost_per_mql_cny,
-        {{ safe_ratio('spend_cny', 'sqls', 2) }} as cost_per_sql_cny,
-        {{ safe_ratio('spend_cny', 'opportunities', 2) }} as cost_per_opportunity_cny,
-        {{ safe_ratio('spend_cny', 'pocs', 2) }} as cost_per_poc_cny,
-        {{ safe_ratio('spend_cny', 'wins', 2) }} as cost_per_win_cny,
-        {{ safe_ratio('won_revenue_cny - spend_cny', 'spend_cny') }} as roi
+        {{ safe_ratio('spend', 'leads', 2) }} as cost_per_lead,
+        {{ safe_ratio('spend', 'mqls', 2) }} as cost_per_mql,
+        {{ safe_ratio('spend', 'sqls', 2) }} as cost_per_sql,
+        {{ safe_ratio('spend', 'opportunities', 2) }} as cost_per_opportunity,
+        {{ safe_ratio('spend', 'pocs', 2) }} as cost_per_poc,
+        {{ safe_ratio('spend', 'wins', 2) }} as cost_per_win,
+        {{ safe_ratio('won_revenue - spend', 'spend') }} as roi
     from unioned
 )
 

@@ -16,7 +16,7 @@ pocs as (
         opportunities.outcome as poc_outcome,
         coalesce(opportunities.lost_reason, '') as lost_reason,
         opportunities.poc_days,
-        opportunities.won_amount_cny
+        opportunities.won_amount
     from opportunities
     left join accounts
         on opportunities.account_id = accounts.account_id
@@ -31,7 +31,7 @@ final as (
         count(*) as pocs,
         count(poc_days) as pocs_ended,
         cast({{ median('poc_days') }} as decimal(10, 1)) as median_poc_days,
-        cast(coalesce(sum(won_amount_cny), 0) as decimal(18, 2)) as won_revenue_cny
+        cast(coalesce(sum(won_amount), 0) as decimal(18, 2)) as won_revenue
     from pocs
     group by poc_started_month, industry, poc_outcome, lost_reason
 )

@@ -15,7 +15,7 @@ renamed as (
         trim(keyword) as keyword,
         cast(impression as {{ dbt.type_bigint() }}) as impressions,
         cast(click as {{ dbt.type_bigint() }}) as clicks,
-        cast(cost as decimal(18, 2)) as cost_cny,
+        cast(cost as decimal(18, 2)) as cost,
         cast(conversion as {{ dbt.type_bigint() }}) as conversions,
         _source as loaded_via
     from source

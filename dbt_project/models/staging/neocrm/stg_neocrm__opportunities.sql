@@ -8,7 +8,7 @@ renamed as (
         opportunity_name,
         cast(account_id as {{ dbt.type_bigint() }}) as account_id,
         cast(owner_id as {{ dbt.type_bigint() }}) as owner_user_id,
-        cast(money as decimal(18, 2)) as amount_cny,
+        cast(money as decimal(18, 2)) as amount,
         cast(sale_stage_id as {{ dbt.type_bigint() }}) as sale_stage_id,
         cast(win_rate as integer) as win_rate_percent,
         cast({{ epoch_ms_to_timestamp('close_date') }} as date) as close_on,

@@ -10,7 +10,7 @@ renamed as (
         trim(cdp_project_name) as project_name,
         cast(cdp_promotion_id as {{ dbt.type_bigint() }}) as promotion_id,
         trim(cdp_promotion_name) as promotion_name,
-        cast(stat_cost as decimal(18, 2)) as cost_cny,
+        cast(stat_cost as decimal(18, 2)) as cost,
         cast(show_cnt as {{ dbt.type_bigint() }}) as impressions,
         cast(click_cnt as {{ dbt.type_bigint() }}) as clicks,
         cast(convert_cnt as {{ dbt.type_bigint() }}) as conversions,

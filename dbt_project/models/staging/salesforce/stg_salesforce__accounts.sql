@@ -12,9 +12,9 @@ renamed as (
         cast(number_of_employees as integer) as employee_count,
         owner_id as owner_user_id,
         coalesce(is_deleted, false) as is_deleted,
-        {{ salesforce_utc('created_date') }} as created_at,
-        {{ salesforce_utc('last_modified_date') }} as updated_at,
-        {{ salesforce_utc('system_modstamp') }} as system_modified_at
+        {{ utc_timestamp('created_date') }} as created_at,
+        {{ utc_timestamp('last_modified_date') }} as updated_at,
+        {{ utc_timestamp('system_modstamp') }} as system_modified_at
     from source
 )
 

@@ -12,9 +12,9 @@ renamed as (
         coalesce(has_responded, false) as has_responded,
         first_responded_date as first_responded_on,
         coalesce(is_deleted, false) as is_deleted,
-        {{ salesforce_utc('created_date') }} as created_at,
-        {{ salesforce_utc('last_modified_date') }} as updated_at,
-        {{ salesforce_utc('system_modstamp') }} as system_modified_at
+        {{ utc_timestamp('created_date') }} as created_at,
+        {{ utc_timestamp('last_modified_date') }} as updated_at,
+        {{ utc_timestamp('system_modstamp') }} as system_modified_at
     from source
 )
 

@@ -15,9 +15,9 @@ renamed as (
         title as job_title,
         owner_id as owner_user_id,
         coalesce(is_deleted, false) as is_deleted,
-        {{ salesforce_utc('created_date') }} as created_at,
-        {{ salesforce_utc('last_modified_date') }} as updated_at,
-        {{ salesforce_utc('system_modstamp') }} as system_modified_at
+        {{ utc_timestamp('created_date') }} as created_at,
+        {{ utc_timestamp('last_modified_date') }} as updated_at,
+        {{ utc_timestamp('system_modstamp') }} as system_modified_at
     from source
 )
 

@@ -9,7 +9,7 @@ renamed as (
         old_value as old_status,
         new_value as new_status,
         coalesce(is_deleted, false) as is_deleted,
-        {{ salesforce_utc('created_date') }} as changed_at
+        {{ utc_timestamp('created_date') }} as changed_at
     from source
     where field = 'Status'
 )

@@ -29,9 +29,9 @@ renamed as (
         utm_term,
         utm_content,
         coalesce(is_deleted, false) as is_deleted,
-        {{ salesforce_utc('created_date') }} as created_at,
-        {{ salesforce_utc('last_modified_date') }} as updated_at,
-        {{ salesforce_utc('system_modstamp') }} as system_modified_at
+        {{ utc_timestamp('created_date') }} as created_at,
+        {{ utc_timestamp('last_modified_date') }} as updated_at,
+        {{ utc_timestamp('system_modstamp') }} as system_modified_at
     from source
 )
 

@@ -9,7 +9,7 @@ renamed as (
         account_id,
         owner_id as owner_user_id,
         cast(amount as decimal(18, 2)) as amount,
-        '{{ var("salesforce_currency", "CNY") }}' as currency_code,
+        currency_iso_code as currency_code,
         stage_name,
         cast(probability as integer) as win_rate_percent,
         close_date as close_on,
@@ -20,9 +20,9 @@ renamed as (
         type as opportunity_type,
         campaign_id,
         coalesce(is_deleted, false) as is_deleted,
-        {{ salesforce_utc('created_date') }} as created_at,
-        {{ salesforce_utc('last_modified_date') }} as updated_at,
-        {{ salesforce_utc('system_modstamp') }} as system_modified_at
+        {{ utc_timestamp('created_date') }} as created_at,
+        {{ utc_timestamp('last_modified_date') }} as updated_at,
+        {{ utc_timestamp('system_modstamp') }} as system_modified_at
     from source
 )
 

@@ -8,11 +8,11 @@ renamed as (
         opportunity_id,
         stage_name,
         cast(amount as decimal(18, 2)) as amount,
-        '{{ var("salesforce_currency", "CNY") }}' as currency_code,
+        currency_iso_code as currency_code,
         cast(probability as integer) as win_rate_percent,
         close_date as close_on,
         coalesce(is_deleted, false) as is_deleted,
-        {{ salesforce_utc('created_date') }} as entered_at
+        {{ utc_timestamp('created_date') }} as entered_at
     from source
 )
 

@@ -6,29 +6,36 @@ import argparse
 import os
 import subprocess
 import sys
+from typing import TYPE_CHECKING
 
 from leadloop import settings
+
+if TYPE_CHECKING:
+    from dagster import DagsterInstance
+
+    from orchestration.launch import LaunchedRun
 
 settings.apply_environment()
 
 
-def run_nightly_refresh(first_day: str, last_day: str, instance=None):
-    """Execute nightly_refresh in this process over ad-report days [first_day, last_day] (one run).
+def run_nightly_refresh(first_day: str, last_day: str,
+                        instance: DagsterInstance | None = None) -> LaunchedRun:
+    """Run nightly_refresh in this process over ad-report days [first_day, last_day] (one run).
 
-    The run is recorded in DAGSTER_HOME's run storage, so it shows in the UI afterwards.
+    The run is created under the `leadloop` code location (orchestration/launch.py), so the UI lists
+    it in the job's Runs tab and on the Overview timeline like a run it launched itself. Without an
+    instance the run is recorded in DAGSTER_HOME.
     """
     import dagster as dg
 
-    from orchestration.definitions import defs
+    from orchestration.launch import run_job
 
     quiet_logs = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
     days = {"dagster/asset_partition_range_start": first_day, "dagster/asset_partition_range_end": last_day}
-    job = defs.resolve_job_def("nightly_refresh")
     if instance is not None:
-        return job.execute_in_process(instance=instance, run_config=quiet_logs, raise_on_error=False, tags=days)
+        return run_job("nightly_refresh", instance, run_config=quiet_logs, tags=days)
     with dg.DagsterInstance.get() as own_instance:
-        return job.execute_in_process(instance=own_instance, run_config=quiet_logs, raise_on_error=False,
-                                      tags=days)
+        return run_job("nightly_refresh", own_instance, run_config=quiet_logs, tags=days)
 
 
 def demo_night(demo, instance=None):

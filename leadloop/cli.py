@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 from typing import TYPE_CHECKING
 
@@ -90,17 +89,29 @@ def command_demo(args: argparse.Namespace) -> int:
 
 
 def command_ui(args: argparse.Namespace) -> int:
-    """Serve the Dagster UI with the demo simulators running, until interrupted."""
-    from leadloop.demo_sources import running_demo_sources
+    """Serve the Dagster UI (workspace.yaml, code location `leadloop`) with the demo simulators running.
 
-    with running_demo_sources():
-        command = [sys.executable, "-m", "dagster", "dev", "-m", "orchestration.definitions",
-                   "-h", args.host, "-p", str(args.port)]
-        print(f"Dagster UI on http://{args.host}:{args.port} (Ctrl-C stops it and the simulators)")
+    `dagster dev` runs in a process group of its own. SIGTERM or SIGINT to leadloop stops that whole
+    group (SIGTERM, then SIGKILL after a grace period) and then the simulators, and leadloop exits:
+    no webserver, daemon or code server outlives it.
+    """
+    from leadloop.demo_sources import running_demo_sources
+    from leadloop.processes import StopRequested, start_group, stop_group, stop_signals
+
+    command = [sys.executable, "-m", "dagster", "dev", "-w", str(settings.WORKSPACE_FILE),
+               "-h", args.host, "-p", str(args.port)]
+    with running_demo_sources(), stop_signals() as stops:
+        dagster_dev = start_group(command, cwd=settings.PROJECT_ROOT, env=os.environ.copy())
+        print(f"Dagster UI on http://{args.host}:{args.port} (Ctrl-C stops it and the simulators)",
+              flush=True)
         try:
-            return subprocess.call(command, cwd=settings.PROJECT_ROOT, env=os.environ.copy())
-        except KeyboardInterrupt:
+            stops.arm()
+            return dagster_dev.wait()
+        except StopRequested:
             return 0
+        finally:
+            stops.disarm()
+            stop_group(dagster_dev)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,18 +4,26 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
+from typing import TYPE_CHECKING
 
 from leadloop import settings
+
+if TYPE_CHECKING:
+    from dagster import DagsterInstance
+
+    from orchestration.launch import LaunchedRun
 
 settings.apply_environment()
 
 
-def run_nightly_refresh(first_day: str, last_day: str, instance=None):
-    """Execute nightly_refresh in this process over ad-report days [first_day, last_day] (one run).
+def run_nightly_refresh(first_day: str, last_day: str,
+                        instance: DagsterInstance | None = None) -> LaunchedRun:
+    """Run nightly_refresh in this process over ad-report days [first_day, last_day] (one run).
 
-    The run is recorded in DAGSTER_HOME's run storage, so it shows in the UI afterwards.
+    The run is created under the `leadloop` code location (orchestration/launch.py), so the UI lists
+    it in the job's Runs tab and on the Overview timeline like a run it launched itself. Without an
+    instance the run is recorded in DAGSTER_HOME.
     """
     import dagster as dg
 
@@ -121,17 +129,29 @@ def command_sources(args: argparse.Namespace) -> int:
 
 
 def command_ui(args: argparse.Namespace) -> int:
-    """Serve the Dagster UI with the demo simulators running, until interrupted."""
-    from leadloop.demo_sources import running_demo_sources
+    """Serve the Dagster UI (workspace.yaml, code location `leadloop`) with the demo simulators running.
 
-    with running_demo_sources():
-        command = [sys.executable, "-m", "dagster", "dev", "-m", "orchestration.definitions",
-                   "-h", args.host, "-p", str(args.port)]
-        print(f"Dagster UI on http://{args.host}:{args.port} (Ctrl-C stops it and the simulators)")
+    `dagster dev` runs in a process group of its own. SIGTERM or SIGINT to leadloop stops that whole
+    group (SIGTERM, then SIGKILL after a grace period) and then the simulators, and leadloop exits:
+    no webserver, daemon or code server outlives it.
+    """
+    from leadloop.demo_sources import running_demo_sources
+    from leadloop.processes import StopRequested, start_group, stop_group, stop_signals
+
+    command = [sys.executable, "-m", "dagster", "dev", "-w", str(settings.WORKSPACE_FILE),
+               "-h", args.host, "-p", str(args.port)]
+    with running_demo_sources(), stop_signals() as stops:
+        dagster_dev = start_group(command, cwd=settings.PROJECT_ROOT, env=os.environ.copy())
+        print(f"Dagster UI on http://{args.host}:{args.port} (Ctrl-C stops it and the simulators)",
+              flush=True)
         try:
-            return subprocess.call(command, cwd=settings.PROJECT_ROOT, env=os.environ.copy())
-        except KeyboardInterrupt:
+            stops.arm()
+            return dagster_dev.wait()
+        except StopRequested:
             return 0
+        finally:
+            stops.disarm()
+            stop_group(dagster_dev)
 
 
 def main(argv: list[str] | None = None) -> int:

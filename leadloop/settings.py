@@ -11,6 +11,8 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+# The Dagster workspace of `leadloop ui`; CLI runs are recorded under its code location too.
+WORKSPACE_FILE = PROJECT_ROOT / "workspace.yaml"
 SUPPORTED_WAREHOUSES = ("duckdb", "postgres")
 
 # Telemetry is off for every tool, whoever starts the process.

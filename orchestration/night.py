@@ -16,6 +16,7 @@ import dagster as dg
 
 from extract.registry import Status, active_sources, configurations
 from orchestration.jobs import NIGHTLY_TIMEZONE, night_selection
+from orchestration.launch import LaunchedRun, run_job
 
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
@@ -25,16 +26,15 @@ def report_day_before(moment: datetime) -> date:
     return (moment.astimezone(ZoneInfo(NIGHTLY_TIMEZONE)) - timedelta(days=1)).date()
 
 
-def execute_night(first_day: str, last_day: str, instance: dg.DagsterInstance):
-    """Run nightly_refresh in this process over ad-report days [first_day, last_day] as one run, with
-    the sources configured now (not when the definitions were imported)."""
+def execute_night(first_day: str, last_day: str, instance: dg.DagsterInstance) -> LaunchedRun:
+    """Run nightly_refresh in this process over ad-report days [first_day, last_day] as one run of the
+    `leadloop` code location (so the UI lists it like its own), with the sources configured now
+    rather than when the definitions were imported."""
     from orchestration.definitions import defs
 
     days = {"dagster/asset_partition_range_start": first_day, "dagster/asset_partition_range_end": last_day}
     selection = night_selection(active_sources()).resolve(defs.resolve_asset_graph())
-    job = defs.resolve_job_def("nightly_refresh")
-    return job.execute_in_process(instance=instance, run_config=QUIET_LOGS, raise_on_error=False, tags=days,
-                                  asset_selection=list(selection))
+    return run_job("nightly_refresh", instance, run_config=QUIET_LOGS, tags=days, asset_selection=list(selection))
 
 
 @dataclass

@@ -18,6 +18,7 @@ FIRST, LAST = date(2026, 10, 1), date(2026, 10, 7)
 def test_backfilling_seven_days_loads_exactly_those_days_with_their_numbers(private_warehouse, demo_world):
     from leadloop.demo_sources import running_demo_sources
     from orchestration.definitions import defs
+    from orchestration.launch import asset_materializations, run_job
 
     graph = defs.resolve_asset_graph()
     ad_keys = [k for k in graph.get_all_asset_keys()
@@ -25,11 +26,10 @@ def test_backfilling_seven_days_loads_exactly_those_days_with_their_numbers(priv
     days = {"dagster/asset_partition_range_start": FIRST.isoformat(),
             "dagster/asset_partition_range_end": LAST.isoformat()}
     with running_demo_sources(demo_world), dg.DagsterInstance.get() as instance:
-        result = defs.resolve_job_def("nightly_refresh").execute_in_process(
-            instance=instance, asset_selection=ad_keys, tags=days)
+        result = run_job("nightly_refresh", instance, tags=days, asset_selection=ad_keys)  # the CLI's way
         assert result.success
-        materialized = {e.partition for e in result.get_asset_materialization_events()
-                        if e.asset_key == dg.AssetKey(["raw_baidu_sem", "keyword_daily_report"])}
+        materialized = {m.partition for m in asset_materializations(instance, result.run_id)
+                        if m.asset_key == dg.AssetKey(["raw_baidu_sem", "keyword_daily_report"])}
     wanted = {(FIRST + timedelta(days=n)).isoformat() for n in range(7)}
     assert materialized == wanted  # one run, every partition of the range recorded
 

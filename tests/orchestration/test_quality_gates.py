@@ -11,6 +11,7 @@ import pytest
 
 from demo.simulators.wecom_robot import WecomRobotReceiver
 from demo.world import DEFAULT_AS_OF, simulate
+from orchestration.launch import asset_check_evaluations, asset_materializations
 
 pytestmark = pytest.mark.slow
 
@@ -41,10 +42,10 @@ def test_duplicated_opportunity_ids_stop_the_marts_and_alert(warehouse_copy, nig
     second, run = _run_night(a_month_later, night_instance)
     assert not second.success
     evaluations = {(e.asset_key.to_user_string(), e.check_name): e.passed
-                   for e in second.get_asset_check_evaluations()}
+                   for e in asset_check_evaluations(night_instance, second.run_id)}
     assert evaluations[("raw_neocrm/opportunities", "gx_suite")] is False
     assert not any(m.asset_key == dg.AssetKey(["marts", "mart_funnel"])
-                   for m in second.get_asset_materialization_events() if hasattr(m, "asset_key"))
+                   for m in asset_materializations(night_instance, second.run_id))
     assert _mart(warehouse_copy) == yesterday  # yesterday's marts stand
 
     with WecomRobotReceiver() as receiver:

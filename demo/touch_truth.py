@@ -2,20 +2,23 @@
 
 The rules are the demo company's own reading of what a touch is, written apart from the dbt
 project and its seeds: a website visit (page views with no gap over 30 minutes) at its landing
-page, a form submit, a content read, a webinar attended, a WeCom add, a CRM lead. A web visitor
-counts once their own events identify them (a form, a sign-up, an article opened from WeCom);
-before that nobody could know who they are, however true it is.
+page, a form submit, a content read, a webinar attended, a WeCom add, and what the CRMs record — a
+lead, a campaign response, a sales call, e-mail or meeting. A web visitor counts once their own
+events identify them (a form, a sign-up, an article opened from WeCom); before that nobody could know
+who they are, however true it is.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from demo import catalog, sensors_records
+from demo import catalog, salesforce_records, sensors_records
 from demo.digital import SITE, DigitalWorld, WebEvent
+from demo.sales_activities import sales_activities
 from demo.wecom_records import exists_at
 from demo.world import World
 from extract.sensors import settings as sensors_settings
@@ -29,6 +32,17 @@ UTM_CHANNELS = {c.utm_source: (c.name, c.name in ("paid_search", "paid_social"))
 SEARCH_ENGINES = {"www.baidu.com"}
 WECOM_CAMPAIGNS = {"qr_expo_booth": "展台活码", "qr_official_menu": "公众号菜单活码"}
 SALES_CHANNELS = {"outbound"}
+# What each source tells: the web touches come from Sensors, adds from WeCom, leads from either CRM,
+# campaign responses and sales activities from Salesforce (销售易's are not loaded).
+CRMS = ("neocrm", "salesforce")
+TOUCH_SOURCES = {
+    **dict.fromkeys(("ad_click", "web_session", "form_submit", "content_read", "webinar_attend"), ("sensors",)),
+    "wecom_add": ("wecom",), "crm_lead": CRMS,
+    **dict.fromkeys(("campaign_response", "sales_call", "sales_email", "sales_meeting"), ("salesforce",)),
+}
+SALES_ACTIVITY_TOUCHES = {"call": "sales_call", "email": "sales_email", "meeting": "sales_meeting"}
+# Touches only a CRM records: never a journey's own first or lead-creating touch.
+CRM_RECORDED = frozenset(kind for kind, systems in TOUCH_SOURCES.items() if set(systems) <= set(CRMS))
 
 
 @dataclass(frozen=True)
@@ -45,10 +59,20 @@ class Touch:
     content: str | None = None
 
 
-def touches_truth(world: World, digital: DigitalWorld, now: int | None = None) -> list[Touch]:
-    """Every touch of a known person that the systems hold at `now` (default: the demo's today)."""
+def touches_truth(world: World, digital: DigitalWorld, now: int | None = None,
+                  sources: Collection[str] | None = None) -> list[Touch]:
+    """Every touch of a known person that the systems hold at `now` (default: the demo's today), as
+    a team with `sources` configured sees them (default: every platform)."""
     moment = world.as_of_ms if now is None else now
+    touches = _all_touches(world, digital, moment)
+    if sources is None:
+        return touches
+    return [t for t in touches if set(TOUCH_SOURCES[t.touch_type]) & set(sources)]
+
+
+def _all_touches(world: World, digital: DigitalWorld, moment: int) -> list[Touch]:
     touches = [_crm_lead(j) for j in world.journeys if j.created_at <= moment]
+    touches += _salesforce_touches(world, moment)
     touches += [
         Touch(c.person_id, c.added_ms // 1000 * 1000, "wecom_add",  # WeCom tells seconds
               "wecom" if c.state else "wecom_sales_add",
@@ -63,6 +87,21 @@ def _crm_lead(journey) -> Touch:
     return Touch(journey.person.person_id, journey.created_at, "crm_lead", channel,
                  "sales" if channel in SALES_CHANNELS else "marketing",
                  journey.utm["utmCampaign"], journey.utm["utmTerm"], journey.utm["utmContent"])
+
+
+def _salesforce_touches(world: World, moment: int) -> list[Touch]:
+    """Campaign responses (a lead that came with a UTM campaign is its member from the lead on) and
+    the sales team's calls, e-mails and meetings."""
+    known = salesforce_records.campaigns(world)
+    touches = []
+    for journey in world.journeys:
+        campaign = salesforce_records.campaign_of(journey, known)
+        if campaign is not None and journey.created_at <= moment:
+            touches.append(Touch(journey.person.person_id, journey.created_at, "campaign_response",
+                                 campaign.channel.name, "marketing", campaign.name))
+    touches += [Touch(a.person_id, a.at_ms, SALES_ACTIVITY_TOUCHES[a.kind], "sales_follow_up", "sales")
+                for a in sales_activities(world) if a.at_ms <= moment]
+    return touches
 
 
 def _web_touches(digital: DigitalWorld, moment: int) -> list[Touch]:
@@ -92,6 +131,15 @@ def _web_touches(digital: DigitalWorld, moment: int) -> list[Touch]:
             elif event.event == "webinar_attend":
                 touches.append(Touch(person, event.time_ms, "webinar_attend", "webinar", "marketing"))
     return touches
+
+
+def identified_sensors_users(digital: DigitalWorld, now: int) -> set[str]:
+    """The Sensors users (as `sensors_user:<id>` records) whose own events say who they are; any other
+    visitor is nobody the warehouse can know, whoever they really are."""
+    context = sensors_records.EventContext.of(digital)
+    return {f"sensors_user:{sensors_records.user_id(event.distinct_id)}"
+            for event in sensors_records.received_events(digital, now)
+            if event.time_ms >= SENSORS_LOADED_FROM_MS and event.person_id and _identifies(event, context)}
 
 
 def _identifies(event: WebEvent, context: Any) -> bool:

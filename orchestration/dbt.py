@@ -98,12 +98,18 @@ DBT_TRANSLATOR = LeadloopDbtTranslator(
 )
 
 
+# dbt unit tests check the SQL, not the night's data: they run in CI (tests/dbt), as dbt recommends,
+# and a night does not spend a third of its dbt time re-proving its code.
+NIGHTLY_EXCLUDE = "test_type:unit"
+
+
 @dbt_assets(
     manifest=DBT_PROJECT.manifest_path,
     project=DBT_PROJECT,
     dagster_dbt_translator=DBT_TRANSLATOR,
     name="leadloop_dbt",
     retry_policy=NO_RETRY,
+    exclude=NIGHTLY_EXCLUDE,
 )
 def leadloop_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
     """Build the selected seeds and models and run their tests (dbt build)."""

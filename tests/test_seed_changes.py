@@ -243,12 +243,13 @@ def test_moving_a_lead_source_to_another_channel_relabels_its_journeys(demo_nigh
 
 
 def test_moving_a_utm_source_to_another_channel_relabels_its_touches(demo_night, demo_world, tmp_path):
-    """A marketer decides WeChat article links are organic reach: the visits and forms they brought
-    move to organic; content reads keep the channel the content catalog gives them."""
+    """A marketer decides WeChat article links are organic reach: the visits, forms and campaign
+    responses they brought move to organic; content reads keep the channel the content catalog
+    gives them."""
     digital = simulate_digital(demo_world)
     owner = {row.record: row.person_id for row in record_truth(demo_world, digital)}
     truth = touches_truth(demo_world, digital)
-    utm_driven = ("web_session", "form_submit")
+    utm_driven = ("web_session", "form_submit", "campaign_response")  # a campaign's channel is its UTM's
     relabelled = Counter(
         (t.person_id, t.touch_type, "organic" if t.channel == "wechat_content" and t.touch_type in utm_driven
          else t.channel, t.campaign) for t in truth)

@@ -51,7 +51,8 @@ def test_fct_touchpoints_equals_the_truth(demo_night, demo_world, digital, touch
     expected = Counter((t.person_id, t.at_ms, t.touch_type, t.channel, t.channel_group, t.campaign, t.keyword,
                         t.content) for t in touches)
     assert {kind for _, _, kind, *_ in expected} == {
-        "ad_click", "web_session", "form_submit", "content_read", "webinar_attend", "wecom_add", "crm_lead"}
+        "ad_click", "web_session", "form_submit", "content_read", "webinar_attend", "wecom_add", "crm_lead",
+        "campaign_response", "sales_call", "sales_email", "sales_meeting"}
     assert actual - expected == Counter() and expected - actual == Counter()
 
 

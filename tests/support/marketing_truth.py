@@ -7,6 +7,7 @@ at the demo's today, and `demo.truth`'s journeys and opportunities.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -31,26 +32,34 @@ def ratio(numerator: Decimal | int, denominator: Decimal | int, places: str = "0
     return (Decimal(numerator) / Decimal(denominator)).quantize(Decimal(places), ROUND_HALF_UP)
 
 
-def loaded_ad_days(world: World, digital: DigitalWorld, last: date | None = None) -> dict[tuple, dict[str, Any]]:
-    """fct_ad_performance_daily's rows: every unit-day up to `last`, as the platforms report it today.
+def loaded_ad_days(world: World, digital: DigitalWorld, last: date | None = None, first: date | None = None,
+                   platforms: Collection[str] = tuple(PLATFORMS.values())) -> dict[tuple, dict[str, Any]]:
+    """fct_ad_performance_daily's rows: every unit-day from `first` to `last` of the platforms (dlt
+    source names) configured, as the platforms report it today.
 
-    The night loads days up to the day before the demo's today (China time), the default `last`;
-    recent days show provisional numbers. Ocean Engine has no row for a promotion-day without numbers.
+    The demo night loads days from the first report partition to the day before the demo's today
+    (China time), the defaults; tonight's production night loads its day and the restatement window
+    before it. Recent days show provisional numbers. Ocean Engine has no row for a promotion-day
+    without numbers.
     """
     last = last or business_day(world.as_of_ms) - timedelta(days=1)
+    first = first or FIRST_REPORT_DAY
     units = {DigitalWorld.unit_key(unit): unit for unit in digital.ad_units}
     rows = {}
     for (key, day), numbers in digital.ad_days.items():
         unit = units[key]
         shown: AdDay = reported_ad_day(numbers, day, world.as_of_ms)
         empty = not (shown.impressions or shown.clicks or shown.cost or shown.conversions)
-        if day > last or day < FIRST_REPORT_DAY or (unit.platform == "oceanengine" and empty):
+        if (day > last or day < first or PLATFORMS[unit.platform] not in platforms
+                or (unit.platform == "oceanengine" and empty)):
             continue
         grain = (PLATFORMS[unit.platform], unit.account_id, unit.campaign_id, unit.adgroup_id, unit.keyword_id, day)
         rows[grain] = {
             "channel": PLATFORM_CHANNELS[unit.platform], "campaign_name": unit.campaign_name,
             "ad_group_name": unit.adgroup_name, "keyword": unit.keyword, "impressions": shown.impressions,
             "clicks": shown.clicks, "cost": money(shown.cost), "conversions": shown.conversions,
+            # The demo's ad accounts bill in CNY, the default reporting currency: the rate is 1.
+            "reporting_currency": "CNY", "account_cost": money(shown.cost), "account_currency": "CNY",
         }
     return rows
 

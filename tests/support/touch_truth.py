@@ -6,21 +6,21 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from demo.touch_truth import Touch
+from demo.touch_truth import CRM_RECORDED, Touch
 from tests.support.crm_truth import money
 
 JOURNEY_TOUCH_FIELDS = ("touch_type", "channel", "campaign", "keyword", "content")
 
 
 def journey_windows(journeys: list[dict[str, Any]], touches: list[Touch]) -> dict[int, list[Touch]]:
-    """lead_id → the person's touches (CRM leads left out) after their previous lead, up to this one,
-    in time order."""
+    """lead_id → the person's own touches (what a CRM records left out) after their previous lead, up
+    to this one, in time order."""
     by_person: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for journey in journeys:
         by_person[journey["person_id"]].append(journey)
     touches_of: dict[str, list[Touch]] = defaultdict(list)
     for touch in touches:
-        if touch.touch_type != "crm_lead":
+        if touch.touch_type not in CRM_RECORDED:
             touches_of[touch.person_id].append(touch)
     windows: dict[int, list[Touch]] = {}
     for person, own in by_person.items():

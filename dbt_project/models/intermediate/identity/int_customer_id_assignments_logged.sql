@@ -1,7 +1,9 @@
-{{ config(materialized='incremental', on_schema_change='fail') }}
+{{ config(materialized='incremental', on_schema_change='fail', full_refresh=false) }}
 -- Append-only log of customer ids: the first run records every identifier's id, each later run
 -- only identifiers whose id changed (a merge of two persons, or a split after a hub was found).
--- mart map_customer_id_changes reads old → new ids from it.
+-- mart map_customer_id_changes reads old → new ids from it. The log is history no source can give
+-- back, so a full refresh (`dbt build --full-refresh`) appends to it like any other run
+-- (full_refresh=false); to start it again on purpose, drop the table.
 with assigned as (
     select * from {{ ref('int_customer_ids_assigned') }}
 ),

@@ -1,0 +1,132 @@
+"""The customer-id history survives `dbt build --full-refresh`.
+
+int_customer_id_assignments_logged is an append-only log no source can give back (full_refresh:
+false): after a full refresh it still holds the first run's rows, and map_customer_id_changes still
+maps the old id of two persons that merged to the new one. Built from a hand-made observations
+table (the identity models' only source) on DuckDB and on a real PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from leadloop import settings
+
+SELECT = "+map_customer_id_changes"
+OBSERVATIONS = "identity.identifier_observations"
+COLUMNS = ("record_id", "record_type", "graph", "identifier_type", "raw_value", "identifier", "phone_kind",
+           "rejection_reason", "first_seen_at", "last_seen_at")
+DAY_1, DAY_2, DAY_3 = (datetime(2026, 3, day, 9, 0, tzinfo=UTC) for day in (1, 2, 3))
+
+
+def _observations(record_id: str, identifiers: list[tuple[str, str]], seen: datetime) -> list[tuple]:
+    """One record and the identifiers it carries, as the identity asset writes them."""
+    record_type, own_id = record_id.split(":", 1)
+    rows = [(record_id, record_type, "person", record_type, own_id, record_id, None, None, seen, seen)]
+    rows += [(record_id, record_type, "person", kind, value, f"{kind}:{value}", None, None, seen, seen)
+             for kind, value in identifiers]
+    return rows
+
+
+# Two persons and a bystander; on day 3 a CRM lead carries the phone of the one and the e-mail of the
+# other, so they are one person from then on, under the older one's id.
+FIRST_NIGHT = (
+    _observations("neocrm_lead:1400000000001", [("phone", "+8613911110001"), ("email", "wang@example.cn")], DAY_1)
+    + _observations("sensors_user:2002", [("phone", "+8613922220002"), ("sensors_distinct_id", "d-2002")], DAY_2)
+    + _observations("wecom_contact:wm-3003", [("phone", "+8613933330003")], DAY_2)
+)
+MERGING_LEAD = _observations("neocrm_lead:1400000000004",
+                             [("phone", "+8613922220002"), ("email", "wang@example.cn")], DAY_3)
+
+
+def _dbt(tmp_path: Path, environment: dict[str, str], *args: str) -> None:
+    dbt = Path(sys.executable).with_name("dbt")
+    result = subprocess.run(
+        [str(dbt), *args, "--select", SELECT, "--exclude", "test_type:unit",
+         "--project-dir", str(settings.DBT_PROJECT_DIR), "--profiles-dir", str(settings.DBT_PROJECT_DIR),
+         "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
+        check=False, capture_output=True, text=True, cwd=settings.DBT_PROJECT_DIR,
+        env={**os.environ, **environment, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
+    )
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+
+
+def _check_history_survives_a_full_refresh(tmp_path: Path, environment: dict[str, str],
+                                           insert: Callable[[list[tuple]], None],
+                                           query: Callable[[str], list[tuple]]) -> None:
+    insert(FIRST_NIGHT)
+    _dbt(tmp_path, environment, "build")
+    first = set(query("select identifier, customer_id, assigned_at from intermediate.int_customer_id_assignments_logged"))
+    assigned = dict(query("select identifier, customer_id from intermediate.int_customer_ids_assigned"))
+    assert {(identifier, customer_id) for identifier, customer_id, _ in first} == set(assigned.items())
+    older, younger = assigned["neocrm_lead:1400000000001"], assigned["sensors_user:2002"]
+    assert older != younger
+    moving = {identifier for identifier, customer_id in assigned.items() if customer_id == younger}
+    assert query("select count(*) from marts.map_customer_id_changes") == [(0,)]
+
+    insert(MERGING_LEAD)
+    _dbt(tmp_path, environment, "build", "--full-refresh")
+
+    logged = set(query("select identifier, customer_id, assigned_at from intermediate.int_customer_id_assignments_logged"))
+    assert first <= logged, "the full refresh erased the first run's history"
+    merged = dict(query("select identifier, customer_id from intermediate.int_customer_ids_assigned"))
+    assert {merged[identifier] for identifier in moving} == {older}, "the older person's id survives the merge"
+    assert merged["wecom_contact:wm-3003"] == assigned["wecom_contact:wm-3003"]
+    appended = {(identifier, customer_id) for identifier, customer_id, _ in logged - first}
+    new_identifiers = {"neocrm_lead:1400000000004"}
+    assert appended == {(identifier, older) for identifier in moving | new_identifiers}
+    assert query("select old_customer_id, new_customer_id, identifiers_moved from marts.map_customer_id_changes") \
+        == [(younger, older, len(moving))]
+
+
+def test_customer_id_history_survives_a_full_refresh_on_duckdb(private_warehouse, tmp_path):
+    import duckdb
+
+    private_warehouse.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(private_warehouse)) as connection:
+        connection.execute("create schema identity")
+        connection.execute(f"create table {OBSERVATIONS} ({', '.join(f'{c} varchar' for c in COLUMNS[:-2])},"
+                           " first_seen_at timestamptz, last_seen_at timestamptz)")
+
+    def insert(rows: list[tuple]) -> None:
+        with duckdb.connect(str(private_warehouse)) as connection:
+            connection.executemany(f"insert into {OBSERVATIONS} values ({', '.join('?' for _ in COLUMNS)})", rows)
+
+    def query(sql: str) -> list[tuple]:
+        with duckdb.connect(str(private_warehouse), read_only=True) as connection:
+            return connection.execute(sql).fetchall()
+
+    environment = {"LEADLOOP_DBT_TARGET": "duckdb", "LEADLOOP_DUCKDB_PATH": str(private_warehouse)}
+    _check_history_survives_a_full_refresh(tmp_path, environment, insert, query)
+
+
+@pytest.mark.postgres
+def test_customer_id_history_survives_a_full_refresh_on_postgres(postgres_server, tmp_path):
+    import psycopg2
+
+    database = postgres_server.create_database("customer_id_history")
+    connect = {"host": "127.0.0.1", "port": postgres_server.port, "user": postgres_server.user,
+               "password": postgres_server.password, "dbname": database}
+    with psycopg2.connect(**connect) as connection, connection.cursor() as cursor:
+        cursor.execute(f"create schema identity; create table {OBSERVATIONS}"
+                       f" ({', '.join(f'{c} text' for c in COLUMNS[:-2])},"
+                       " first_seen_at timestamptz, last_seen_at timestamptz)")
+
+    def insert(rows: list[tuple]) -> None:
+        with psycopg2.connect(**connect) as connection, connection.cursor() as cursor:
+            cursor.executemany(f"insert into {OBSERVATIONS} values ({', '.join('%s' for _ in COLUMNS)})", rows)
+
+    def query(sql: str) -> list[tuple]:
+        with psycopg2.connect(**connect) as connection, connection.cursor() as cursor:
+            cursor.execute(sql)
+            return cursor.fetchall()
+
+    environment = {**postgres_server.environment(), "LEADLOOP_PG_DATABASE": database, "LEADLOOP_DBT_TARGET": "postgres"}
+    _check_history_survives_a_full_refresh(tmp_path, environment, insert, query)

@@ -8,16 +8,13 @@ table (the identity models' only source) on DuckDB and on a real PostgreSQL.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from leadloop import settings
+from tests.support.dbt import passed, run_dbt
 
 SELECT = "+map_customer_id_changes"
 OBSERVATIONS = "identity.identifier_observations"
@@ -47,15 +44,8 @@ MERGING_LEAD = _observations("neocrm_lead:1400000000004",
 
 
 def _dbt(tmp_path: Path, environment: dict[str, str], *args: str) -> None:
-    dbt = Path(sys.executable).with_name("dbt")
-    result = subprocess.run(
-        [str(dbt), *args, "--select", SELECT, "--exclude", "test_type:unit",
-         "--project-dir", str(settings.DBT_PROJECT_DIR), "--profiles-dir", str(settings.DBT_PROJECT_DIR),
-         "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
-        check=False, capture_output=True, text=True, cwd=settings.DBT_PROJECT_DIR,
-        env={**os.environ, **environment, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
-    )
-    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    passed(run_dbt(*args, "--select", SELECT, "--exclude", "test_type:unit", work_dir=tmp_path,
+                   environment=environment))
 
 
 def _check_history_survives_a_full_refresh(tmp_path: Path, environment: dict[str, str],

@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import io
 import itertools
-import os
 import re
 import subprocess
-import sys
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -28,6 +26,7 @@ import pytest
 import yaml
 
 from leadloop import settings
+from tests.support.dbt import passed, run_dbt
 
 MODEL = "int_persons_stitched"
 ROUND_MODEL = "int_identifier_edges_contracted"
@@ -39,25 +38,12 @@ Edge = tuple[str | None, str | None]
 
 def _dbt(tmp_path: Path, environment: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     """Runs dbt on the project with a private target and log folder."""
-    dbt = Path(sys.executable).with_name("dbt")
-    return subprocess.run(
-        [str(dbt), *args, "--project-dir", str(settings.DBT_PROJECT_DIR),
-         "--profiles-dir", str(settings.DBT_PROJECT_DIR), "--target-path", str(tmp_path / "target"),
-         "--log-path", str(tmp_path / "logs")],
-        check=False, capture_output=True, text=True, cwd=settings.DBT_PROJECT_DIR,
-        env={**os.environ, **environment, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
-    )
-
-
-def _passed(result: subprocess.CompletedProcess) -> int:
-    """PASS= count of a successful dbt run (fails the test with dbt's output otherwise)."""
-    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
-    return int(re.search(r"PASS=(\d+)", result.stdout).group(1))  # type: ignore[union-attr]
+    return run_dbt(*args, work_dir=tmp_path, environment=environment)
 
 
 def _built(result: subprocess.CompletedProcess) -> None:
     """The model and all its data tests passed, the convergence test among them."""
-    assert _passed(result) >= 7
+    assert passed(result) >= 7
     assert re.search(r"PASS assert_identity_components_converged", result.stdout), result.stdout[-3000:]
 
 
@@ -315,7 +301,7 @@ def test_work_tables_the_script_and_running_out_of_rounds(private_warehouse, tmp
     # Only self-loops and nulls: no round, every identifier its own person.
     _duckdb_edges(private_warehouse, [("phone:+8613900000001", "phone:+8613900000001"),
                                       ("email:solo@example.cn", None), (None, None)])
-    _passed(_dbt(tmp_path, environment, "run", "--select", MODEL))
+    passed(_dbt(tmp_path, environment, "run", "--select", MODEL))
     assert sorted(_duckdb_rows(private_warehouse)) == [
         ("email:solo@example.cn", "email:solo@example.cn", 0, True),
         ("phone:+8613900000001", "phone:+8613900000001", 0, True)]
@@ -326,7 +312,7 @@ def test_work_tables_the_script_and_running_out_of_rounds(private_warehouse, tmp
     _duckdb_edges(private_warehouse, _path(path))
     rounds = reference_rounds(_path(path))
     kept = _dbt(tmp_path, environment, "run", "--select", MODEL, "--vars", "{identity_keep_work_tables: true}")
-    _passed(kept)
+    passed(kept)
     assert rounds >= 2
     steps = [f"{step}_{r:02d}" for r in range(1, rounds + 1) for step in ("parents", "representatives", "roots")]
     assert _duckdb_work_tables(private_warehouse) == sorted(
@@ -337,7 +323,7 @@ def test_work_tables_the_script_and_running_out_of_rounds(private_warehouse, tmp
     assert f"{MODEL}: round {rounds}: 0 edges left" in kept.stdout
 
     # The next run drops them; target/run holds every statement it ran, in order, and no long one.
-    _passed(_dbt(tmp_path, environment, "run", "--select", MODEL))
+    passed(_dbt(tmp_path, environment, "run", "--select", MODEL))
     assert _duckdb_work_tables(private_warehouse) == []
     assert {(person_key, n) for person_key, n in _key_counts(_duckdb_rows(private_warehouse))} == {(path[-1], 40)}
     script = next((tmp_path / "target" / "run").rglob(f"{MODEL}.sql")).read_text()

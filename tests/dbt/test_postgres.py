@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from datetime import datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
 from demo.digital import business_day, simulate_digital
 from demo.truth import journeys_truth
 from leadloop import settings
+from tests.support.dbt import run_dbt
 from tests.support.funnel import actual_funnel, expected_funnel, funnel_differences
 from tests.support.marketing_truth import loaded_ad_days
 
@@ -31,13 +30,7 @@ def postgres_warehouse(postgres_server, monkeypatch):
 
 
 def _dbt(*args: str) -> subprocess.CompletedProcess:
-    dbt = Path(sys.executable).with_name("dbt")
-    return subprocess.run(
-        [str(dbt), *args, "--project-dir", str(settings.DBT_PROJECT_DIR),
-         "--profiles-dir", str(settings.DBT_PROJECT_DIR), "--target", "postgres",
-         "--target-path", "target/postgres"],
-        check=False, capture_output=True, text=True, env=os.environ.copy(), cwd=settings.DBT_PROJECT_DIR,
-    )
+    return run_dbt(*args, "--target", "postgres", work_dir=settings.DBT_PROJECT_DIR / "target" / "postgres")
 
 
 def test_dbt_build_passes_on_postgres_matches_truth_and_duckdb(demo_night, postgres_warehouse, demo_world):

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,8 +12,8 @@ import pytest
 from demo.digital import simulate_digital
 from demo.identity import PLACEHOLDER_MOBILE
 from demo.identity_truth import account_record_truth, record_truth
-from leadloop import settings
 from leadloop.identity.normalize import normalize_email, normalize_phone
+from tests.support.dbt import duckdb_environment, passed, run_dbt
 from tests.support.stitching import mixed_groups, pair_score
 
 pytestmark = pytest.mark.slow
@@ -120,14 +117,8 @@ OBSERVATION_COLUMNS = ("record_id", "record_type", "graph", "identifier_type", "
 
 
 def _rebuild_identity(duckdb_path: Path, target: Path) -> None:
-    dbt = Path(sys.executable).with_name("dbt")
-    env = {**os.environ, "LEADLOOP_DUCKDB_PATH": str(duckdb_path)}
-    result = subprocess.run(
-        [str(dbt), "build", "--select", "int_identifiers_screened+", "--exclude", "test_type:unit",
-         "--project-dir", str(settings.DBT_PROJECT_DIR), "--profiles-dir", str(settings.DBT_PROJECT_DIR),
-         "--target", "duckdb", "--target-path", str(target), "--log-path", str(target / "logs")],
-        check=False, capture_output=True, text=True, env=env, cwd=settings.DBT_PROJECT_DIR)
-    assert result.returncode == 0, result.stdout[-3000:]
+    passed(run_dbt("build", "--select", "int_identifiers_screened+", "--exclude", "test_type:unit",
+                   work_dir=target, environment=duckdb_environment(duckdb_path)))
 
 
 def _observe(connection, record_id: str, identifiers: list[tuple[str, str]], seen) -> None:

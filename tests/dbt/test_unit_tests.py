@@ -1,0 +1,28 @@
+"""dbt unit tests prove the SQL, not a night's data, so the nightly build leaves them out
+(orchestration/dbt.py); CI runs every one of them here, on DuckDB (tests/dbt/test_postgres.py runs
+them on PostgreSQL inside its full build)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.support.dbt import duckdb_environment, passed, run_dbt
+
+pytestmark = pytest.mark.slow
+
+
+def test_every_dbt_unit_test_passes_on_duckdb(warehouse_copy, tmp_path):
+    result = run_dbt("test", "--select", "test_type:unit", work_dir=tmp_path,
+                     environment=duckdb_environment(warehouse_copy))
+    ran = passed(result)
+    declared = len(re.findall(r"^\s+- name: ", _unit_test_files(), flags=re.MULTILINE))
+    assert ran == declared > 20
+
+
+def _unit_test_files() -> str:
+    from leadloop import settings
+
+    return "\n".join(path.read_text(encoding="utf-8")
+                     for path in (settings.DBT_PROJECT_DIR / "models").rglob("*unit_tests.yml"))

@@ -23,6 +23,7 @@ from demo import (
     wecom_records,
 )
 from demo.digital import DigitalWorld, business_day, simulate_digital
+from demo.salesforce_shape import OrgShape
 from demo.simulators.baidu_sem import BaiduSemSimulator
 from demo.simulators.base import SimulatorBase
 from demo.simulators.neocrm import NeocrmSimulator
@@ -102,10 +103,14 @@ def _baidu_sem(world: World, digital: DigitalWorld) -> DemoSimulator:
 def _salesforce(world: World, digital: DigitalWorld) -> DemoSimulator:
     credentials = {**DEMO_SALESFORCE_CREDENTIALS,
                    "password": DEMO_SALESFORCE_CREDENTIALS["password"] + DEMO_SALESFORCE_SECURITY_TOKEN}
-    sim = SalesforceSimulator(salesforce_records.render(world, digital), **credentials).start()
+    # LEADLOOP_DEMO_SALESFORCE_SHAPE: the org's features, e.g. field_history=off,campaigns=off,currency=USD.
+    shape = OrgShape.from_environment()
+    sim = SalesforceSimulator(salesforce_records.render(world, digital, shape=shape), shape=shape,
+                              **credentials).start()
     env = _env("salesforce", {"login_url": sim.login_url, "security_token": DEMO_SALESFORCE_SECURITY_TOKEN,
                               **DEMO_SALESFORCE_CREDENTIALS})
-    return DemoSimulator(sim, env, lambda w, d, now: sim.set_records(salesforce_records.render(w, d, now)))
+    return DemoSimulator(sim, env, lambda w, d, now: sim.set_records(
+        salesforce_records.render(w, d, now, shape=shape), shape))
 
 
 def _sensors(world: World, digital: DigitalWorld) -> DemoSimulator:

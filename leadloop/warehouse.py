@@ -98,6 +98,8 @@ class SourceLoad:
 
 def source_loads() -> dict[str, SourceLoad]:
     """Per source (dataset raw_<source>): rows in its raw tables and when dlt last loaded it."""
+    if settings.warehouse_kind() == "duckdb" and not settings.duckdb_path().exists():
+        return {}  # nothing loaded yet
     _, tables = query("select table_schema, table_name from information_schema.tables")
     raw = [(schema, table) for schema, table in tables
            if schema.startswith("raw_") and not schema.endswith("_staging") and not table.startswith("_dlt")]

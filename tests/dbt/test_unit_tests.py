@@ -18,7 +18,7 @@ def test_every_dbt_unit_test_passes_on_duckdb(warehouse_copy, tmp_path):
                      environment=duckdb_environment(warehouse_copy))
     ran = passed(result)
     declared = len(re.findall(r"^\s+- name: ", _unit_test_files(), flags=re.MULTILINE))
-    assert ran == declared > 20
+    assert ran == declared >= 15
 
 
 def _unit_test_files() -> str:

@@ -15,12 +15,12 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 def test_nightly_job_runs_on_postgres_storage(postgres_server, warehouse_copy, demo_world, tmp_path,
                                                monkeypatch):
-    """Tonight's run (yesterday's ad-report day) on top of the session's warehouse, recorded in Postgres."""
-    from datetime import timedelta
-
-    from demo.digital import business_day
-    from leadloop.cli import run_nightly_refresh
+    """The nightly job, on top of the session's warehouse, recorded in Postgres: its WeCom step (a
+    source's load and its blocking audits) is enough to exercise run and event storage, schedules
+    aside; the whole graph's run is the session night's."""
     from leadloop.demo_sources import running_demo_sources
+    from orchestration.extract import raw_asset_keys
+    from orchestration.launch import run_job
 
     dagster_home = tmp_path / "dagster_home"
     dagster_home.mkdir()
@@ -33,9 +33,8 @@ def test_nightly_job_runs_on_postgres_storage(postgres_server, warehouse_copy, d
 
     with dg.DagsterInstance.get() as instance:
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
-        yesterday = (business_day(demo_world.as_of_ms) - timedelta(days=1)).isoformat()
-        with running_demo_sources(demo_world):
-            result = run_nightly_refresh(yesterday, yesterday, instance)
+        with running_demo_sources(demo_world, ["wecom"]):
+            result = run_job("nightly_refresh", instance, asset_selection=raw_asset_keys(["wecom"]))
         assert result.success
         assert instance.get_run_by_id(result.run_id).status == dg.DagsterRunStatus.SUCCESS
 
@@ -45,4 +44,4 @@ def test_nightly_job_runs_on_postgres_storage(postgres_server, warehouse_copy, d
         cursor.execute("select count(*) from runs where run_id = %s", (result.run_id,))
         assert cursor.fetchone()[0] == 1
         cursor.execute("select count(*) from event_logs where run_id = %s", (result.run_id,))
-        assert cursor.fetchone()[0] > 50
+        assert cursor.fetchone()[0] > 20

@@ -135,12 +135,19 @@ def command_ui(args: argparse.Namespace) -> int:
     group (SIGTERM, then SIGKILL after a grace period) and then the simulators, and leadloop exits:
     no webserver, daemon or code server outlives it.
     """
+    from contextlib import nullcontext
+
+    from extract.registry import active_sources
     from leadloop.demo_sources import running_demo_sources
     from leadloop.processes import StopRequested, start_group, stop_group, stop_signals
 
     command = [sys.executable, "-m", "dagster", "dev", "-w", str(settings.WORKSPACE_FILE),
                "-h", args.host, "-p", str(args.port)]
-    with running_demo_sources(), stop_signals() as stops:
+    # A team's own settings win: the demo company is served only where nothing is configured, or asked for.
+    demo = args.demo or not active_sources()
+    print("serving the demo company's simulators" if demo
+          else f"using this machine's sources: {', '.join(active_sources())}", flush=True)
+    with (running_demo_sources() if demo else nullcontext()), stop_signals() as stops:
         dagster_dev = start_group(command, cwd=settings.PROJECT_ROOT, env=os.environ.copy())
         print(f"Dagster UI on http://{args.host}:{args.port} (Ctrl-C stops it and the simulators)",
               flush=True)
@@ -154,6 +161,26 @@ def command_ui(args: argparse.Namespace) -> int:
             stop_group(dagster_dev)
 
 
+def command_serve_demo(args: argparse.Namespace) -> int:
+    """Serve the demo company's platforms on 127.0.0.1 until interrupted, and print the settings that
+    point leadloop at them: a stand-in for a team's own platforms, to try `leadloop night` with."""
+    import signal
+    import threading
+
+    from leadloop.demo_sources import running_demo_sources
+
+    sources = args.sources.split(",") if args.sources else None
+    stop = threading.Event()
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, lambda *_: stop.set())
+    with running_demo_sources(sources=sources) as demo:
+        for key, value in sorted(demo.source_environment().items()):
+            print(f"export {key}='{value}'", flush=True)
+        print("# serving until Ctrl-C", flush=True)
+        stop.wait()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `leadloop` command."""
     parser = argparse.ArgumentParser(prog="leadloop", description=__doc__)
@@ -165,11 +192,15 @@ def main(argv: list[str] | None = None) -> int:
     night = commands.add_parser("night", help="run tonight's refresh on the sources configured here")
     night.add_argument("--day", help="ad-report day to load, YYYY-MM-DD (default: yesterday, China time)")
     commands.add_parser("sources", help="list every source: configured or not, and what is loaded")
-    ui = commands.add_parser("ui", help="open the Dagster UI with the demo simulators running")
+    serve = commands.add_parser("serve-demo", help="serve the demo company's platforms and print their settings")
+    serve.add_argument("--sources", default="", help="only these platforms, comma-separated (default: all)")
+    ui = commands.add_parser("ui", help="open the Dagster UI (the demo's simulators when no source is configured)")
     ui.add_argument("--host", default="127.0.0.1")
     ui.add_argument("--port", type=int, default=3000)
+    ui.add_argument("--demo", action="store_true", help="serve the demo company even if sources are configured")
     args = parser.parse_args(argv)
-    handlers = {"demo": command_demo, "night": command_night, "sources": command_sources, "ui": command_ui}
+    handlers = {"demo": command_demo, "night": command_night, "sources": command_sources,
+                "serve-demo": command_serve_demo, "ui": command_ui}
     return handlers[args.command](args)
 
 

@@ -153,6 +153,11 @@ MART_SUITES: dict[str, list[Expectation]] = {
         Expectation("ExpectCompoundColumnsToBeUnique", {"column_list": ["identifier_type", "identifier_hash"]}),
         Expectation("ExpectColumnValuesToBeInSet", {"column": "exclusion_reason", "value_set": ["blocked", "hub"]}),
     ],
+    "mart_data_sources": [
+        Expectation("ExpectCompoundColumnsToBeUnique", {"column_list": ["mart_name", "source_name"]}),
+        Expectation("ExpectColumnPairValuesAToBeGreaterThanB",
+                    {"column_A": "raw_tables_read", "column_B": "raw_tables_with_data", "or_equal": True}),
+    ],
     "map_customer_id_changes": [
         Expectation("ExpectCompoundColumnsToBeUnique", {"column_list": ["old_customer_id", "new_customer_id"]}),
         Expectation("ExpectColumnValuesToBeBetween", {"column": "identifiers_moved", "min_value": 1}),

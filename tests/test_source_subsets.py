@@ -82,6 +82,16 @@ def test_the_night_succeeds_with_only_its_sources(subset_night):
     assert summary.failed_checks == [] and "mart_funnel" in summary.marts_built
 
 
+def test_marts_say_which_sources_fed_them(subset_night, con):
+    fed = {source for (source,) in con.execute(
+        "select source_name from marts.mart_data_sources where mart_name = 'mart_funnel' and has_fed_the_mart"
+    ).fetchall()}
+    assert fed == subset_night.truth.scope.sources
+    every = {source for (source,) in con.execute(
+        "select distinct source_name from marts.mart_data_sources where mart_name = 'mart_funnel'").fetchall()}
+    assert every == ALL_SOURCES  # the funnel reads every platform; the others simply had nothing
+
+
 def test_fct_lead_journeys_equals_the_truth(subset_night, con):
     assert mart_checks.journey_differences(con, subset_night.truth) == []
 
@@ -93,6 +103,16 @@ def test_mart_funnel_equals_the_truth(subset_night, con):
 def test_fct_opportunities_and_sales_marts_equal_the_truth(subset_night, con):
     assert mart_checks.opportunity_differences(con, subset_night.truth) == []
     assert mart_checks.sales_mart_differences(con, subset_night.truth) == []
+
+
+def test_deals_name_their_buying_committee(subset_night, con):
+    (named,) = con.execute("select coalesce(sum(buying_committee_size), 0) from marts.fct_opportunities").fetchone()
+    if "salesforce" not in subset_night.truth.scope.sources:
+        assert named == 0
+        return
+    (roles,) = con.execute("select count(distinct opportunity_id || contact_id) from"
+                           " raw_salesforce.opportunity_contact_roles where not is_deleted").fetchone()
+    assert named == roles > 0
 
 
 def test_fct_touchpoints_equals_the_truth(subset_night, con):

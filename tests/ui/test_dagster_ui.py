@@ -187,7 +187,7 @@ def leadloop_ui(tmp_path_factory) -> Iterator[LeadloopUi]:
            "LEADLOOP_DUCKDB_PATH": str(warehouse / "leadloop.duckdb")}
     log_path = root / "leadloop-ui.log"
     with open(log_path, "wb") as log:
-        process = subprocess.Popen([str(LEADLOOP), "ui", "--port", str(port)], cwd=settings.PROJECT_ROOT,
+        process = subprocess.Popen([str(LEADLOOP), "ui", "--demo", "--port", str(port)], cwd=settings.PROJECT_ROOT,
                                    env=env, stdout=log, stderr=subprocess.STDOUT)
         tree: dict[int, tuple[int, str]] = {}
         try:

@@ -45,6 +45,17 @@ company_ids as (
     select * from {{ ref('int_account_ids_assigned') }}
 ),
 
+committees as (
+    -- The contacts a CRM names on the deal (Salesforce OpportunityContactRole), over its twins.
+    select
+        opportunities_matched.matched_opportunity_id as opportunity_id,
+        count(distinct contacts.contact_id) as buying_committee_size
+    from {{ ref('int_crm__opportunity_contacts') }} as contacts
+    inner join opportunities_matched
+        on contacts.opportunity_id = opportunities_matched.opportunity_id
+    group by opportunities_matched.matched_opportunity_id
+),
+
 marketing_touches as (
     select * from {{ ref('int_touchpoints_identified') }}
     where channel_group = 'marketing'
@@ -112,7 +123,8 @@ joined as (
         opportunities.currency_code as deal_currency,
         opportunities.fx_rate,
         opportunities.close_reason,
-        coalesce(touch_evidence.has_touch_before_close, 0) = 1 as has_marketing_touch_before_close
+        coalesce(touch_evidence.has_touch_before_close, 0) = 1 as has_marketing_touch_before_close,
+        committees.buying_committee_size
     from opportunities
     inner join stages
         on opportunities.opportunity_id = stages.opportunity_id
@@ -130,6 +142,8 @@ joined as (
         and opportunities.opportunity_type = deal_type_map.opportunity_type
     left join touch_evidence
         on opportunities.opportunity_id = touch_evidence.opportunity_id
+    left join committees
+        on opportunities.opportunity_id = committees.opportunity_id
 ),
 
 final as (
@@ -148,6 +162,7 @@ final as (
         sourced_by_evidence,
         sourced_by = 'marketing' or has_marketing_touch_before_close as is_marketing_influenced,
         deal_type,
+        cast(buying_committee_size as integer) as buying_committee_size,
         opened_at,
         poc_started_at,
         poc_ended_at,

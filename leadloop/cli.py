@@ -14,8 +14,6 @@ if TYPE_CHECKING:
 
     from orchestration.launch import LaunchedRun
 
-settings.apply_environment()
-
 
 def run_nightly_refresh(first_day: str, last_day: str,
                         instance: DagsterInstance | None = None) -> LaunchedRun:
@@ -53,17 +51,19 @@ def funnel_summary() -> str:
 
     with duckdb.connect(str(settings.duckdb_path()), read_only=True) as con:
         totals = con.execute(
-            "select sum(leads), sum(mqls), sum(sqls), sum(opportunities), sum(pocs), sum(wins),"
-            " sum(won_revenue), count(*) from marts.mart_funnel"
+            "select coalesce(sum(leads), 0), coalesce(sum(mqls), 0), coalesce(sum(sqls), 0),"
+            " coalesce(sum(opportunities), 0), coalesce(sum(pocs), 0), coalesce(sum(wins), 0),"
+            " coalesce(sum(won_revenue), 0), count(*) from marts.mart_funnel"
         ).fetchone()
         journeys = con.execute("select count(*) from marts.fct_lead_journeys").fetchone()[0]
     leads, mqls, sqls, opportunities, pocs, wins, revenue, rows = totals
     rate = f"{opportunities / leads:.1%}" if leads else "n/a"
     return "\n".join([
-        f"fct_lead_journeys: {journeys} journeys; mart_funnel: {rows} rows (cohort month x channel)",
+        (f"fct_lead_journeys: {journeys} journeys; mart_funnel: {rows} cells"
+         " (cohort month x channel x campaign x keyword x region x industry)"),
         (f"funnel: leads {leads} -> MQL {mqls} -> SQL {sqls} -> opportunity {opportunities}"
          f" -> POC {pocs} -> won {wins}"),
-        f"won revenue: CNY {revenue:,.2f}; lead->opportunity rate: {rate}",
+        f"won revenue: {revenue:,.2f} (reporting currency); lead->opportunity rate: {rate}",
     ])
 
 
@@ -192,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     night = commands.add_parser("night", help="run tonight's refresh on the sources configured here")
     night.add_argument("--day", help="ad-report day to load, YYYY-MM-DD (default: yesterday, China time)")
     commands.add_parser("sources", help="list every source: configured or not, and what is loaded")
+    commands.add_parser("prepare", help="prepare what the Dagster definitions read (the dbt manifest)")
     serve = commands.add_parser("serve-demo", help="serve the demo company's platforms and print their settings")
     serve.add_argument("--sources", default="", help="only these platforms, comma-separated (default: all)")
     ui = commands.add_parser("ui", help="open the Dagster UI (the demo's simulators when no source is configured)")
@@ -199,6 +200,13 @@ def main(argv: list[str] | None = None) -> int:
     ui.add_argument("--port", type=int, default=3000)
     ui.add_argument("--demo", action="store_true", help="serve the demo company even if sources are configured")
     args = parser.parse_args(argv)
+    settings.apply_environment()  # the entry point's defaults: telemetry off, DAGSTER_HOME, paths
+    if args.command in ("demo", "night", "prepare"):
+        from orchestration.dbt_project import prepare_manifest
+
+        prepare_manifest()  # the Dagster definitions read it; dagster dev (leadloop ui) prepares its own
+    if args.command == "prepare":
+        return 0
     handlers = {"demo": command_demo, "night": command_night, "sources": command_sources,
                 "serve-demo": command_serve_demo, "ui": command_ui}
     return handlers[args.command](args)

@@ -1,7 +1,9 @@
-"""The one place that picks leadloop's environment: paths, warehouse target, telemetry.
+"""The one place that reads leadloop's environment: paths, warehouse kind, telemetry.
 
-Every entry point (CLI, Dagster definitions, tests) calls `apply_environment()` first. Values
-already set in the environment win, so production overrides everything here without code.
+Reading settings changes nothing. Only a process's entry point (the `leadloop` CLI, a benchmark,
+the test session) calls `apply_environment()`, which sets leadloop's defaults for itself and the
+processes it starts (dbt, `dagster dev`); values already set win, so production overrides them
+without code. Importing the Dagster definitions sets nothing.
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ TELEMETRY_OFF = {
 
 
 def warehouse_dir() -> Path:
-    """Folder holding the embedded warehouse, the dlt pipeline state and the demo's truth."""
-    return Path(os.environ.get("LEADLOOP_WAREHOUSE_DIR", PROJECT_ROOT / "warehouse")).resolve()
+    """Folder holding the embedded warehouse, the dlt pipeline state and the demo's truth
+    (LEADLOOP_WAREHOUSE_DIR; a relative path is relative to the project root, as dbt's profile reads it)."""
+    return (PROJECT_ROOT / os.environ.get("LEADLOOP_WAREHOUSE_DIR", "warehouse")).resolve()
 
 
 def duckdb_path() -> Path:
@@ -46,8 +49,9 @@ def demo_truth_dir() -> Path:
 
 
 def drop_dir() -> Path:
-    """Folder where people drop console exports (SOURCES__FILE_DROPS__DROP_DIR)."""
-    return Path(os.environ.get("SOURCES__FILE_DROPS__DROP_DIR", warehouse_dir() / "drops")).resolve()
+    """The default folder for console exports, beside the warehouse (SOURCES__FILE_DROPS__DROP_DIR
+    in dlt config overrides it)."""
+    return warehouse_dir() / "drops"
 
 
 def warehouse_kind() -> str:
@@ -61,12 +65,11 @@ def warehouse_kind() -> str:
 
 
 def apply_environment() -> None:
-    """Set leadloop's defaults in os.environ (telemetry off, paths, dbt target, DAGSTER_HOME)."""
+    """An entry point's defaults, for this process and those it starts: telemetry off, DAGSTER_HOME
+    (the project's dagster.yaml), the DuckDB file dbt's profile reads, and the project's .dlt/ folder
+    for dlt (which otherwise looks in the working directory)."""
     for key, value in TELEMETRY_OFF.items():
         os.environ.setdefault(key, value)
     os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT))
-    os.environ.setdefault("LEADLOOP_DBT_TARGET", warehouse_kind())
     os.environ["LEADLOOP_DUCKDB_PATH"] = str(duckdb_path())
-    os.environ.setdefault("SOURCES__FILE_DROPS__DROP_DIR", str(drop_dir()))
-    # dlt reads .dlt/config.toml from the working directory; point it at the project's own.
     os.environ.setdefault("DLT_PROJECT_DIR", str(PROJECT_ROOT))

@@ -2,79 +2,16 @@
 # No `from __future__ import annotations`: Dagster reads the `context` annotation at runtime.
 
 
-import os
-import sys
+import logging
 from collections.abc import Iterator, Mapping
-from functools import cached_property
-from pathlib import Path
+from contextlib import contextmanager
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import (
-    DagsterDbtTranslator,
-    DagsterDbtTranslatorSettings,
-    DbtCliResource,
-    DbtProject,
-    dbt_assets,
-)
-from dbt.version import __version__ as installed_dbt_version
-from packaging import version
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
-from leadloop import settings
+from orchestration.dbt_project import dbt_cli_resource, leadloop_dbt_project, prepare_manifest_if_dev
 from orchestration.jobs import NO_RETRY
-
-settings.apply_environment()
-
-DBT_INPUT_DIRS = ("models", "macros", "seeds", "tests")
-
-
-def leadloop_dbt_project() -> DbtProject:
-    """The dbt project for the target picked by LEADLOOP_DBT_TARGET (duckdb or postgres)."""
-    return DbtProject(
-        project_dir=settings.DBT_PROJECT_DIR,
-        profiles_dir=settings.DBT_PROJECT_DIR,
-        target=os.environ["LEADLOOP_DBT_TARGET"],
-    )
-
-
-class OfflineDbtCliResource(DbtCliResource):
-    """DbtCliResource that reads dbt's version from the installed package.
-
-    The stock resource runs `dbt --version`, which asks PyPI for the latest release on every run;
-    leadloop makes no call beyond the machine it runs on.
-    """
-
-    @cached_property
-    def _cli_version(self) -> version.Version:
-        return version.parse(installed_dbt_version)
-
-
-def _dbt_cli_resource(project: DbtProject) -> DbtCliResource:
-    """dbt CLI resource for a project, running the dbt of this environment (PATH or not)."""
-    return OfflineDbtCliResource(
-        project_dir=project,
-        target=os.environ["LEADLOOP_DBT_TARGET"],
-        dbt_executable=str(Path(sys.executable).with_name("dbt")),
-    )
-
-
-def _manifest_is_stale(project: DbtProject) -> bool:
-    """True when the manifest is missing or older than any file dbt parses."""
-    manifest = Path(project.manifest_path)
-    if not manifest.exists():
-        return True
-    built = manifest.stat().st_mtime
-    inputs = [project.project_dir / "dbt_project.yml"]
-    for folder in DBT_INPUT_DIRS:
-        inputs.extend(p for p in (project.project_dir / folder).rglob("*") if p.is_file())
-    return any(p.stat().st_mtime > built for p in inputs)
-
-
-def ensure_manifest(project: DbtProject) -> Path:
-    """Parse the dbt project when its manifest is missing or stale (≈4 s), so definitions load."""
-    if _manifest_is_stale(project):
-        _dbt_cli_resource(project).cli(["parse", "--quiet"], target_path=project.target_path).wait()
-    return Path(project.manifest_path)
 
 
 class LeadloopDbtTranslator(DagsterDbtTranslator):
@@ -88,7 +25,12 @@ class LeadloopDbtTranslator(DagsterDbtTranslator):
 
 
 DBT_PROJECT = leadloop_dbt_project()
-ensure_manifest(DBT_PROJECT)
+prepare_manifest_if_dev()  # parses under `dagster dev` only; elsewhere an entry point prepared it
+if not DBT_PROJECT.manifest_path.exists():
+    raise FileNotFoundError(
+        f"dbt manifest {DBT_PROJECT.manifest_path} is missing: run `leadloop prepare` (or `dbt parse` in"
+        f" {DBT_PROJECT.project_dir}) before loading the Dagster definitions; `leadloop` commands and"
+        " `dagster dev` do it themselves")
 # dbt's tests on sources still run inside `dbt build` (a failure skips what reads the table), but are
 # not Dagster checks of the raw tables: those have their blocking Great Expectations suite, and a
 # dbt-run check on a raw table would make every Python asset that reads raw tables (the identity
@@ -113,10 +55,32 @@ NIGHTLY_EXCLUDE = "test_type:unit"
 )
 def leadloop_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
     """Build the selected seeds and models and run their tests (dbt build)."""
-    yield from dbt.cli(["build"], context=context).stream()
+    with _source_tests_unremarked():
+        yield from dbt.cli(["build"], context=context).stream()
+
+
+class _SourceTestObservationFilter(logging.Filter):
+    """Drops dagster-dbt's warning for each dbt test on a source: those tests run inside `dbt build` by
+    design (see DBT_TRANSLATOR above), so the warning is noise nobody can act on."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not (message.startswith("Logging an `AssetObservation` instead of an `AssetCheckResult`")
+                    and "for dbt test `source_" in message)
+
+
+@contextmanager
+def _source_tests_unremarked() -> Iterator[None]:
+    """While dbt runs, dagster-dbt's logger leaves out the source-test warnings."""
+    quiet, logger = _SourceTestObservationFilter(), dg.get_dagster_logger()
+    logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        logger.removeFilter(quiet)
 
 
 def dbt_resource() -> DbtCliResource:
     """dbt CLI resource bound to the project and target."""
-    return _dbt_cli_resource(DBT_PROJECT)
+    return dbt_cli_resource(DBT_PROJECT)
 

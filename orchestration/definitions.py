@@ -1,13 +1,15 @@
 """The single Dagster entry point: raw-table and dbt assets, quality checks, the nightly job,
-its schedule and the alert sensors."""
+its schedule and the alert sensors.
+
+Importing it changes nothing around it: no environment variable is set and no process started
+(tests/test_layers.py). The dbt manifest it reads is prepared beforehand — by `dagster dev`
+(prepare_if_dev), by the leadloop CLI, or by `leadloop prepare` in a deployment's build.
+"""
 
 import dagster as dg
 from dagster_dlt import DagsterDltResource
 
 from leadloop import settings
-
-settings.apply_environment()
-
 from leadloop.warehouse import read_table
 from orchestration.alerts import ALERT_SENSORS, wecom_robot_resource
 from orchestration.dbt import dbt_resource, leadloop_dbt_assets

@@ -6,6 +6,7 @@ The key equals the dbt source's asset key, so lineage runs unbroken from an API 
 
 from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -16,14 +17,12 @@ from dlt.common.normalizers.naming.snake_case import NamingConvention
 
 from extract.common.config import MissingSettingError
 from extract.file_drops import run_file_drops
-from extract.registry import SOURCES, SourceEntry, Status, configuration
+from extract.registry import SOURCES, SourceEntry, Status, configuration, setting_value
 from leadloop import settings
 from leadloop.warehouse import dlt_pipeline, read_table, table_exists
 from orchestration.freshness import RAW_TABLE_FRESHNESS
 from orchestration.jobs import AD_REPORT_DAYS
 from orchestration.quality import raw_table_check, raw_table_check_spec
-
-settings.apply_environment()
 
 SourceFactory = Callable[..., dlt.sources.DltSource]
 _NAMING = NamingConvention()
@@ -142,10 +141,13 @@ def _ad_report_source(context: dg.AssetExecutionContext, source_name: str,
 
 
 def _load_dropped_files(context: dg.AssetExecutionContext, platform: str) -> None:
-    """Console exports dropped for this platform land first, so the API's numbers win where both exist."""
-    folder = settings.drop_dir()
+    """Console exports dropped for this platform land first, so the API's numbers win where both exist.
+    The folder is SOURCES__FILE_DROPS__DROP_DIR, else `drops/` beside the warehouse."""
+    configured = setting_value("file_drops", "drop_dir")
+    folder = Path(str(configured)).expanduser() if configured else settings.drop_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    infos = run_file_drops(lambda p: dlt_pipeline(f"file_drops_{p}", dataset_name=f"raw_{p}"), [platform])
+    infos = run_file_drops(lambda p: dlt_pipeline(f"file_drops_{p}", dataset_name=f"raw_{p}"), [platform],
+                           drop_dir=str(folder))
     for info in infos.values():
         info.raise_on_failed_jobs()
     context.log.info(f"{platform}: file drops from {folder} loaded")

@@ -12,10 +12,7 @@ from typing import Any
 
 import dagster as dg
 
-from leadloop import settings
 from orchestration.jobs import NO_RETRY
-
-settings.apply_environment()
 
 FUNNEL_COUNTS = ("leads", "mqls", "sqls", "opportunities", "pocs", "wins")
 FUNNEL_RATES = ("lead_to_mql_rate", "mql_to_sql_rate", "sql_to_opportunity_rate",
@@ -168,9 +165,16 @@ MART_SUITES: dict[str, list[Expectation]] = {
 def validate_frame(name: str, frame: Any, suite: Iterable[Expectation]) -> dg.AssetCheckResult:
     """Validate a DataFrame against a suite in an ephemeral GX context; failures named in metadata."""
     import great_expectations as gx  # heavy import (~7 s): only when a check runs
-    from great_expectations.data_context.types.base import ProgressBarsConfig
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
 
-    context = gx.get_context(mode="ephemeral")
+    # Analytics off in the context's own config, whoever started the process (GX_ANALYTICS_ENABLED
+    # may not be set in a code server a user starts by hand).
+    context = gx.get_context(mode="ephemeral", project_config=DataContextConfig(
+        analytics_enabled=False, store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False)))
     context.variables.progress_bars = ProgressBarsConfig(globally=False)  # keep run logs readable
     batch = (context.data_sources.add_pandas(f"leadloop_{name}")
              .add_dataframe_asset(name)

@@ -63,6 +63,12 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
     socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
     socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+    # What an entry point does before the Dagster definitions load (importing them changes nothing).
+    from leadloop import settings
+    from orchestration.dbt_project import prepare_manifest
+
+    settings.apply_environment()
+    prepare_manifest()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
+import subprocess
+import sys
 import tomllib
+from pathlib import Path
 
 import pytest
 import yaml
@@ -27,15 +32,6 @@ def test_dagster_yaml_turns_telemetry_off():
     assert config["telemetry"]["enabled"] is False
 
 
-def test_every_entry_point_sets_telemetry_off_in_the_environment():
-    settings.apply_environment()
-    import os
-
-    assert os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] == "false"
-    assert os.environ["RUNTIME__DLTHUB_TELEMETRY"] == "false"
-    assert os.environ["GX_ANALYTICS_ENABLED"] == "false"
-
-
 def test_network_guard_refuses_addresses_beyond_loopback():
     with socket.socket() as sock, pytest.raises(ConnectionRefusedError):
         sock.connect(("192.0.2.1", 443))  # TEST-NET-1: refused before any packet is sent
@@ -45,3 +41,56 @@ def test_network_guard_refuses_addresses_beyond_loopback():
 @pytest.mark.slow
 def test_the_demo_night_made_no_connection_beyond_loopback(demo_night):
     assert conftest.BLOCKED_CONNECTIONS == []
+
+
+# Entry points run as a user runs them, in a subprocess whose Python refuses and records every attempt
+# to reach beyond this machine (tests/support/outbound_guard): telemetry, usage statistics and
+# version checks all show up there. Nothing in the environment turns telemetry off: the project's
+# own files (and the entry points themselves) must.
+GUARD = settings.PROJECT_ROOT / "tests" / "support" / "outbound_guard"
+TELEMETRY_SWITCHES = ("DBT_SEND_ANONYMOUS_USAGE_STATS", "RUNTIME__DLTHUB_TELEMETRY", "GX_ANALYTICS_ENABLED",
+                      "DAGSTER_DISABLE_TELEMETRY", "DO_NOT_TRACK", "DLT_PROJECT_DIR", "HTTP_PROXY", "HTTPS_PROXY",
+                      "http_proxy", "https_proxy")
+
+
+def _run_guarded(command: list[str], tmp_path: Path, cwd: Path, **environment: str) -> list[str]:
+    """Run an entry point as a subprocess; the outbound attempts it made (none, when telemetry is off)."""
+    log = tmp_path / "outbound.log"
+    home = tmp_path / "dagster_home"
+    home.mkdir(exist_ok=True)
+    shutil.copy(settings.PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
+    env = {key: value for key, value in os.environ.items() if key not in TELEMETRY_SWITCHES}
+    env |= {"PYTHONPATH": str(GUARD), "LEADLOOP_OUTBOUND_LOG": str(log), "DAGSTER_HOME": str(home),
+            "LEADLOOP_WAREHOUSE_DIR": str(tmp_path / "warehouse"), **environment}
+    env.pop("LEADLOOP_DUCKDB_PATH", None)
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return log.read_text().splitlines() if log.exists() else []
+
+
+def test_the_guard_sees_an_attempt_to_phone_home(tmp_path):
+    attempts = _run_guarded([sys.executable, "-c", "import socket; socket.socket().connect_ex(('192.0.2.7', 443))"],
+                            tmp_path, tmp_path)
+    assert len(attempts) == 1 and "192.0.2.7:443" in attempts[0]
+
+
+def test_dbt_run_by_hand_phones_nobody(tmp_path):
+    dbt = Path(sys.executable).with_name("dbt")
+    attempts = _run_guarded([str(dbt), "parse", "--target-path", str(tmp_path / "target"),
+                             "--log-path", str(tmp_path / "logs")], tmp_path, settings.DBT_PROJECT_DIR)
+    assert attempts == []
+
+
+def test_dagster_loading_the_definitions_phones_nobody(tmp_path):
+    dagster = Path(sys.executable).with_name("dagster")
+    attempts = _run_guarded([str(dagster), "definitions", "validate", "-w", str(settings.WORKSPACE_FILE)],
+                            tmp_path, settings.PROJECT_ROOT)
+    assert attempts == []
+
+
+@pytest.mark.slow
+def test_a_leadloop_night_phones_nobody(tmp_path):
+    """The CLI's night (Dagster, dlt, Great Expectations and dbt in one run) from another folder."""
+    leadloop = Path(sys.executable).with_name("leadloop")
+    attempts = _run_guarded([str(leadloop), "demo", "--sources", "wecom"], tmp_path, tmp_path)
+    assert attempts == []

@@ -166,12 +166,14 @@ def file_drops_source(
 
 
 def run_file_drops(
-    pipeline_for: Callable[[str], dlt.Pipeline], platforms: Sequence[str] = settings.PLATFORMS
+    pipeline_for: Callable[[str], dlt.Pipeline], platforms: Sequence[str] = settings.PLATFORMS,
+    drop_dir: str | None = None,
 ) -> dict[str, LoadInfo]:
     """Loads each platform's dropped files with its own pipeline into `raw_<platform>`.
 
     `pipeline_for(platform)` must return a pipeline whose dataset is `raw_<platform>` and whose
-    name differs from the API source's pipeline (each keeps its own state).
+    name differs from the API source's pipeline (each keeps its own state). `drop_dir`, when given,
+    is the folder (else SOURCES__FILE_DROPS__DROP_DIR from config).
     """
     infos: dict[str, LoadInfo] = {}
     for platform in platforms:
@@ -182,5 +184,7 @@ def run_file_drops(
                 f"file_drops: the pipeline for {platform} writes to {pipeline.dataset_name},"
                 f" but its files belong in {kinds[0].dataset}"
             )
-        infos[platform] = pipeline.run(file_drops_source(platform=platform))
+        source = file_drops_source(platform=platform, drop_dir=drop_dir) if drop_dir else file_drops_source(
+            platform=platform)
+        infos[platform] = pipeline.run(source)
     return infos

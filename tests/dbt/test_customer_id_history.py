@@ -93,7 +93,7 @@ def test_customer_id_history_survives_a_full_refresh_on_duckdb(private_warehouse
         with duckdb.connect(str(private_warehouse), read_only=True) as connection:
             return connection.execute(sql).fetchall()
 
-    environment = {"LEADLOOP_DBT_TARGET": "duckdb", "LEADLOOP_DUCKDB_PATH": str(private_warehouse)}
+    environment = {"LEADLOOP_WAREHOUSE": "duckdb", "LEADLOOP_DUCKDB_PATH": str(private_warehouse)}
     _check_history_survives_a_full_refresh(tmp_path, environment, insert, query)
 
 
@@ -118,5 +118,5 @@ def test_customer_id_history_survives_a_full_refresh_on_postgres(postgres_server
             cursor.execute(sql)
             return cursor.fetchall()
 
-    environment = {**postgres_server.environment(), "LEADLOOP_PG_DATABASE": database, "LEADLOOP_DBT_TARGET": "postgres"}
+    environment = {**postgres_server.environment(), "LEADLOOP_PG_DATABASE": database, "LEADLOOP_WAREHOUSE": "postgres"}
     _check_history_survives_a_full_refresh(tmp_path, environment, insert, query)

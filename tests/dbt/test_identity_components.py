@@ -270,7 +270,7 @@ def duckdb_small_graphs(tmp_path_factory) -> list[tuple]:
     folder = tmp_path_factory.mktemp("small_graphs_duckdb")
     warehouse = folder / "warehouse" / "leadloop.duckdb"
     _duckdb_edges(warehouse, small_graphs_union())
-    _build_with_round_unit_tests(folder, {"LEADLOOP_DBT_TARGET": "duckdb", "LEADLOOP_DUCKDB_PATH": str(warehouse)})
+    _build_with_round_unit_tests(folder, {"LEADLOOP_WAREHOUSE": "duckdb", "LEADLOOP_DUCKDB_PATH": str(warehouse)})
     return _duckdb_rows(warehouse)
 
 
@@ -288,7 +288,7 @@ def test_small_graphs_take_the_rounds_of_the_algorithm_on_duckdb(duckdb_small_gr
 def test_duckdb_matches_scipy_on_a_random_graph(private_warehouse, tmp_path):
     edges = random_identity_graph()
     _duckdb_edges(private_warehouse, edges)
-    _built(_dbt(tmp_path, {"LEADLOOP_DBT_TARGET": "duckdb", "LEADLOOP_DUCKDB_PATH": str(private_warehouse)},
+    _built(_dbt(tmp_path, {"LEADLOOP_WAREHOUSE": "duckdb", "LEADLOOP_DUCKDB_PATH": str(private_warehouse)},
                 "build", "--select", MODEL))
     _check_against_scipy(_duckdb_rows(private_warehouse), edges)
 
@@ -296,7 +296,7 @@ def test_duckdb_matches_scipy_on_a_random_graph(private_warehouse, tmp_path):
 def test_work_tables_the_script_and_running_out_of_rounds(private_warehouse, tmp_path):
     """A graph with no edge at all; work tables kept on request and dropped by the next run; every
     statement in target/run; too few rounds fail the model, naming the var, and keep the old table."""
-    environment = {"LEADLOOP_DBT_TARGET": "duckdb", "LEADLOOP_DUCKDB_PATH": str(private_warehouse)}
+    environment = {"LEADLOOP_WAREHOUSE": "duckdb", "LEADLOOP_DUCKDB_PATH": str(private_warehouse)}
 
     # Only self-loops and nulls: no round, every identifier its own person.
     _duckdb_edges(private_warehouse, [("phone:+8613900000001", "phone:+8613900000001"),
@@ -365,7 +365,7 @@ def test_small_graphs_a_random_graph_and_running_out_of_rounds_on_postgres(postg
 
     database = postgres_server.create_database("identity_components")
     environment = {**postgres_server.environment(), "LEADLOOP_PG_DATABASE": database,
-                   "LEADLOOP_DBT_TARGET": "postgres"}
+                   "LEADLOOP_WAREHOUSE": "postgres"}
     connect = {"host": "127.0.0.1", "port": postgres_server.port, "user": postgres_server.user,
                "password": postgres_server.password, "dbname": database}
 

@@ -25,7 +25,6 @@ def postgres_warehouse(postgres_server, monkeypatch):
     for key, value in postgres_server.environment().items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("LEADLOOP_WAREHOUSE", "postgres")
-    monkeypatch.setenv("LEADLOOP_DBT_TARGET", "postgres")
     return postgres_server
 
 

@@ -24,9 +24,9 @@ def asset_graph(defs):
 
 @pytest.fixture(scope="module")
 def manifest() -> dict:
-    from orchestration.dbt import DBT_PROJECT, ensure_manifest
+    from orchestration.dbt_project import prepare_manifest
 
-    return json.loads(ensure_manifest(DBT_PROJECT).read_text())
+    return json.loads(prepare_manifest().read_text())
 
 
 def _extract_keys(asset_graph) -> set[dg.AssetKey]:

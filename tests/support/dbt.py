@@ -33,4 +33,4 @@ def passed(result: subprocess.CompletedProcess) -> int:
 
 def duckdb_environment(path: Path) -> dict[str, str]:
     """The settings that point dbt at one DuckDB file."""
-    return {"LEADLOOP_DUCKDB_PATH": str(path), "LEADLOOP_DBT_TARGET": "duckdb"}
+    return {"LEADLOOP_DUCKDB_PATH": str(path), "LEADLOOP_WAREHOUSE": "duckdb"}

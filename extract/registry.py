@@ -4,26 +4,36 @@ A team runs with the platforms it has. A source is *on* when its settings are pr
 `SOURCES__<NAME>__<KEY>` environment variables or `[sources.<name>]` in `.dlt/secrets.toml`), *off*
 when none of them is — an off source is not run, not retried and fails nothing — and *incomplete*
 when some are there and others missing: that is a mistake worth one clear error, not a night of
-retries. Adding a source means one entry here (and its folder under extract/).
+retries. Adding a source means one entry here (and its folder under extract/, with the probe.py that
+`leadloop doctor` runs).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 import dlt
 
 from extract.baidu_sem import baidu_sem_source
+from extract.baidu_sem.probe import probe as probe_baidu_sem
 from extract.common.config import MissingSettingError, describe_settings
+from extract.common.probe import PROBE_TIMEOUT_SECONDS, Probe
 from extract.neocrm import neocrm_source
+from extract.neocrm.probe import probe as probe_neocrm
 from extract.oceanengine import oceanengine_source
+from extract.oceanengine.probe import probe as probe_oceanengine
 from extract.salesforce import salesforce_source
+from extract.salesforce.probe import probe as probe_salesforce
 from extract.sensors import sensors_source
+from extract.sensors.probe import probe as probe_sensors
 from extract.wecom import wecom_source
+from extract.wecom.probe import probe as probe_wecom
 
 SourceFactory = Callable[..., dlt.sources.DltSource]
+# Reaches the platform with the source's own client and settings, within a timeout (seconds) per request.
+SourceProbe = Callable[[float], Probe]
 
 
 class Status(str, Enum):
@@ -36,7 +46,8 @@ class Status(str, Enum):
 
 @dataclass(frozen=True)
 class SourceEntry:
-    """One platform: its dlt source, the settings that switch it on, and what kind of data it gives."""
+    """One platform: its dlt source, the settings that switch it on, what kind of data it gives, and
+    the probe `leadloop doctor` runs to see that the platform answers and takes the credentials."""
 
     name: str
     platform: str
@@ -46,6 +57,7 @@ class SourceEntry:
     # Ways to authenticate; at least one must be complete (e.g. a token, or what refreshes one).
     credentials: tuple[tuple[str, ...], ...] = ()
     ad_reports: bool = False  # daily report partitions with a restatement window
+    probe: SourceProbe = field(kw_only=True)
 
     @property
     def signals(self) -> tuple[str, ...]:
@@ -79,18 +91,20 @@ class Configuration:
 SOURCES: tuple[SourceEntry, ...] = (
     SourceEntry("baidu_sem", "百度营销 Baidu search ads", "ad_platform", baidu_sem_source,
                 required=("username", "user_ids"),
-                credentials=(("access_token",), ("refresh_token", "app_id", "secret_key")), ad_reports=True),
+                credentials=(("access_token",), ("refresh_token", "app_id", "secret_key")), ad_reports=True,
+                probe=probe_baidu_sem),
     SourceEntry("neocrm", "销售易 Neocrm CRM", "crm", neocrm_source,
-                required=("client_id", "client_secret", "username", "password")),
+                required=("client_id", "client_secret", "username", "password"), probe=probe_neocrm),
     SourceEntry("oceanengine", "巨量引擎 Ocean Engine ads", "ad_platform", oceanengine_source,
                 required=("advertiser_ids",),
-                credentials=(("access_token",), ("refresh_token", "app_id", "secret")), ad_reports=True),
+                credentials=(("access_token",), ("refresh_token", "app_id", "secret")), ad_reports=True,
+                probe=probe_oceanengine),
     SourceEntry("salesforce", "Salesforce CRM", "crm", salesforce_source,
-                required=("client_id", "client_secret")),
+                required=("client_id", "client_secret"), probe=probe_salesforce),
     SourceEntry("sensors", "神策 Sensors Data web analytics", "web_analytics", sensors_source,
-                required=("base_url", "token")),
+                required=("base_url", "token"), probe=probe_sensors),
     SourceEntry("wecom", "企业微信 WeCom external contacts", "wecom", wecom_source,
-                required=("corp_id", "corp_secret")),
+                required=("corp_id", "corp_secret"), probe=probe_wecom),
 )
 SOURCES_BY_NAME: Mapping[str, SourceEntry] = {source.name: source for source in SOURCES}
 
@@ -133,6 +147,21 @@ def configurations(names: Sequence[str] | None = None) -> list[Configuration]:
     """The configuration of every source (or of the named ones), in registry order."""
     wanted = SOURCES if names is None else [SOURCES_BY_NAME[name] for name in names]
     return [configuration(source) for source in wanted]
+
+
+def probe(source: SourceEntry | str, timeout: float = PROBE_TIMEOUT_SECONDS) -> Probe:
+    """Runs a source's probe: reachable, credentials accepted, and what to fix (sends requests).
+
+    Only a configured source is worth probing; a source that is off or incomplete is reported as
+    not contacted, with the settings still missing, and nothing is sent.
+    """
+    entry = SOURCES_BY_NAME[source] if isinstance(source, str) else source
+    found = configuration(entry)
+    if found.status is Status.OFF:
+        return Probe(False, None, f"not contacted: {entry.name} is not configured")
+    if found.status is Status.INCOMPLETE:
+        return Probe(False, None, f"not contacted: {found.problem}")
+    return entry.probe(timeout)
 
 
 def active_sources() -> list[str]:

@@ -1,4 +1,4 @@
-"""`leadloop` command line: tonight's refresh, the sources, the demo night, the Dagster UI."""
+"""`leadloop` command line: tonight's refresh, the sources and their health, the demo night, the UI."""
 
 from __future__ import annotations
 
@@ -113,19 +113,37 @@ def command_night(args: argparse.Namespace) -> int:
 
 
 def command_sources(args: argparse.Namespace) -> int:
-    """List every source: configured or not, and what the warehouse holds from it."""
-    from extract.registry import configurations
-    from leadloop.warehouse import source_loads
+    """List every source: configured or not, and what the warehouse holds from it (no network)."""
+    from leadloop.doctor import examine, sources_lines
 
-    loads = source_loads()
-    for found in configurations():
-        load = loads.get(found.name)
-        held = (f"{load.rows} rows in raw_{found.name}, last load {load.last_loaded_at:%Y-%m-%d %H:%M} UTC"
-                if load else "nothing loaded")
-        print(f"{found.name:<12} {found.status.value:<15} {found.source.platform:<34} {held}")
-        if found.problem:
-            print(f"{'':<12} {found.problem}")
+    found = examine(probe=False)
+    for report in found.reports:
+        print("\n".join(sources_lines(report)))
+    if found.warehouse_problem:
+        print(f"leadloop sources: {found.warehouse_problem}", file=sys.stderr)
     return 0
+
+
+def command_doctor(args: argparse.Namespace) -> int:
+    """Every source: configured or not, reachable, credentials accepted, last load; the setting to fix.
+
+    Configured sources are probed with their own clients (a token grant or the smallest authenticated
+    request); others are not contacted. Exit 0 when every configured source answers and takes its
+    credentials, 1 when one does not, 2 when a source is incomplete or none is configured.
+    """
+    from extract.common.probe import PROBE_TIMEOUT_SECONDS
+    from extract.registry import Status
+    from leadloop.doctor import doctor_lines, examine
+
+    found = examine(PROBE_TIMEOUT_SECONDS if args.timeout is None else args.timeout)
+    for report in found.reports:
+        print("\n".join(doctor_lines(report)))
+    if found.warehouse_problem:
+        print(f"leadloop doctor: {found.warehouse_problem}", file=sys.stderr)
+    if not any(report.configuration.status is Status.ON for report in found.reports):
+        print("leadloop doctor: no source is configured; set a source's SOURCES__<NAME>__* settings"
+              " (README: Point a source at the real platform)", file=sys.stderr)
+    return found.exit_code()
 
 
 def command_ui(args: argparse.Namespace) -> int:
@@ -192,6 +210,10 @@ def main(argv: list[str] | None = None) -> int:
     night = commands.add_parser("night", help="run tonight's refresh on the sources configured here")
     night.add_argument("--day", help="ad-report day to load, YYYY-MM-DD (default: yesterday, China time)")
     commands.add_parser("sources", help="list every source: configured or not, and what is loaded")
+    doctor = commands.add_parser("doctor", help="check every configured source: reachable, credentials"
+                                                " accepted, last load (exit 0 when all are healthy)")
+    doctor.add_argument("--timeout", type=float, default=None,
+                        help="seconds to wait for each request of a probe (default 5)")
     commands.add_parser("prepare", help="prepare what the Dagster definitions read (the dbt manifest)")
     serve = commands.add_parser("serve-demo", help="serve the demo company's platforms and print their settings")
     serve.add_argument("--sources", default="", help="only these platforms, comma-separated (default: all)")
@@ -208,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "prepare":
         return 0
     handlers = {"demo": command_demo, "night": command_night, "sources": command_sources,
-                "serve-demo": command_serve_demo, "ui": command_ui}
+                "doctor": command_doctor, "serve-demo": command_serve_demo, "ui": command_ui}
     return handlers[args.command](args)
 
 

@@ -11,9 +11,11 @@ import pytest
 
 from leadloop.processes import StopRequested, group_members, start_group, stop_group, stop_signals
 
-# A leader that starts a grandchild ignoring SIGTERM (it touches a file once it does), then sleeps.
+# A leader that starts a grandchild ignoring SIGTERM (it touches a file once it does), then sleeps. The
+# leader takes SIGTERM's default action whatever it inherited (a CI job may start with it ignored).
 STUBBORN_TREE = """
-import subprocess, sys, time
+import signal, subprocess, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_DFL)
 subprocess.Popen([sys.executable, "-c", "import pathlib, signal, sys, time; "
                   "signal.signal(signal.SIGTERM, signal.SIG_IGN); pathlib.Path(sys.argv[1]).touch(); "
                   "time.sleep(600)", sys.argv[1]])

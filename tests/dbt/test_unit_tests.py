@@ -26,3 +26,9 @@ def _unit_test_files() -> str:
 
     return "\n".join(path.read_text(encoding="utf-8")
                      for path in (settings.DBT_PROJECT_DIR / "models").rglob("*unit_tests.yml"))
+
+
+def test_unit_test_names_fit_a_postgres_relation_name():
+    """dbt names a relation after each unit test; PostgreSQL allows 63 characters."""
+    names = re.findall(r"^\s+- name: (\S+)", _unit_test_files(), flags=re.MULTILINE)
+    assert [name for name in names if len(name) > 63] == []

@@ -16,7 +16,7 @@ from typing import Any
 from demo import catalog
 from demo.world import BUSINESS_TZ, DAY_MS, Journey, World, to_ms
 
-RESTATEMENT_DAYS = 3  # ad platforms restate cost and conversions for this many days
+DAYS_RESTATED = 3  # how long the simulated platforms keep restating a day (leadloop re-reads 7: enough)
 PROVISIONAL_COST_SHARE = 0.97  # what a not-yet-final day's cost shows before restatement
 WECOM_STAFF = ("wangxiaoming", "liting", "zhangwei", "chenjing", "liuyang")
 WECOM_STATES = {"展台活码": "qr_expo_booth", "公众号菜单活码": "qr_official_menu"}
@@ -326,7 +326,7 @@ def _background_ad_traffic(rng: random.Random, digital: DigitalWorld, world: Wor
 def reported_ad_day(numbers: AdDay, day: date, as_of_ms: int) -> AdDay:
     """A day's numbers as the platform reports them at as_of: recent days are still provisional."""
     age = (business_day(as_of_ms) - day).days
-    if age >= RESTATEMENT_DAYS:
+    if age >= DAYS_RESTATED:
         return numbers
     return AdDay(numbers.impressions, numbers.clicks, round(numbers.cost * PROVISIONAL_COST_SHARE, 2),
                  max(0, numbers.conversions - 1) if age == 0 else numbers.conversions)

@@ -16,6 +16,7 @@ from dagster_dlt.translator import DltResourceTranslatorData
 from dlt.common.normalizers.naming.snake_case import NamingConvention
 
 from extract.common.config import MissingSettingError
+from extract.common.reports import RESTATEMENT_DAYS
 from extract.file_drops import run_file_drops
 from extract.registry import SOURCES, SourceEntry, Status, configuration, setting_value
 from leadloop import settings
@@ -26,7 +27,6 @@ from orchestration.quality import raw_table_check, raw_table_check_spec
 
 SourceFactory = Callable[..., dlt.sources.DltSource]
 _NAMING = NamingConvention()
-RESTATEMENT_DAYS = 6  # days re-read before a partition: the platforms restate recent numbers
 
 
 class RawTableTranslator(DagsterDltTranslator):
@@ -128,11 +128,11 @@ def _ad_report_source(context: dg.AssetExecutionContext, source_name: str,
                       source_factory: Callable[..., dlt.sources.DltSource]) -> dlt.sources.DltSource:
     """An ad platform's source for the run's China-time days, dropped console exports loaded first.
 
-    A run for days [first, last] reads from RESTATEMENT_DAYS before `first` up to `last`, because the
-    platforms restate cost and conversions for a few days; merge keys make the re-read idempotent.
+    A run for days [first, last] reads the restatement window ending with `first` (RESTATEMENT_DAYS,
+    extract/common/reports.py) up to `last`; merge keys make the re-read idempotent.
     """
     window = context.partition_time_window
-    first = window.start.date() - timedelta(days=RESTATEMENT_DAYS)
+    first = window.start.date() - timedelta(days=RESTATEMENT_DAYS - 1)
     last = window.end.date() - timedelta(days=1)  # the window's end is exclusive
     context.log.info(f"{source_name}: reading report days {first} .. {last}")
     _load_dropped_files(context, source_name)

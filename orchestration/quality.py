@@ -12,14 +12,11 @@ from typing import Any
 
 import dagster as dg
 
+from orchestration.dbt_project import project_var
 from orchestration.jobs import NO_RETRY
 
-FUNNEL_COUNTS = ("leads", "mqls", "sqls", "opportunities", "pocs", "wins")
-FUNNEL_RATES = ("lead_to_mql_rate", "mql_to_sql_rate", "sql_to_opportunity_rate",
-                "opportunity_to_poc_rate", "poc_to_won_rate", "lead_to_opportunity_rate", "lead_to_won_rate")
-JOURNEY_STAGES = ("lead", "mql", "sql", "opportunity", "poc", "won", "lost")
-TOUCH_TYPES = ("ad_click", "web_session", "form_submit", "content_read", "webinar_attend", "wecom_add", "crm_lead",
-               "campaign_response", "sales_call", "sales_email", "sales_meeting", "sales_task")
+# The funnel's count columns, in order, from the dbt project's var funnel_stages (the one list).
+FUNNEL_COUNTS = tuple(stage["counts_as"] for stage in project_var("funnel_stages"))
 
 
 @dataclass(frozen=True)
@@ -41,124 +38,62 @@ def raw_table_suite(primary_key: Sequence[str]) -> list[Expectation]:
     return suite
 
 
-def _funnel_never_widens() -> list[Expectation]:
-    """Each stage count is at most the one before it."""
-    return [Expectation("ExpectColumnPairValuesAToBeGreaterThanB",
-                        {"column_A": earlier, "column_B": later, "or_equal": True})
-            for earlier, later in pairwise(FUNNEL_COUNTS)]
+def _never_widens(columns: Sequence[str]) -> list[Expectation]:
+    """Each count is at most the one before it (a later stage never has more journeys)."""
+    return [Expectation("ExpectColumnPairValuesAToBeGreaterThanB", {"column_A": earlier, "column_B": later,
+                                                                    "or_equal": True})
+            for earlier, later in pairwise(columns)]
 
 
+def _at_least(minimum: float, *columns: str) -> list[Expectation]:
+    return [Expectation("ExpectColumnValuesToBeBetween", {"column": c, "min_value": minimum}) for c in columns]
+
+
+def _rates(*columns: str) -> list[Expectation]:
+    return [Expectation("ExpectColumnValuesToBeBetween", {"column": c, "min_value": 0, "max_value": 1})
+            for c in columns]
+
+
+# Business invariants of the marts that their dbt tests and enforced contracts do not already state
+# (keys, not-nulls and accepted values live in dbt_project/models/marts/**/_*.yml, once).
 MART_SUITES: dict[str, list[Expectation]] = {
-    "fct_lead_journeys": [
-        Expectation("ExpectColumnValuesToBeUnique", {"column": "journey_id"}),
-        Expectation("ExpectColumnValuesToNotBeNull", {"column": "lead_at"}),
-        Expectation("ExpectColumnValuesToNotBeNull", {"column": "lead_cohort_month"}),
-        Expectation("ExpectColumnValuesToBeInSet", {"column": "current_stage", "value_set": list(JOURNEY_STAGES)}),
-        Expectation("ExpectColumnValuesToBeBetween", {"column": "won_amount", "min_value": 0}),
-    ],
+    "fct_lead_journeys": _at_least(0, "won_amount"),
     "mart_funnel": [
-        Expectation("ExpectCompoundColumnsToBeUnique", {"column_list": [
-            "lead_cohort_month", "channel", "campaign", "keyword", "province", "industry"]}),
-        *_funnel_never_widens(),
-        *[Expectation("ExpectColumnValuesToBeBetween", {"column": c, "min_value": 0})
-          for c in ("spend", "won_revenue", "cost_per_lead")],
-        Expectation("ExpectColumnValuesToBeBetween", {"column": "roi", "min_value": -1}),
-        *[Expectation("ExpectColumnValuesToBeBetween", {"column": r, "min_value": 0, "max_value": 1})
-          for r in FUNNEL_RATES],
+        *_never_widens(FUNNEL_COUNTS),
+        *_at_least(0, "spend", "won_revenue", "cost_per_lead"),
+        *_at_least(-1, "roi"),
+        *_rates(*(f"{a}_to_{b}_rate" for a, b in pairwise(s["stage"] for s in project_var("funnel_stages"))),
+                "lead_to_opportunity_rate", "lead_to_won_rate"),
     ],
-    "fct_opportunities": [
-        Expectation("ExpectColumnValuesToBeUnique", {"column": "opportunity_id"}),
-        Expectation("ExpectColumnValuesToNotBeNull", {"column": "opened_at"}),
-        Expectation("ExpectColumnValuesToBeInSet", {"column": "outcome", "value_set": ["won", "lost", "open"]}),
-        Expectation("ExpectColumnValuesToBeInSet", {"column": "sourced_by",
-                                                    "value_set": ["marketing", "sales", "executive", "partner"]}),
-        Expectation("ExpectColumnValuesToBeBetween", {"column": "days_to_close", "min_value": 0}),
-    ],
-    "mart_revenue_by_source": [
-        Expectation("ExpectCompoundColumnsToBeUnique", {"column_list": ["won_month", "sourced_by", "deal_type"]}),
-        Expectation("ExpectColumnValuesToBeBetween", {"column": "won_revenue", "min_value": 0}),
-        Expectation("ExpectColumnValuesToBeBetween", {"column": "share_of_month_revenue", "min_value": 0,
-                                                      "max_value": 1}),
-    ],
+    "fct_opportunities": _at_least(0, "days_to_close", "amount", "buying_committee_size"),
+    "mart_revenue_by_source": [*_at_least(0, "won_revenue"), *_rates("share_of_month_revenue")],
     "mart_poc_analysis": [
-        Expectation("ExpectCompoundColumnsToBeUnique",
-                    {"column_list": ["poc_started_month", "industry", "poc_outcome", "lost_reason"]}),
-        Expectation("ExpectColumnPairValuesAToBeGreaterThanB", {"column_A": "pocs", "column_B": "pocs_ended",
-                                                                "or_equal": True}),
-        Expectation("ExpectColumnValuesToBeBetween", {"column": "median_poc_days", "min_value": 0}),
+        *_never_widens(("pocs", "pocs_ended")),
+        *_at_least(0, "median_poc_days"),
     ],
-    "mart_sales_cycle": [
-        Expectation("ExpectCompoundColumnsToBeUnique", {"column_list": ["closed_month", "outcome", "sourced_by"]}),
-        Expectation("ExpectColumnPairValuesAToBeGreaterThanB",
-                    {"column_A": "max_days_to_close", "column_B": "min_days_to_close", "or_equal": True}),
-    ],
-    "fct_ad_performance_daily": [
-        Expectation("ExpectCompoundColumnsToBeUnique",
-                    {"column_list": ["platform", "ad_account_id", "campaign_id", "ad_group_id", "keyword_id",
-                                     "stat_on"]}),
-        *[Expectation("ExpectColumnValuesToNotBeNull", {"column": c})
-          for c in ("platform", "channel", "ad_account_id", "ad_group_id", "stat_on")],
-        Expectation("ExpectColumnValuesToNotBeInSet", {"column": "channel", "value_set": ["unmapped"]}),
-        *[Expectation("ExpectColumnValuesToBeBetween", {"column": c, "min_value": 0})
-          for c in ("impressions", "clicks", "cost", "conversions")],
-    ],
+    "mart_sales_cycle": _never_widens(("max_days_to_close", "min_days_to_close")),
+    "fct_ad_performance_daily": _at_least(0, "impressions", "clicks", "cost", "conversions"),
     "mart_channel_roi": [
-        Expectation("ExpectCompoundColumnsToBeUnique", {"column_list": ["report_month", "channel"]}),
-        *[Expectation("ExpectColumnPairValuesAToBeGreaterThanB", {"column_A": a, "column_B": b, "or_equal": True})
-          for a, b in pairwise(("leads", "mqls", "opportunities", "wins"))],
-        *[Expectation("ExpectColumnValuesToBeBetween", {"column": c, "min_value": 0})
-          for c in ("spend", "won_revenue")],
-        Expectation("ExpectColumnValuesToBeBetween", {"column": "roi", "min_value": -1}),
+        *_never_widens(("leads", "mqls", "opportunities", "wins")),
+        *_at_least(0, "spend", "won_revenue"),
+        *_at_least(-1, "roi"),
     ],
     "mart_exec_cockpit": [
-        Expectation("ExpectColumnValuesToBeUnique", {"column": "report_month"}),
-        Expectation("ExpectColumnValuesToNotBeNull", {"column": "report_month"}),
-        *[Expectation("ExpectColumnValuesToBeBetween", {"column": c, "min_value": 0})
-          for c in ("revenue", "spend", "new_customers", "cac", *FUNNEL_COUNTS)],
-        Expectation("ExpectColumnValuesToBeBetween", {"column": "roi", "min_value": -1}),
-    ],
-    "fct_touchpoints": [
-        Expectation("ExpectColumnValuesToBeUnique", {"column": "touchpoint_id"}),
-        *[Expectation("ExpectColumnValuesToNotBeNull", {"column": c})
-          for c in ("customer_id", "touched_at", "touch_type", "channel")],
-        Expectation("ExpectColumnValuesToBeInSet", {"column": "touch_type", "value_set": list(TOUCH_TYPES)}),
-        Expectation("ExpectColumnValuesToNotBeInSet", {"column": "channel", "value_set": ["unmapped"]}),
-    ],
-    "fct_lifecycle_events": [
-        Expectation("ExpectCompoundColumnsToBeUnique", {"column_list": ["journey_id", "funnel_stage"]}),
-        Expectation("ExpectColumnValuesToBeInSet", {"column": "funnel_stage", "value_set": list(JOURNEY_STAGES)}),
-        Expectation("ExpectColumnValuesToNotBeNull", {"column": "entered_at"}),
+        *_at_least(0, "revenue", "spend", "new_customers", "cac", *FUNNEL_COUNTS),
+        *_at_least(-1, "roi"),
+        *_rates("lead_to_opportunity_rate"),
     ],
     "mart_content_performance": [
-        Expectation("ExpectColumnValuesToBeUnique", {"column": "material_id"}),
-        Expectation("ExpectColumnPairValuesAToBeGreaterThanB", {"column_A": "reads", "column_B": "readers",
-                                                                "or_equal": True}),
-        *[Expectation("ExpectColumnPairValuesAToBeGreaterThanB", {"column_A": a, "column_B": b, "or_equal": True})
-          for a, b in pairwise(("registrations", "mqls", "sqls", "opportunities", "wins"))],
+        *_never_widens(("reads", "readers")),
+        *_never_widens(("registrations", "mqls", "sqls", "opportunities", "wins")),
     ],
-    "dim_customers": [
-        Expectation("ExpectColumnValuesToBeUnique", {"column": "customer_id"}),
-        Expectation("ExpectColumnValuesToNotBeNull", {"column": "customer_id"}),
-        Expectation("ExpectColumnValuesToBeBetween", {"column": "record_count", "min_value": 1}),
-    ],
-    "dim_accounts": [
-        Expectation("ExpectColumnValuesToBeUnique", {"column": "account_id"}),
-        *[Expectation("ExpectColumnValuesToBeBetween", {"column": c, "min_value": 0})
-          for c in ("lifetime_revenue", "lifetime_payments", "customer_count")],
-    ],
-    "bridge_customer_identifiers": [
-        Expectation("ExpectCompoundColumnsToBeUnique", {"column_list": ["identifier_type", "identifier_hash"]}),
-        Expectation("ExpectColumnValuesToBeInSet", {"column": "exclusion_reason", "value_set": ["blocked", "hub"]}),
-    ],
-    "mart_data_sources": [
-        Expectation("ExpectCompoundColumnsToBeUnique", {"column_list": ["mart_name", "source_name"]}),
-        Expectation("ExpectColumnPairValuesAToBeGreaterThanB",
-                    {"column_A": "raw_tables_read", "column_B": "raw_tables_with_data", "or_equal": True}),
-    ],
-    "map_customer_id_changes": [
-        Expectation("ExpectCompoundColumnsToBeUnique", {"column_list": ["old_customer_id", "new_customer_id"]}),
-        Expectation("ExpectColumnValuesToBeBetween", {"column": "identifiers_moved", "min_value": 1}),
-    ],
+    "dim_customers": _at_least(1, "record_count"),
+    # PII stays hashed: an md5 is 32 hex digits, whatever the identifier.
+    "bridge_customer_identifiers": [Expectation("ExpectColumnValueLengthsToEqual",
+                                                {"column": "identifier_hash", "value": 32})],
+    "dim_accounts": _at_least(0, "lifetime_revenue", "lifetime_payments", "customer_count"),
+    "map_customer_id_changes": _at_least(1, "identifiers_moved"),
+    "mart_data_sources": _never_widens(("raw_tables_read", "raw_tables_with_data")),
 }
 
 

@@ -21,7 +21,7 @@ from demo import catalog
 from demo.digital import simulate_digital
 from demo.identity_truth import record_truth
 from demo.touch_truth import touches_truth
-from demo.truth import POC_STAGES, journeys_truth, opportunity_truth
+from demo.truth import FUNNEL_STAGES, POC_STAGES, journeys_truth, opportunity_truth
 from tests.support import crm_truth
 from tests.support.crm_keys import journeys_by_key, lead_key, naming_crm, opportunities_by_key
 from tests.support.dbt import duckdb_environment, passed, run_dbt
@@ -31,7 +31,7 @@ from tests.support.marketing_truth import loaded_ad_days
 pytestmark = pytest.mark.slow
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-STAGES = ("lead", "mql", "sql", "opportunity", "poc", "won")
+STAGES = FUNNEL_STAGES
 NEGOTIATION = next(name for stage_id, name, *_ in catalog.SALE_STAGES if stage_id == catalog.STAGE_NEGOTIATION)
 MOVED_LEAD_SOURCE = "百度SEM"
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from extract.common.reports import RESTATEMENT_DAYS
+
 DEFAULT_BASE_URL = "https://api.baidu.com"
 REPORT_PATH = "/json/sms/service/OpenApiReportService/getReportData"
 # Access-token refresh. URL from the shared notes; request and answer shape unconfirmed:
@@ -33,7 +35,7 @@ DEFAULT_ROW_COUNT = 1000
 MAX_ROW_COUNT = 10_000  # largest rowCount a page may ask for (unconfirmed)
 
 DEFAULT_START_DATE = "2025-01-01"
-DEFAULT_LOOKBACK_DAYS = 7  # cost and conversions are restated for a few days
+DEFAULT_LOOKBACK_DAYS = RESTATEMENT_DAYS  # cost and conversions are restated for about a week
 BUSINESS_TIME_ZONE = "Asia/Shanghai"  # report days are China calendar days
 
 # The raw table and how its rows are told apart.

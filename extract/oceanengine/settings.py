@@ -6,13 +6,15 @@ public documentation shows (details marked *unconfirmed*), this is the file to c
 
 from __future__ import annotations
 
+from extract.common.reports import RESTATEMENT_DAYS
+
 DEFAULT_BASE_URL = "https://api.oceanengine.com"
 REPORT_PATH = "/open_api/v3.0/report/custom/get/"
 REFRESH_TOKEN_PATH = "/open_api/oauth2/refresh_token/"
 ACCESS_TOKEN_HEADER = "Access-Token"
 
 DEFAULT_START_DATE = "2025-01-01"
-DEFAULT_LOOKBACK_DAYS = 7  # ad numbers are restated for a few days: every run re-reads this many days
+DEFAULT_LOOKBACK_DAYS = RESTATEMENT_DAYS  # ad numbers are restated for about a week: every run re-reads them
 BUSINESS_TIME_ZONE = "Asia/Shanghai"  # report days are China days; the default end date is today there
 # start_time and end_time may be at most 30 days apart; windows of 30 calendar days are safe under
 # either reading of that rule (30 days inclusive, or a difference of 30 days).

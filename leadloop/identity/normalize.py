@@ -80,20 +80,9 @@ def _is_repeated(text: str, min_len: int) -> bool:
 # Phones
 
 # Test numbers sales reps type to get past a mandatory field; national significant numbers or E.164.
-DEFAULT_BLOCKED_PHONES = frozenset(
-    {
-        "13800138000",
-        "13888888888",
-        "13900000000",
-        "18888888888",
-        "13012345678",
-        "13000000000",
-        "13800000000",
-        "13811111111",
-        "13888889999",
-        "13987654321",
-    }
-)
+# Specific values people type to get past a mandatory field (13800138000, test@test.com) are listed in
+# one place, the dbt seed identity_blocked_values.csv, which the identity graph applies; this module
+# rejects only what a rule recognises (one digit repeated, ascending runs, reserved domains, …).
 
 _PHONE_START = re.compile(r"^.*?(?=\(?[+\d])")  # labels before the number: "tel:", "手机:", "电话(微信同号)"
 _PHONE_TRAILING = re.compile(r"\D+$")  # notes after the number: " (张总)", "。"
@@ -113,7 +102,7 @@ _CN_MOBILE_PATTERN = re.compile(
 _PHONE_KINDS = {PhoneNumberType.MOBILE: "mobile", PhoneNumberType.FIXED_LINE: "landline"}
 
 
-def normalize_phone(raw: str | None, blocked: frozenset[str] = DEFAULT_BLOCKED_PHONES) -> Normalized:
+def normalize_phone(raw: str | None, blocked: frozenset[str] = frozenset()) -> Normalized:
     """E.164 phone with kind 'mobile' / 'landline' / 'other', so every source's spelling joins."""
     if raw is None:
         return _rejected(EMPTY)
@@ -198,23 +187,6 @@ def _parse_with_phonenumbers(compact: str) -> Normalized:
 # ---------------------------------------------------------------------------------------------------------
 # Emails and domains
 
-DEFAULT_BLOCKED_EMAILS = frozenset(
-    {
-        "test@test.com",
-        "a@a.com",
-        "no@email.com",
-        "null@null.com",
-        "xxx@xxx.com",
-        "none@none.com",
-        "no@no.com",
-        "abc@abc.com",
-        "123@123.com",
-        "1@1.com",
-        "noemail@noemail.com",
-        "test@qq.com",
-        "123456@qq.com",
-    }
-)
 # Local parts that never name a person, whatever the domain.
 PLACEHOLDER_EMAIL_LOCALS = frozenset(
     {"test", "null", "none", "noemail", "nomail", "noreply", "no-reply", "donotreply", "do-not-reply"}
@@ -274,7 +246,7 @@ _WHITESPACE = re.compile(r"\s+")
 _SPACED_PUNCTUATION = re.compile(r"\s*([@.])\s*")
 
 
-def normalize_email(raw: str | None, blocked: frozenset[str] = DEFAULT_BLOCKED_EMAILS) -> Normalized:
+def normalize_email(raw: str | None, blocked: frozenset[str] = frozenset()) -> Normalized:
     """Lower-case, trimmed, half-width email so form, CRM and WeCom spellings join."""
     if raw is None:
         return _rejected(EMPTY)

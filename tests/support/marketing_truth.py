@@ -16,12 +16,11 @@ from demo.digital import AdDay, DigitalWorld, business_day, reported_ad_day
 from demo.truth import FUNNEL_STAGES
 from demo.world import World
 from tests.support.crm_truth import business_month, money
+from tests.support.funnel import COUNT_COLUMNS
 
 # The demo's ad platforms as the warehouse names them (dlt source names) and the channel they buy.
 PLATFORMS = {"baidu": "baidu_sem", "oceanengine": "oceanengine"}
 PLATFORM_CHANNELS = {"baidu": "paid_search", "oceanengine": "paid_social"}
-STAGE_COUNTS = {"lead": "leads", "mql": "mqls", "sql": "sqls", "opportunity": "opportunities",
-                "poc": "pocs", "won": "wins"}
 FIRST_REPORT_DAY = date(2025, 1, 1)  # the nightly job's first ad-report partition
 
 
@@ -131,7 +130,7 @@ def exec_cockpit(journeys: list[dict[str, Any]], opportunities: list[dict[str, A
                                "new_customers": new_customers.get(month, 0)}
         row["roi"] = ratio(row["revenue"] - row["spend"], row["spend"])
         row["cac"] = ratio(row["spend"], row["new_customers"], "0.01")
-        for stage, column in STAGE_COUNTS.items():
+        for stage, column in COUNT_COLUMNS.items():
             row[column] = entries.get((month, stage), 0)
         row["lead_to_opportunity_rate"] = ratio(row["opportunities"], row["leads"])
         rows[month] = row

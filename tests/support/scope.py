@@ -17,11 +17,11 @@ from demo.digital import DigitalWorld, business_day
 from demo.touch_truth import Touch, touches_truth
 from demo.truth import journeys_truth, opportunity_truth
 from demo.world import World
+from extract.common.reports import RESTATEMENT_DAYS
 from tests.support.crm_keys import CRM_PRECEDENCE, naming_crm
 from tests.support.marketing_truth import FIRST_REPORT_DAY, loaded_ad_days
 
 ALL_SOURCES = frozenset({"baidu_sem", "neocrm", "oceanengine", "salesforce", "sensors", "wecom"})
-RESTATEMENT_DAYS = 6  # orchestration.jobs: a night re-reads this many days before its own
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class Scope:
     def production_night(cls, world: World, sources: frozenset[str]) -> Scope:
         """`leadloop night` on the demo's today: yesterday's report day and the restatement window."""
         yesterday = business_day(world.as_of_ms) - timedelta(days=1)
-        return cls(sources, yesterday - timedelta(days=RESTATEMENT_DAYS), yesterday)
+        return cls(sources, yesterday - timedelta(days=RESTATEMENT_DAYS - 1), yesterday)
 
     @property
     def crms(self) -> list[str]:

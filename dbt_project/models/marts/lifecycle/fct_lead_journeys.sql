@@ -1,6 +1,12 @@
 -- One row per journey (a CRM lead's path from lead to close; once, even when both CRMs hold it) with
 -- the time it entered each stage. Stages are monotonic: a stage with no evidence of its own that a
 -- later stage reached takes that later stage's timestamp and is flagged skipped (DESIGN §3).
+{%- set stages = funnel_stage_names() %}
+{#- Durations between neighbouring stages, and from the first to the last. #}
+{%- set stage_spans = [] %}
+{%- for stage in stages[1:] %}{% do stage_spans.append((stages[loop.index0], stage)) %}{% endfor %}
+{%- do stage_spans.append((stages[0], stages[-1])) %}
+
 with evidence as (
     select * from {{ ref('int_stage_evidence_collected') }}
 ),
@@ -45,51 +51,24 @@ journey_touches as (
 first_evidence as (
     select
         journey_id,
-        min(case when funnel_stage = 'lead' then entered_at end) as lead_evidence_at,
-        min(case when funnel_stage = 'mql' then entered_at end) as mql_evidence_at,
-        min(case when funnel_stage = 'sql' then entered_at end) as sql_evidence_at,
-        min(case when funnel_stage = 'opportunity' then entered_at end) as opportunity_evidence_at,
-        min(case when funnel_stage = 'poc' then entered_at end) as poc_evidence_at,
-        min(case when funnel_stage = 'won' then entered_at end) as won_at,
+        {%- for stage in stages %}
+        min(case when funnel_stage = '{{ stage }}' then entered_at end) as {{ stage }}_evidence_at,
+        {%- endfor %}
         min(case when funnel_stage = 'lost' then entered_at end) as lost_at,
         max(case when evidence_type like '%inferred' then 1 else 0 end) as has_inferred_evidence
     from evidence
     group by journey_id
 ),
 
-backfilled_won_poc as (
-    select
-        *,
-        coalesce(poc_evidence_at, won_at) as poc_at
-    from first_evidence
-),
-
-backfilled_opportunity as (
-    select
-        *,
-        coalesce(opportunity_evidence_at, poc_at) as opportunity_at
-    from backfilled_won_poc
-),
-
-backfilled_sql as (
-    select
-        *,
-        coalesce(sql_evidence_at, opportunity_at) as sql_at
-    from backfilled_opportunity
-),
-
-backfilled_mql as (
-    select
-        *,
-        coalesce(mql_evidence_at, sql_at) as mql_at
-    from backfilled_sql
-),
-
 backfilled as (
+    -- A stage without evidence of its own takes the time of the first later stage that has some.
     select
         *,
-        coalesce(lead_evidence_at, mql_at) as lead_at
-    from backfilled_mql
+        {%- for stage in stages %}
+        coalesce({% for later in stages[loop.index0:] %}{{ later }}_evidence_at{{ ', ' if not loop.last }}{% endfor %})
+            as {{ stage }}_at{{ ',' if not loop.last }}
+        {%- endfor %}
+    from first_evidence
 ),
 
 opportunity_outcomes as (
@@ -119,12 +98,12 @@ deals as (
 durations as (
     select
         journey_id,
-        {%- for earlier, later in [('lead', 'mql'), ('mql', 'sql'), ('sql', 'opportunity'), ('opportunity', 'poc'),
-                                   ('poc', 'won'), ('lead', 'won')] %}
+        {%- for earlier, later in stage_spans %}
         cast({{ dbt.datediff(earlier ~ '_at', later ~ '_at', 'day') }} as integer) as days_{{ earlier }}_to_{{ later }},
         {%- endfor %}
-        coalesce(mql_at < lead_at or sql_at < mql_at or opportunity_at < sql_at or poc_at < opportunity_at
-            or won_at < poc_at or lost_at < lead_at, false) as is_sequence_out_of_order
+        coalesce(
+            {%- for earlier, later in stage_spans[:-1] %} {{ later }}_at < {{ earlier }}_at or{% endfor %}
+            lost_at < {{ stages[0] }}_at, false) as is_sequence_out_of_order
     from backfilled
 ),
 
@@ -161,34 +140,25 @@ final as (
         journey_touches.lead_touch_keyword,
         journey_touches.lead_touch_content,
         {{ business_month('backfilled.lead_at') }} as lead_cohort_month,
-        backfilled.lead_at,
-        backfilled.mql_at,
-        backfilled.sql_at,
-        backfilled.opportunity_at,
-        backfilled.poc_at,
-        backfilled.won_at,
+        {%- for stage in stages %}
+        backfilled.{{ stage }}_at,
+        {%- endfor %}
         backfilled.lost_at,
-        backfilled.lead_evidence_at is null and backfilled.lead_at is not null as is_lead_skipped,
-        backfilled.mql_evidence_at is null and backfilled.mql_at is not null as is_mql_skipped,
-        backfilled.sql_evidence_at is null and backfilled.sql_at is not null as is_sql_skipped,
-        backfilled.opportunity_evidence_at is null and backfilled.opportunity_at is not null
-            as is_opportunity_skipped,
-        backfilled.poc_evidence_at is null and backfilled.poc_at is not null as is_poc_skipped,
+        {%- for stage in stages[:-1] %}
+        backfilled.{{ stage }}_evidence_at is null and backfilled.{{ stage }}_at is not null as is_{{ stage }}_skipped,
+        {%- endfor %}
         backfilled.has_inferred_evidence = 1 as is_stage_inferred,
         durations.is_sequence_out_of_order,
         case
             when backfilled.won_at is not null then 'won'
             when backfilled.lost_at is not null then 'lost'
-            when backfilled.poc_at is not null then 'poc'
-            when backfilled.opportunity_at is not null then 'opportunity'
-            when backfilled.sql_at is not null then 'sql'
-            when backfilled.mql_at is not null then 'mql'
-            else 'lead'
+            {%- for stage in stages[:-1] | reverse %}
+            when backfilled.{{ stage }}_at is not null then '{{ stage }}'
+            {%- endfor %}
         end as current_stage,
         -- A deal closed before its lead was created (a lead added later to an old deal) keeps its
         -- true times; durations that would run backwards are unknown, not negative.
-        {%- for earlier, later in [('lead', 'mql'), ('mql', 'sql'), ('sql', 'opportunity'), ('opportunity', 'poc'),
-                                   ('poc', 'won'), ('lead', 'won')] %}
+        {%- for earlier, later in stage_spans %}
         case when durations.days_{{ earlier }}_to_{{ later }} >= 0 then durations.days_{{ earlier }}_to_{{ later }} end
             as days_{{ earlier }}_to_{{ later }},
         {%- endfor %}

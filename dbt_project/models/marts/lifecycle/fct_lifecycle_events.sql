@@ -6,9 +6,13 @@ with journeys as (
 ),
 
 stage_entries as (
-    {% set stages = [('lead', 1, 'is_lead_skipped'), ('mql', 2, 'is_mql_skipped'), ('sql', 3, 'is_sql_skipped'),
-                     ('opportunity', 4, 'is_opportunity_skipped'), ('poc', 5, 'is_poc_skipped'),
-                     ('won', 6, 'false'), ('lost', 6, 'false')] %}
+    {#- Every funnel stage in order (the last, won, is never back-filled), then lost beside won. -#}
+    {%- set names = funnel_stage_names() %}
+    {%- set stages = [] %}
+    {%- for name in names %}
+        {%- do stages.append((name, loop.index, 'is_' ~ name ~ '_skipped' if not loop.last else 'false')) %}
+    {%- endfor %}
+    {%- do stages.append(('lost', names | length, 'false')) %}
     {% for stage, stage_order, skipped in stages %}
     select
         journey_id,

@@ -1,7 +1,7 @@
 -- The CEO's month (business time zone): revenue won, ad spend, ROI, new customers and CAC, and
 -- how many journeys entered each funnel stage, for every month from the first activity to the last.
-{% set stage_counts = {'lead': 'leads', 'mql': 'mqls', 'sql': 'sqls', 'opportunity': 'opportunities',
-                       'poc': 'pocs', 'won': 'wins'} %}
+{%- set stage_counts = {} %}
+{%- for stage in funnel_stages() %}{% do stage_counts.update({stage.stage: stage.counts_as}) %}{% endfor %}
 
 with journeys as (
     select * from {{ ref('fct_lead_journeys') }}

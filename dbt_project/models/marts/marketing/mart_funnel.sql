@@ -4,6 +4,8 @@
 -- that group's region × industry cells in proportion to their leads (exact to the fen: the biggest
 -- cell takes the rounding remainder), and spend that found no lead gets a cell of its own with no
 -- region or industry — so the mart's spend adds up to the platforms' spend.
+{%- set stages = funnel_stages() %}
+
 with journeys as (
     select * from {{ ref('fct_lead_journeys') }}
 ),
@@ -20,12 +22,9 @@ cells as (
         utm_term as keyword,
         province,
         industry,
-        count(lead_at) as leads,
-        count(mql_at) as mqls,
-        count(sql_at) as sqls,
-        count(opportunity_at) as opportunities,
-        count(poc_at) as pocs,
-        count(won_at) as wins,
+        {%- for stage in funnel_stages() %}
+        count({{ stage.stage }}_at) as {{ stage.counts_as }},
+        {%- endfor %}
         count(lost_at) as losses,
         coalesce(sum(won_amount), 0) as won_revenue
     from journeys
@@ -81,12 +80,9 @@ allocated as (
         keyword,
         province,
         industry,
-        leads,
-        mqls,
-        sqls,
-        opportunities,
-        pocs,
-        wins,
+        {%- for stage in funnel_stages() %}
+        {{ stage.counts_as }},
+        {%- endfor %}
         losses,
         won_revenue,
         coalesce(
@@ -106,12 +102,9 @@ spend_without_leads as (
         spend_groups.keyword,
         cast(null as {{ dbt.type_string() }}) as province,
         cast(null as {{ dbt.type_string() }}) as industry,
-        0 as leads,
-        0 as mqls,
-        0 as sqls,
-        0 as opportunities,
-        0 as pocs,
-        0 as wins,
+        {%- for stage in funnel_stages() %}
+        0 as {{ stage.counts_as }},
+        {%- endfor %}
         0 as losses,
         0 as won_revenue,
         spend_groups.spend
@@ -140,28 +133,23 @@ final as (
         keyword,
         province,
         industry,
-        cast(leads as bigint) as leads,
-        cast(mqls as bigint) as mqls,
-        cast(sqls as bigint) as sqls,
-        cast(opportunities as bigint) as opportunities,
-        cast(pocs as bigint) as pocs,
-        cast(wins as bigint) as wins,
+        {%- for stage in stages %}
+        cast({{ stage.counts_as }} as bigint) as {{ stage.counts_as }},
+        {%- endfor %}
         cast(losses as bigint) as losses,
         cast(spend as decimal(18, 2)) as spend,
         cast(won_revenue as decimal(18, 2)) as won_revenue,
-        {{ safe_ratio('mqls', 'leads') }} as lead_to_mql_rate,
-        {{ safe_ratio('sqls', 'mqls') }} as mql_to_sql_rate,
-        {{ safe_ratio('opportunities', 'sqls') }} as sql_to_opportunity_rate,
-        {{ safe_ratio('pocs', 'opportunities') }} as opportunity_to_poc_rate,
-        {{ safe_ratio('wins', 'pocs') }} as poc_to_won_rate,
-        {{ safe_ratio('opportunities', 'leads') }} as lead_to_opportunity_rate,
-        {{ safe_ratio('wins', 'leads') }} as lead_to_won_rate,
-        {{ safe_ratio('spend', 'leads', 2) }} as cost_per_lead,
-        {{ safe_ratio('spend', 'mqls', 2) }} as cost_per_mql,
-        {{ safe_ratio('spend', 'sqls', 2) }} as cost_per_sql,
-        {{ safe_ratio('spend', 'opportunities', 2) }} as cost_per_opportunity,
-        {{ safe_ratio('spend', 'pocs', 2) }} as cost_per_poc,
-        {{ safe_ratio('spend', 'wins', 2) }} as cost_per_win,
+        {%- for stage in stages[1:] %}
+        {%- set earlier = stages[loop.index0] %}
+        {{ safe_ratio(stage.counts_as, earlier.counts_as) }} as {{ earlier.stage }}_to_{{ stage.stage }}_rate,
+        {%- endfor %}
+        {#- the marketing-led-growth north star (lead → opportunity), and lead → won #}
+        {%- for stage in stages if stage.stage in ('opportunity', stages[-1].stage) %}
+        {{ safe_ratio(stage.counts_as, stages[0].counts_as) }} as {{ stages[0].stage }}_to_{{ stage.stage }}_rate,
+        {%- endfor %}
+        {%- for stage in stages %}
+        {{ safe_ratio('spend', stage.counts_as, 2) }} as cost_per_{{ stage.stage if stage.stage != 'won' else 'win' }},
+        {%- endfor %}
         {{ safe_ratio('won_revenue - spend', 'spend') }} as roi
     from unioned
 )

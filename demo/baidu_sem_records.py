@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from demo.digital import AdDay, AdUnit, DigitalWorld, business_day, reported_ad_day
-from demo.world import World, to_ms
+from demo.model import World, to_ms
 
 Record = dict[str, Any]
 PLATFORM = "baidu"

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from demo import catalog
-from demo.world import BUSINESS_TZ, DAY_MS, Journey, World, to_ms
+from demo.model import BUSINESS_TZ, DAY_MS, Journey, World, to_ms
 
 DAYS_RESTATED = 3  # how long the simulated platforms keep restating a day (leadloop re-reads 7: enough)
 PROVISIONAL_COST_SHARE = 0.97  # what a not-yet-final day's cost shows before restatement

@@ -21,7 +21,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # demo.world calls this module at the end of simulate()
-    from demo.world import Account, Journey, Person, World
+    from demo.model import Account, Journey, Person, World
 
 PLACEHOLDER_MOBILE = "13800138000"  # what an SDR types when the caller would not give a number
 MOBILE_PREFIXES = ("130", "131", "132", "133", "135", "136", "137", "138", "139", "150", "151", "152",

@@ -11,9 +11,9 @@ from typing import NamedTuple
 
 from demo import salesforce_records, sensors_records
 from demo.digital import DigitalWorld
+from demo.model import World
 from demo.touch_truth import SENSORS_LOADED_FROM_MS
 from demo.wecom_records import exists_at
-from demo.world import World
 
 
 class RecordTruth(NamedTuple):

@@ -7,7 +7,7 @@ from typing import Any
 
 from demo import catalog
 from demo.identity import phone_as_typed
-from demo.world import DAY_MS, ID_BASE, Journey, Opportunity, World, to_ms
+from demo.model import DAY_MS, ID_BASE, Journey, Opportunity, World, to_ms
 
 Record = dict[str, Any]
 OPPORTUNITY_TYPE_LABELS = {"new_logo": "新客户", "upsell": "增购", "cross_sell": "交叉销售"}

@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any
 
 from demo.digital import AdDay, AdUnit, DigitalWorld, business_day, reported_ad_day
-from demo.world import World
+from demo.model import World
 
 PLATFORM = "oceanengine"
 Row = dict[str, Any]

@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass
 from typing import Literal
 
-from demo.world import DAY_MS, Account, Journey, Opportunity, Person, World
+from demo.model import DAY_MS, Account, Journey, Opportunity, Person, World
 
 ActivityKind = Literal["call", "email", "meeting"]
 CALL: ActivityKind = "call"

@@ -21,6 +21,7 @@ from typing import Any
 from demo import catalog
 from demo.digital import DigitalWorld
 from demo.identity import phone_as_typed
+from demo.model import BUSINESS_TZ, DAY_MS, ID_BASE, Account, Journey, Opportunity, Person, World, to_ms
 from demo.sales_activities import (
     ACTIVITY_ID_BASE,
     CALL,
@@ -30,7 +31,6 @@ from demo.sales_activities import (
     sales_activities,
 )
 from demo.salesforce_shape import DEFAULT_SHAPE, OrgShape, apply_shape
-from demo.world import BUSINESS_TZ, DAY_MS, ID_BASE, Account, Journey, Opportunity, Person, World, to_ms
 
 __all__ = ["DEFAULT_SHAPE", "OrgShape", "render"]
 

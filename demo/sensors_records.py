@@ -28,7 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from demo.digital import DigitalWorld, WebEvent
-from demo.world import BUSINESS_TZ, World
+from demo.model import BUSINESS_TZ, World
 
 Row = dict[str, Any]
 HOUR_MS = 3_600_000

@@ -18,9 +18,9 @@ from urllib.parse import urlsplit
 
 from demo import catalog, salesforce_records, sensors_records
 from demo.digital import SITE, DigitalWorld, WebEvent
+from demo.model import World
 from demo.sales_activities import sales_activities
 from demo.wecom_records import exists_at
-from demo.world import World
 from extract.sensors import settings as sensors_settings
 
 SESSION_GAP_S = 30 * 60

@@ -17,8 +17,8 @@ import pyarrow.parquet as pq
 
 from demo import catalog
 from demo.digital import simulate_digital
+from demo.model import BUSINESS_TZ, DAY_MS, Journey, World
 from demo.touch_truth import Touch, touches_truth
-from demo.world import BUSINESS_TZ, DAY_MS, Journey, World
 
 FUNNEL_STAGES = ("lead", "mql", "sql", "opportunity", "poc", "won")
 # The CRM sale stages that count as a POC: the demo's own reading of stage_map_crm_sale_stage.csv.

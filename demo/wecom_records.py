@@ -25,7 +25,7 @@ from typing import Any
 
 from demo import catalog
 from demo.digital import WECOM_STAFF, DigitalWorld, WecomContact
-from demo.world import DAY_MS, World, to_ms
+from demo.model import DAY_MS, World, to_ms
 
 Record = dict[str, Any]
 HOT_TAG = "et_hot"

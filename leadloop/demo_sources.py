@@ -23,6 +23,7 @@ from demo import (
     wecom_records,
 )
 from demo.digital import DigitalWorld, business_day, simulate_digital
+from demo.model import BUSINESS_TZ, DEFAULT_AS_OF, DEFAULT_SEED, World
 from demo.salesforce_shape import OrgShape
 from demo.simulators.baidu_sem import BaiduSemSimulator
 from demo.simulators.base import SimulatorBase
@@ -33,7 +34,7 @@ from demo.simulators.sensors import SensorsSimulator
 from demo.simulators.wecom import WecomSimulator
 from demo.simulators.wecom_robot import WecomRobotReceiver
 from demo.truth import write_truth
-from demo.world import BUSINESS_TZ, DEFAULT_AS_OF, DEFAULT_SEED, World, simulate
+from demo.world import simulate
 from leadloop import settings
 
 # The simulators' own credentials: demo-only values, never real secrets.

@@ -71,6 +71,24 @@ def pytest_configure(config: pytest.Config) -> None:
     prepare_manifest()
 
 
+# Modules of pure Python: no server, simulator, warehouse or subprocess.
+UNIT_MODULES = {"test_normalize.py", "test_layers.py", "test_readme.py", "test_processes.py", "test_house_style.py"}
+# Modules that run dbt, PostgreSQL or a whole pipeline in every test: end to end.
+E2E_FOLDERS = {"dbt", "ui"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test is unit, integration or e2e: e2e where marked (or in tests/dbt, tests/ui), unit for
+    the pure modules, integration otherwise. `pytest -m "not e2e"` is the fast lane."""
+    for item in items:
+        path = item.path
+        if path.parent.name in E2E_FOLDERS and path.parent.parent.name == "tests":
+            item.add_marker(pytest.mark.e2e)
+        if item.get_closest_marker("e2e"):
+            continue
+        item.add_marker(pytest.mark.unit if path.name in UNIT_MODULES else pytest.mark.integration)
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     """Remove the session's folders."""
     shutil.rmtree(_SESSION_DIR, ignore_errors=True)

@@ -11,7 +11,7 @@ from tests.support.crm_keys import journeys_by_key, naming_crm
 from tests.support.funnel import actual_funnel, expected_funnel, funnel_differences
 from tests.support.marketing_truth import loaded_ad_days
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.e2e
 
 
 def test_mart_funnel_equals_ground_truth(demo_night, demo_world):

@@ -12,7 +12,7 @@ from demo.digital import simulate_digital
 from demo.truth import journeys_truth, opportunity_truth
 from tests.support import marketing_truth
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from demo.truth import opportunity_truth
 from tests.support import crm_truth
 from tests.support.crm_keys import naming_crm, opportunities_by_key
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.e2e
 
 
 def _rows(path, sql: str) -> list[dict]:

@@ -17,7 +17,7 @@ from demo.salesforce_shape import OrgShape
 from demo.truth import journeys_truth, opportunity_truth
 from tests.support.mart_checks import rows
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.e2e
 
 SHAPE = ("field_history=off,campaigns=off,custom_fields=off,empty=Event,absent=OpportunityContactRole,"
          "multi_currency=on,currency=USD")

@@ -28,7 +28,7 @@ from tests.support.dbt import duckdb_environment, passed, run_dbt
 from tests.support.funnel import actual_funnel, expected_funnel, funnel_differences
 from tests.support.marketing_truth import loaded_ad_days
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.e2e
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 STAGES = FUNNEL_STAGES

@@ -22,7 +22,7 @@ from demo.digital import business_day, simulate_digital
 from tests.support import mart_checks
 from tests.support.scope import ALL_SOURCES, Scope, Truth
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.e2e
 
 SUBSETS = {
     "neocrm_only": ("neocrm",),

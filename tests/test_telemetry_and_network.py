@@ -38,7 +38,7 @@ def test_network_guard_refuses_addresses_beyond_loopback():
     conftest.BLOCKED_CONNECTIONS.remove("('192.0.2.1', 443)")
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_the_demo_night_made_no_connection_beyond_loopback(demo_night):
     assert conftest.BLOCKED_CONNECTIONS == []
 
@@ -74,6 +74,7 @@ def test_the_guard_sees_an_attempt_to_phone_home(tmp_path):
     assert len(attempts) == 1 and "192.0.2.7:443" in attempts[0]
 
 
+@pytest.mark.e2e
 def test_dbt_run_by_hand_phones_nobody(tmp_path):
     dbt = Path(sys.executable).with_name("dbt")
     attempts = _run_guarded([str(dbt), "parse", "--target-path", str(tmp_path / "target"),
@@ -81,6 +82,7 @@ def test_dbt_run_by_hand_phones_nobody(tmp_path):
     assert attempts == []
 
 
+@pytest.mark.e2e
 def test_dagster_loading_the_definitions_phones_nobody(tmp_path):
     dagster = Path(sys.executable).with_name("dagster")
     attempts = _run_guarded([str(dagster), "definitions", "validate", "-w", str(settings.WORKSPACE_FILE)],
@@ -88,7 +90,7 @@ def test_dagster_loading_the_definitions_phones_nobody(tmp_path):
     assert attempts == []
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_a_leadloop_night_phones_nobody(tmp_path):
     """The CLI's night (Dagster, dlt, Great Expectations and dbt in one run) from another folder."""
     leadloop = Path(sys.executable).with_name("leadloop")

@@ -19,7 +19,7 @@ from tests.support.touch_truth import content_performance, journey_touches
 
 SESSION_CRM = naming_crm(["neocrm", "salesforce"])  # the session night has every source
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,13 @@
-{# Custom schemas are used as they are (staging, intermediate, marts), not prefixed with the
-   target schema, so that the warehouse schema equals the dbt folder and the Dagster group. #}
+{# Production targets (var production_targets: duckdb, postgres) build each folder into the schema
+   of its name (staging, intermediate, marts), so the warehouse schema equals the dbt folder and the
+   Dagster group. Any other target — a developer's own, e.g. duckdb_dev — prefixes the folder with
+   its schema (dev_marts, dev_staging, …), so work in progress never touches what BI reads. #}
 {% macro generate_schema_name(custom_schema_name, node) -%}
     {%- if custom_schema_name is none -%}
         {{ target.schema }}
-    {%- else -%}
+    {%- elif target.name in var('production_targets') -%}
         {{ custom_schema_name | trim }}
+    {%- else -%}
+        {{ target.schema }}_{{ custom_schema_name | trim }}
     {%- endif -%}
 {%- endmacro %}

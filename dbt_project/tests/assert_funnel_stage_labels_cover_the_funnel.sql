@@ -13,8 +13,7 @@ wanted as (
 ),
 
 final as (
-    select
-        coalesce(wanted.funnel_stage, labels.funnel_stage) as funnel_stage
+    select coalesce(wanted.funnel_stage, labels.funnel_stage) as funnel_stage
     from wanted
     full outer join labels
         on wanted.funnel_stage = labels.funnel_stage

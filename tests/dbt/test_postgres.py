@@ -16,7 +16,7 @@ from tests.support.dbt import run_dbt
 from tests.support.funnel import actual_funnel, expected_funnel, funnel_differences
 from tests.support.marketing_truth import loaded_ad_days
 
-pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+pytestmark = [pytest.mark.postgres, pytest.mark.e2e]
 
 
 @pytest.fixture
@@ -111,6 +111,8 @@ def _mart_differences(duckdb_path, server) -> dict:
         differences = {}
         for mart in marts:
             duck_rows, pg_rows = _mart_rows(duck.cursor(), mart), _mart_rows(pg.cursor(), mart)
+            if mart == "mart_data_sources":  # when each warehouse loaded differs: compare what fed what
+                duck_rows, pg_rows = ([row[:3] + (row[5],) for row in rows] for rows in (duck_rows, pg_rows))
             if duck_rows != pg_rows:
                 differences[mart] = (len(duck_rows), len(pg_rows),
                                      next((a, b) for a, b in zip(duck_rows, pg_rows) if a != b) if

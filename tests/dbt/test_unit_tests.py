@@ -10,7 +10,7 @@ import pytest
 
 from tests.support.dbt import duckdb_environment, passed, run_dbt
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.e2e
 
 
 def test_every_dbt_unit_test_passes_on_duckdb(warehouse_copy, tmp_path):
@@ -32,3 +32,19 @@ def test_unit_test_names_fit_a_postgres_relation_name():
     """dbt names a relation after each unit test; PostgreSQL allows 63 characters."""
     names = re.findall(r"^\s+- name: (\S+)", _unit_test_files(), flags=re.MULTILINE)
     assert [name for name in names if len(name) > 63] == []
+
+
+def test_a_developer_target_builds_beside_production_not_over_it(tmp_path):
+    """Macro generate_schema_name: production targets build into staging / marts; duckdb_dev into
+    <LEADLOOP_DEV_SCHEMA>_staging / _marts."""
+    import json
+
+    def schemas(target: str) -> set[str]:
+        result = run_dbt("ls", "--resource-type", "model", "--output", "json", "--output-keys", "schema",
+                         "--target", target, work_dir=tmp_path / target,
+                         environment={"LEADLOOP_DEV_SCHEMA": "dev_alice"})
+        assert result.returncode == 0, result.stdout[-3000:]
+        return {json.loads(line)["schema"] for line in result.stdout.splitlines() if line.startswith("{")}
+
+    assert schemas("duckdb") == {"staging", "intermediate", "marts"}
+    assert schemas("duckdb_dev") == {"dev_alice_staging", "dev_alice_intermediate", "dev_alice_marts"}

@@ -19,8 +19,8 @@ import pytest
 
 from demo.baidu_sem_records import render
 from demo.digital import DigitalWorld, business_day, reported_ad_day, simulate_digital
+from demo.model import DAY_MS, World, to_ms
 from demo.simulators.baidu_sem import BaiduSemSimulator
-from demo.world import DAY_MS, World, to_ms
 from extract.baidu_sem import baidu_sem_source
 
 USERNAME = "leadloop-demo-百度"

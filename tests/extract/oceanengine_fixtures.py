@@ -16,9 +16,10 @@ import dlt
 import pytest
 
 from demo.digital import DigitalWorld, business_day, reported_ad_day, simulate_digital
+from demo.model import DAY_MS, World
 from demo.oceanengine_records import render
 from demo.simulators.oceanengine import OceanengineSimulator
-from demo.world import DAY_MS, World, simulate
+from demo.world import simulate
 from extract.oceanengine import oceanengine_source
 
 APP_ID, SECRET = "1700000000000001", "app-s3cret"

@@ -16,10 +16,10 @@ import dlt
 import pytest
 
 from demo.digital import simulate_digital
+from demo.model import World
 from demo.salesforce_records import render
 from demo.salesforce_shape import OrgShape
 from demo.simulators.salesforce import SalesforceSimulator
-from demo.world import World
 from extract.salesforce import salesforce_source
 
 Records = dict[str, list[dict[str, Any]]]

@@ -15,9 +15,9 @@ import dlt
 import pytest
 
 from demo.digital import DigitalWorld, WebEvent, simulate_digital
+from demo.model import BUSINESS_TZ, World
 from demo.sensors_records import receive_ms, render
 from demo.simulators.sensors import SensorsSimulator
-from demo.world import BUSINESS_TZ, World
 from extract.sensors import STATE_KEY, sensors_source
 
 # Star-imported by the test modules: pytest finds fixtures by name in a module's namespace.

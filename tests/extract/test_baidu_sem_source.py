@@ -12,8 +12,8 @@ import dlt
 import pytest
 from dlt.pipeline.exceptions import PipelineStepFailed
 
+from demo.model import DAY_MS
 from demo.simulators.baidu_sem import REFRESH_PATH, REPORT_PATH, BaiduSemSimulator
-from demo.world import DAY_MS
 from extract.baidu_sem import baidu_sem_source, settings
 from tests.extract.baidu_sem_fixtures import (  # noqa: F401 - *_fixture: pytest fixtures
     LOOKBACK_DAYS,

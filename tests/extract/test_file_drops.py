@@ -22,8 +22,8 @@ import pytest
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from demo.digital import AdUnit, reported_ad_day
+from demo.model import DAY_MS
 from demo.simulators.baidu_sem import BaiduSemSimulator
-from demo.world import DAY_MS
 from extract.common.keyed_arrow import keyed_column_hints, records_to_keyed_arrow
 from extract.file_drops import file_drops_source, kind_of, kind_patterns, run_file_drops
 from extract.file_drops.reader import clean_value, normalise_day

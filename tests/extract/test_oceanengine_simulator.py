@@ -11,9 +11,9 @@ import pytest
 import requests
 
 from demo.digital import DigitalWorld, reported_ad_day
+from demo.model import DAY_MS, World
 from demo.oceanengine_records import render
 from demo.simulators.oceanengine import REFRESH_TOKEN_PATH, REPORT_PATH, OceanengineSimulator
-from demo.world import DAY_MS, World
 from extract.oceanengine import settings
 
 pytest.register_assert_rewrite("tests.extract.oceanengine_fixtures")

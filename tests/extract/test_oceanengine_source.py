@@ -12,8 +12,8 @@ import pytest
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from demo.digital import DigitalWorld
+from demo.model import World
 from demo.simulators.oceanengine import REFRESH_TOKEN_PATH, REPORT_PATH, OceanengineSimulator
-from demo.world import World
 from extract.oceanengine import first_day_to_read, oceanengine_source, report_windows
 
 pytest.register_assert_rewrite("tests.extract.oceanengine_fixtures")

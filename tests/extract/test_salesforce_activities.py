@@ -9,10 +9,10 @@ import dlt
 import pytest
 
 from demo import catalog
+from demo.model import DAY_MS, ID_BASE, World
 from demo.sales_activities import CALL, EMAIL, MEETING, SalesActivity, sales_activities
 from demo.salesforce_records import render, salesforce_id, sf_date
 from demo.simulators.salesforce import SalesforceSimulator
-from demo.world import DAY_MS, ID_BASE, World
 
 pytest.register_assert_rewrite("tests.extract.salesforce_fixtures")
 

@@ -10,6 +10,7 @@ import pytest
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from demo.digital import simulate_digital
+from demo.model import World
 from demo.salesforce_records import render
 from demo.simulators.salesforce import (
     BULK_JOB_PATH,
@@ -19,7 +20,6 @@ from demo.simulators.salesforce import (
     QUERY_PATH,
     SalesforceSimulator,
 )
-from demo.world import World
 from extract.salesforce import settings
 
 pytest.register_assert_rewrite("tests.extract.salesforce_fixtures")
@@ -149,6 +149,7 @@ def test_objects_above_the_threshold_go_through_bulk_paged_by_locator(
     assert rows(sf_pipeline, "select count(*) from quarantine") == [(0,)]
 
 
+@pytest.mark.e2e  # two full loads and a next day, both ways: ~20 s
 def test_bulk_and_rest_load_identical_tables(
     sf_env: SalesforceSimulator,
     demo_world: World,

@@ -9,9 +9,9 @@ from decimal import ROUND_HALF_UP, Decimal
 import dlt
 import pytest
 
+from demo.model import World
 from demo.salesforce_shape import OrgShape
 from demo.simulators.salesforce import DESCRIBE_PATH, QUERY_ALL_PATH, SOBJECTS_PATH, SalesforceSimulator
-from demo.world import World
 from extract.salesforce import settings
 
 pytest.register_assert_rewrite("tests.extract.salesforce_fixtures")

@@ -9,6 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 
 from demo import catalog
+from demo.model import DAY_MS, World
 from demo.salesforce_records import (
     ORG_ID,
     PREFIXES,
@@ -20,7 +21,6 @@ from demo.salesforce_records import (
     with_checksum,
 )
 from demo.salesforce_shape import DEFAULT_SHAPE, OrgShape
-from demo.world import DAY_MS, World
 
 ID_RE = re.compile(r"^[0-9A-Za-z]{15}[A-Z0-5]{3}$")
 

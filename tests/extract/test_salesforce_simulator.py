@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 import pytest
 import requests
 
+from demo.model import World
 from demo.salesforce_shape import OrgShape
 from demo.simulators.salesforce import (
     BULK_JOB_PATH,
@@ -25,7 +26,6 @@ from demo.simulators.salesforce import (
     parse_soql,
     run_query,
 )
-from demo.world import World
 
 pytest.register_assert_rewrite("tests.extract.salesforce_fixtures")
 

@@ -17,10 +17,10 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 
 from demo import catalog
 from demo.digital import simulate_digital
+from demo.model import ID_BASE, World
 from demo.sales_activities import MEETING, sales_activities
 from demo.salesforce_records import duplicate_of, render, salesforce_id
 from demo.simulators.salesforce import QUERY_ALL_PATH, QUERY_MORE_PATH, TOKEN_PATH, SalesforceSimulator
-from demo.world import ID_BASE, World
 from extract.salesforce import salesforce_source, settings
 
 pytest.register_assert_rewrite("tests.extract.salesforce_fixtures")

@@ -7,9 +7,9 @@ import pytest
 import requests
 
 from demo.digital import DigitalWorld
+from demo.model import World
 from demo.sensors_records import LATE_MAX_MS, LATE_MIN_MS, receive_delay_ms, render
 from demo.simulators.sensors import QUERY_PATH, Condition, Query, SensorsSimulator, SqlError, parse_sql
-from demo.world import World
 from tests.extract.sensors_fixtures import *  # the fixtures, found by name
 from tests.extract.sensors_fixtures import DAY_MS, PROJECT, TOKEN, wire_time
 

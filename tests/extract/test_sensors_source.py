@@ -14,9 +14,9 @@ import pytest
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from demo.digital import DigitalWorld
+from demo.model import World
 from demo.sensors_records import receive_ms, render
 from demo.simulators.sensors import QUERY_PATH, SensorsSimulator
-from demo.world import World
 from extract.sensors import sensors_source
 from tests.extract.sensors_fixtures import *  # the fixtures, found by name
 from tests.extract.sensors_fixtures import (

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import requests
 
+from demo.model import DAY_MS
 from demo.simulators.wecom import (
     BATCH_GET_BY_USER_PATH,
     FOLLOW_USER_LIST_PATH,
@@ -17,7 +18,6 @@ from demo.simulators.wecom import (
     WecomSimulator,
 )
 from demo.wecom_records import WecomRecords, render
-from demo.world import DAY_MS
 from extract.wecom.client import Page, SharedPages
 
 pytest.register_assert_rewrite("tests.extract.wecom_fixtures")

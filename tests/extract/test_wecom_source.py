@@ -10,6 +10,7 @@ import dlt
 import pytest
 from dlt.pipeline.exceptions import PipelineStepFailed
 
+from demo.model import DAY_MS
 from demo.simulators.wecom import (
     BATCH_GET_BY_USER_PATH,
     FOLLOW_USER_LIST_PATH,
@@ -19,7 +20,6 @@ from demo.simulators.wecom import (
     WecomSimulator,
 )
 from demo.wecom_records import contact_way_created_ms
-from demo.world import DAY_MS
 from extract.wecom import settings, wecom_source
 
 pytest.register_assert_rewrite("tests.extract.wecom_fixtures")

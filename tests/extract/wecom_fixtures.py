@@ -16,9 +16,10 @@ import pytest
 
 from demo import catalog
 from demo.digital import DigitalWorld, WecomContact, simulate_digital
+from demo.model import World
 from demo.simulators.wecom import WecomSimulator
 from demo.wecom_records import render
-from demo.world import World, simulate
+from demo.world import simulate
 from extract.wecom import wecom_source
 
 CORP_ID, CORP_SECRET = "ww_leadloop_test", "wecom-s3cret"

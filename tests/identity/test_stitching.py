@@ -16,7 +16,7 @@ from leadloop.identity.normalize import normalize_email, normalize_phone
 from tests.support.dbt import duckdb_environment, passed, run_dbt
 from tests.support.stitching import mixed_groups, pair_score
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.e2e
 PERSON_RECORD_TYPES = ("neocrm_lead", "neocrm_contact", "salesforce_lead", "salesforce_contact",
                        "sensors_user", "wecom_contact")
 

@@ -10,7 +10,7 @@ import pytest
 
 from demo.digital import reported_ad_day, simulate_digital
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.e2e
 
 FIRST, LAST = date(2026, 10, 1), date(2026, 10, 7)
 

@@ -10,7 +10,7 @@ import pytest
 
 from leadloop import settings
 
-pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+pytestmark = [pytest.mark.postgres, pytest.mark.e2e]
 
 
 def test_nightly_job_runs_on_postgres_storage(postgres_server, warehouse_copy, demo_world, tmp_path,

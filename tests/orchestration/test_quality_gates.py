@@ -9,11 +9,12 @@ import dagster as dg
 import duckdb
 import pytest
 
+from demo.model import DEFAULT_AS_OF
 from demo.simulators.wecom_robot import WecomRobotReceiver
-from demo.world import DEFAULT_AS_OF, simulate
+from demo.world import simulate
 from orchestration.launch import asset_check_evaluations, asset_materializations
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.e2e
 
 
 def _run_night(world, instance):

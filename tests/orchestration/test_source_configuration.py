@@ -47,7 +47,7 @@ def test_an_ad_platform_needs_a_token_or_what_renews_one(monkeypatch):
     assert configuration(SOURCES_BY_NAME["baidu_sem"]).status is Status.ON
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_a_missing_setting_fails_the_night_once_in_seconds(demo_world, monkeypatch, private_warehouse):
     """Salesforce is configured (the demo org) and 销售易 only in part: the night's 销售易 step fails once
     with the settings to fix, nothing retries, and the whole night takes seconds, not minutes."""
@@ -72,7 +72,7 @@ def test_a_missing_setting_fails_the_night_once_in_seconds(demo_world, monkeypat
     assert seconds < 60  # the source step fails at once; what time there is, is Salesforce's load
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_an_impossible_setting_found_while_loading_is_not_retried(demo_world, monkeypatch, private_warehouse):
     from leadloop.cli import run_nightly_refresh
     from leadloop.demo_sources import running_demo_sources

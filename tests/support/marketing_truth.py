@@ -13,8 +13,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from demo.digital import AdDay, DigitalWorld, business_day, reported_ad_day
+from demo.model import World
 from demo.truth import FUNNEL_STAGES
-from demo.world import World
 from tests.support.crm_truth import business_month, money
 from tests.support.funnel import COUNT_COLUMNS
 

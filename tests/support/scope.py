@@ -14,9 +14,9 @@ from functools import cached_property
 from typing import Any
 
 from demo.digital import DigitalWorld, business_day
+from demo.model import World
 from demo.touch_truth import Touch, touches_truth
 from demo.truth import journeys_truth, opportunity_truth
-from demo.world import World
 from extract.common.reports import RESTATEMENT_DAYS
 from tests.support.crm_keys import CRM_PRECEDENCE, naming_crm
 from tests.support.marketing_truth import FIRST_REPORT_DAY, loaded_ad_days

@@ -70,9 +70,21 @@ without_history as (
 ),
 
 final as (
-    select crm, opportunity_id, stage_name, entered_at, false as is_inferred from recorded
+    select
+        crm,
+        opportunity_id,
+        stage_name,
+        entered_at,
+        false as is_inferred
+    from recorded
     union all
-    select crm, opportunity_id, stage_name, entered_at, true as is_inferred from without_history
+    select
+        crm,
+        opportunity_id,
+        stage_name,
+        entered_at,
+        true as is_inferred
+    from without_history
 )
 
 select * from final

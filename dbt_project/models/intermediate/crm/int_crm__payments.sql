@@ -14,7 +14,7 @@ payments as (
         {{ record_node('neocrm_payment', 'payment_id') }} as payment_id,
         {{ record_node('neocrm_opportunity', 'opportunity_id') }} as opportunity_id,
         {{ record_node('neocrm_account', 'account_id') }} as account_record_id,
-        amount as amount,
+        amount,
         '{{ var("neocrm_currency") }}' as currency_code,
         paid_at
     from neocrm_payments

@@ -35,7 +35,7 @@ ranked as (
         customer_id,
         account_id,
         records_at_account,
-        row_number() over (partition by customer_id order by records_at_account desc, account_id) as preference
+        row_number() over (partition by customer_id order by records_at_account desc, account_id asc) as preference
     from record_accounts
 ),
 

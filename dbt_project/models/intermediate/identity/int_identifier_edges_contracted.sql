@@ -30,12 +30,25 @@ edges_left as (
 
 -- Nodes that stay where they are (roots of the round) are left out of hook and shortcut.
 steps as (
-    select 'hook' as step, node_id as node_a, parent_id as node_b from parents where parent_id <> node_id
+    select
+        'hook' as step,
+        node_id as node_a,
+        parent_id as node_b
+    from parents
+    where parent_id <> node_id
     union all
-    select 'shortcut' as step, node_id as node_a, representative_id as node_b from representatives
+    select
+        'shortcut' as step,
+        node_id as node_a,
+        representative_id as node_b
+    from representatives
     where representative_id <> node_id
     union all
-    select 'contract' as step, node_lo as node_a, node_hi as node_b from edges_left
+    select
+        'contract' as step,
+        node_lo as node_a,
+        node_hi as node_b
+    from edges_left
 ),
 
 final as (

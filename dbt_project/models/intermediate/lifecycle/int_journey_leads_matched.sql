@@ -27,7 +27,7 @@ people as (
         coalesce(crm_precedence.crm_rank, 999) as crm_rank
     from leads
     inner join customer_ids
-        on customer_ids.identifier = leads.lead_id
+        on leads.lead_id = customer_ids.identifier
     left join crm_precedence
         on leads.crm = crm_precedence.crm
 ),
@@ -46,8 +46,8 @@ twin_candidates as (
     from people as later
     inner join people as earlier
         on later.customer_id = earlier.customer_id
-        and earlier.crm_rank < later.crm_rank
-        and earlier.crm <> later.crm
+        and later.crm_rank > earlier.crm_rank
+        and later.crm <> earlier.crm
         and earlier.created_at
             between {{ dbt.dateadd('hour', -1 * var('crm_twin_window_hours'), 'later.created_at') }}
             and {{ dbt.dateadd('hour', var('crm_twin_window_hours'), 'later.created_at') }}

@@ -37,7 +37,7 @@ final as (
         on journeys.journey_id = lead_touch.journey_id
         and lead_touch.from_last = 1
     left join own_leads as own_lead
-        on own_lead.source_record_id = journeys.journey_id
+        on journeys.journey_id = own_lead.source_record_id
 )
 
 select * from final

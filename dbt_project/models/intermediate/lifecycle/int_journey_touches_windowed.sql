@@ -27,14 +27,14 @@ final as (
             partition by journeys.journey_id order by touchpoints.touched_at, touchpoints.touchpoint_id
         ) as from_first,
         row_number() over (
-            partition by journeys.journey_id order by touchpoints.touched_at desc, touchpoints.touchpoint_id
+            partition by journeys.journey_id order by touchpoints.touched_at desc, touchpoints.touchpoint_id asc
         ) as from_last
     from journeys
     inner join touchpoints
         on journeys.customer_id = touchpoints.customer_id
         and not touchpoints.is_crm_record
-        and touchpoints.touched_at <= journeys.lead_at
-        and (journeys.previous_lead_at is null or touchpoints.touched_at > journeys.previous_lead_at)
+        and journeys.lead_at >= touchpoints.touched_at
+        and (journeys.previous_lead_at is null or journeys.previous_lead_at < touchpoints.touched_at)
 )
 
 select * from final

@@ -68,8 +68,8 @@ twin_candidates as (
         ) as closeness
     from deals as later
     inner join deals as earlier
-        on earlier.crm_rank < later.crm_rank
-        and earlier.crm <> later.crm
+        on later.crm_rank > earlier.crm_rank
+        and later.crm <> earlier.crm
         and (
             later.journey_id = earlier.journey_id
             or (

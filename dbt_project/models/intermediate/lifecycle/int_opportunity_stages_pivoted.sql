@@ -46,7 +46,7 @@ record_poc_ends as (
     from record_entries
     inner join mapped_changes
         on record_entries.opportunity_id = mapped_changes.opportunity_id
-        and mapped_changes.entered_at > record_entries.poc_started_at
+        and record_entries.poc_started_at < mapped_changes.entered_at
         and coalesce(mapped_changes.funnel_stage, 'none') != 'poc'
     group by record_entries.opportunity_id
 ),

@@ -124,9 +124,15 @@ activity as (
         account_id,
         max(active_at) as last_activity_at
     from (
-        select account_id, last_seen_at as active_at from people
+        select
+            account_id,
+            last_seen_at as active_at
+        from people
         union all
-        select account_id, last_payment_at as active_at from paid
+        select
+            account_id,
+            last_payment_at as active_at
+        from paid
     ) as signs
     group by account_id
 ),

@@ -111,7 +111,7 @@ names_ranked as (
         customer_id,
         person_name,
         job_title,
-        row_number() over (partition by customer_id order by source_rank, updated_at desc) as preference
+        row_number() over (partition by customer_id order by source_rank asc, updated_at desc) as preference
     from names
     where person_name is not null
 ),
@@ -124,7 +124,7 @@ customer_journeys as (
         row_number() over (partition by records.customer_id order by journeys.lead_at desc, journeys.lead_id desc) as recency
     from journeys
     inner join records
-        on records.record_id = journeys.lead_id
+        on journeys.lead_id = records.record_id
 ),
 
 journey_summary as (

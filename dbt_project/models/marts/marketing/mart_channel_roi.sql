@@ -40,9 +40,15 @@ spend as (
 ),
 
 month_channels as (
-    select report_month, channel from cohorts
+    select
+        report_month,
+        channel
+    from cohorts
     union
-    select report_month, channel from spend
+    select
+        report_month,
+        channel
+    from spend
 ),
 
 joined as (

@@ -23,7 +23,8 @@ TOOLS="$ROOT/.tools"
 if ! "$TOOLS/bin/uv" --version 2>/dev/null | grep -q "uv $UV_VERSION"; then
     echo "bootstrap: installing uv $UV_VERSION into .tools/" >&2
     "$PYTHON" -m venv "$TOOLS"
-    "$TOOLS/bin/pip" install --quiet --disable-pip-version-check "uv==$UV_VERSION"
+    # -qq: warnings about this machine's pip configuration are not leadloop's to act on; errors still show
+    "$TOOLS/bin/pip" install -qq --disable-pip-version-check "uv==$UV_VERSION"
 fi
 # --frozen: install exactly uv.lock, never re-resolve.
 UV_PYTHON_DOWNLOADS=never "$TOOLS/bin/uv" sync --frozen --quiet --python "$PYTHON" --project "$ROOT"

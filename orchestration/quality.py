@@ -12,6 +12,7 @@ from typing import Any
 
 import dagster as dg
 
+from extract.registry import SOURCES
 from orchestration.dbt_project import project_var
 from orchestration.jobs import NO_RETRY
 
@@ -66,12 +67,28 @@ MART_SUITES: dict[str, list[Expectation]] = {
                 "lead_to_opportunity_rate", "lead_to_won_rate"),
     ],
     "fct_opportunities": _at_least(0, "days_to_close", "amount", "buying_committee_size"),
+    # Stage orders run 1..n over the funnel stages (lost shares won's place); a stage is entered
+    # in or after the month its journey began.
+    "fct_lifecycle_events": [
+        Expectation("ExpectColumnValuesToBeBetween", {"column": "stage_order", "min_value": 1,
+                                                      "max_value": len(FUNNEL_COUNTS)}),
+        Expectation("ExpectColumnPairValuesAToBeGreaterThanB", {"column_A": "entered_month",
+                                                                "column_B": "lead_cohort_month",
+                                                                "or_equal": True}),
+    ],
     "mart_revenue_by_source": [*_at_least(0, "won_revenue"), *_rates("share_of_month_revenue")],
     "mart_poc_analysis": [
         *_never_widens(("pocs", "pocs_ended")),
         *_at_least(0, "median_poc_days"),
     ],
     "mart_sales_cycle": _never_widens(("max_days_to_close", "min_days_to_close")),
+    # A touch names the system it came from, and CRM records are exactly the two CRMs' touches.
+    "fct_touchpoints": [
+        Expectation("ExpectColumnValuesToNotBeNull", {"column": "source_system"}),
+        Expectation("ExpectColumnValuesToNotBeNull", {"column": "source_record_id"}),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "source_system",
+                                                    "value_set": sorted(source.name for source in SOURCES)}),
+    ],
     "fct_ad_performance_daily": _at_least(0, "impressions", "clicks", "cost", "conversions"),
     "mart_channel_roi": [
         *_never_widens(("leads", "mqls", "opportunities", "wins")),

@@ -2,7 +2,7 @@
 
 `add_identity_mess` runs once at the end of `demo.world.simulate` with its own random stream, so
 the funnel side of the world (journeys, stages, money) is the same with or without it. It gives
-the demo the cases identity stitching must survive (DESIGN §4, issue "one customer out of many
+the demo the cases identity stitching must survive (architecture §4, issue "one customer out of many
 ids"): a person whose lead phone differs from the phone sales later records, company switchboards
 and shared mailboxes typed into many people's records, placeholder phones, phones and company
 names typed every which way (full width, +86, region words, legal suffixes), branch offices with

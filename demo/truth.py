@@ -1,6 +1,6 @@
 """Ground truth of the demo company, written outside the warehouse so marts can be checked against it.
 
-Stage semantics follow DESIGN §3: a journey's stages are monotonic; reaching a later stage
+Stage semantics follow architecture §3: a journey's stages are monotonic; reaching a later stage
 back-fills earlier missing ones with that later stage's timestamp, flagged as skipped.
 """
 

@@ -1,7 +1,7 @@
 """Great Expectations suites for every raw table and every mart, run as Dagster asset checks.
 
-GX validates pandas DataFrames read from the warehouse (its SQL datasource cannot read DuckDB,
-see shared/ENVIRONMENT.md). Raw-table checks are blocking: a raw table that fails its suite stops
+GX validates pandas DataFrames read from the warehouse (its SQL datasource has no DuckDB
+dialect). Raw-table checks are blocking: a raw table that fails its suite stops
 the dbt models downstream of it in the same run, so yesterday's marts stay in place.
 """
 

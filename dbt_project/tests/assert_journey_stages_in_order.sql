@@ -1,4 +1,4 @@
--- Stages are monotonic (DESIGN §3): no stage may be entered before the one before it.
+-- Stages are monotonic (architecture §3): no stage may be entered before the one before it.
 select journey_id
 from {{ ref('fct_lead_journeys') }}
 where mql_at < lead_at

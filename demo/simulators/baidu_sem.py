@@ -1,6 +1,6 @@
 """Local stand-in for the 百度营销 (Baidu search ads) report API and its token refresh.
 
-Serves `getReportData` in the wire format of `/work/shared/sources/README.md`: a JSON body with
+Serves `getReportData` in the wire format of `extract/baidu_sem/README.md`: a JSON body with
 `header` {userName, accessToken} and `body` {reportType, userIds, startDate, endDate, timeUnit,
 columns, startRow, rowCount, …}; answers `header.status` 0/1/2/3 with `failures` [{code,
 message, position}] and pages by startRow / rowCount / totalRowCount. Failure codes come from

@@ -1,7 +1,7 @@
 """Local stand-in for the 销售易 (Neocrm) CRM REST API.
 
 Serves the OAuth password grant and the xoql / xoqlScroll query endpoints in the wire format of
-`/work/shared/sources/README.md`, over records the caller supplies. Records are read on every
+`extract/neocrm/README.md`, over records the caller supplies. Records are read on every
 query, so tests may mutate the mapping in place or swap it with `set_records` between runs.
 """
 

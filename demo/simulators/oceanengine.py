@@ -1,7 +1,7 @@
 """Local stand-in for the 巨量引擎 (Ocean Engine) Marketing API: custom reports and token refresh.
 
 Serves `GET /open_api/v3.0/report/custom/get/` and `POST /open_api/oauth2/refresh_token/` in the
-wire format of `/work/shared/sources/README.md`, over report rows the caller supplies (see
+wire format of `extract/oceanengine/README.md`, over report rows the caller supplies (see
 `demo.oceanengine_records.render`). Errors come back as HTTP 200 with a non-zero `code`.
 """
 

@@ -3,7 +3,7 @@
 Serves the OAuth token endpoint (password and client-credentials grants), the global and
 per-object describe, `query` / `queryAll` with `nextRecordsUrl` paging, and Bulk API 2.0 query
 jobs (create, status, CSV results paged by `Sforce-Locator`, delete), in the wire format of
-`/work/shared/sources/README.md`, over records the caller supplies (keyed by sObject name, e.g.
+`extract/salesforce/README.md`, over records the caller supplies (keyed by sObject name, e.g.
 from `demo.salesforce_records`). An `OrgShape` says which objects and fields the org has: the
 describe lists exactly those, and SOQL naming anything else fails as it does on Salesforce.
 It understands the SOQL leadloop sends: `SELECT f, … | COUNT() FROM Object [WHERE f op literal

@@ -1,7 +1,7 @@
 """Local stand-in for the 神策 Sensors Data SQL API (`POST /api/sql/query`).
 
 Serves the `events` table as newline-delimited JSON, one object per row, in the wire format of
-`/work/shared/sources/README.md`. It understands the SQL subset leadloop sends:
+`extract/sensors/README.md`. It understands the SQL subset leadloop sends:
 
     select * | col, … from events
     [where <col> <op> '<text>'|<number> [and …]] [order by <col> [asc|desc]] [limit <n>]

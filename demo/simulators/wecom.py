@@ -1,7 +1,7 @@
 """Local stand-in for the 企业微信 (WeCom) external-contact API.
 
 Serves gettoken, get_follow_user_list, batch/get_by_user, get_corp_tag_list, list_contact_way and
-get_contact_way in the wire format of `/work/shared/sources/README.md`: every answer is HTTP 200
+get_contact_way in the wire format of `extract/wecom/README.md`: every answer is HTTP 200
 with an `errcode` (0 = ok). Records come from `demo.wecom_records.render` or a test; swap them with
 `set_records` between runs (the simulator "advancing a day").
 """

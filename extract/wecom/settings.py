@@ -124,8 +124,8 @@ TABLES = (EXTERNAL_CONTACTS, FOLLOW_RELATIONS, CORP_TAGS, CONTACT_WAYS)
 
 # What the client does with an `errcode` (WeCom answers errors with HTTP 200). "reauth": fetch a
 # new token and retry once; "retry": back off and retry; "settings": stop at once, naming the
-# settings to fix; any code not listed stops the run with the server's errmsg. The codes of
-# shared/sources/README.md are confirmed; those marked unconfirmed come from the global code list.
+# settings to fix; any code not listed stops the run with the server's errmsg. The codes
+# WeCom's documentation lists are confirmed; those marked unconfirmed come from the global code list.
 OK_CODE = 0
 REAUTH, RETRY, SETTINGS = "reauth", "retry", "settings"
 

@@ -1,7 +1,7 @@
 -- Every usable identifier on every record, screened: values in the blocked seed identify nobody,
 -- and an identifier shared by more records' phones than identity_hub_limits allows is a hub (a
 -- switchboard, an info@ mailbox) — both are kept here with their exclusion reason and join no
--- graph (DESIGN §4).
+-- graph (architecture §4).
 with observations as (
     select * from {{ ref('stg_identity__identifier_observations') }}
 ),

@@ -1,5 +1,5 @@
 -- Every CRM lead with the journey it belongs to. A journey is one lead's path from lead to close
--- (DESIGN §3); when both CRMs are configured (a company moving from one to the other, or running
+-- (architecture §3); when both CRMs are configured (a company moving from one to the other, or running
 -- both), the same journey can be in each. A lead of the same stitched person in another CRM, created
 -- within var crm_twin_window_hours of a lead of a CRM earlier in var crm_precedence, is that lead's
 -- twin: one journey, keyed by the earlier CRM's lead, with evidence from both.

@@ -1,4 +1,4 @@
--- Every piece of CRM evidence that a journey entered a funnel stage (DESIGN §3), one row each, from
+-- Every piece of CRM evidence that a journey entered a funnel stage (architecture §3), one row each, from
 -- every CRM record of the journey (int_journey_leads_matched) and of the deal its leads were
 -- converted into (int_opportunities_matched). Stage maps are seeds per CRM, so marketers decide what
 -- counts as MQL or POC. A lead with no status history (a Salesforce org without field history

@@ -1,4 +1,4 @@
--- One row per stitched company (DESIGN §4, §5): its CRM accounts, normalised name and USCC, the
+-- One row per stitched company (architecture §4, §5): its CRM accounts, normalised name and USCC, the
 -- firmographics of its oldest CRM account, when it became a customer, what it paid, and whether
 -- it has gone quiet. A branch office (分公司) is its own company.
 with account_ids as (

@@ -1,4 +1,4 @@
--- One row per stitched person (DESIGN §4, §5): the company they belong to, a masked name, hashed
+-- One row per stitched person (architecture §4, §5): the company they belong to, a masked name, hashed
 -- contact points, when they were first and last seen, and where their latest journey stands.
 with customer_ids as (
     select * from {{ ref('int_customer_ids_assigned') }}

@@ -1,6 +1,6 @@
 -- One row per journey (a CRM lead's path from lead to close; once, even when both CRMs hold it) with
 -- the time it entered each stage. Stages are monotonic: a stage with no evidence of its own that a
--- later stage reached takes that later stage's timestamp and is flagged skipped (DESIGN §3).
+-- later stage reached takes that later stage's timestamp and is flagged skipped (architecture §3).
 {%- set stages = funnel_stage_names() %}
 {#- Durations between neighbouring stages, and from the first to the last. #}
 {%- set stage_spans = [] %}

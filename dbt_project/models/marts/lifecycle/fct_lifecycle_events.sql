@@ -1,4 +1,4 @@
--- One row per stage a journey entered (DESIGN §3, §5): the funnel stages in order, back-filled ones
+-- One row per stage a journey entered (architecture §3, §5): the funnel stages in order, back-filled ones
 -- flagged skipped, and the close (won or lost). Counting rows per stage and month gives the stage
 -- entries of a month, whatever month the journey began in.
 with journeys as (

@@ -1,5 +1,5 @@
 -- Every CRM opportunity exactly once: stage timing, POC facts, outcome, who sourced it and
--- whether marketing influenced it (DESIGN §3). sourced_by: the CRM lineage to a lead when there is
+-- whether marketing influenced it (architecture §3). sourced_by: the CRM lineage to a lead when there is
 -- one, else marketing when someone at the company had a marketing touch within var
 -- sourced_by_lookback_days before it opened, else the CRM's opportunity source (seed).
 with opportunities_matched as (

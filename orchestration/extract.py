@@ -25,7 +25,6 @@ from orchestration.freshness import RAW_TABLE_FRESHNESS
 from orchestration.jobs import AD_REPORT_DAYS
 from orchestration.quality import raw_table_check, raw_table_check_spec
 
-SourceFactory = Callable[..., dlt.sources.DltSource]
 _NAMING = NamingConvention()
 
 
@@ -61,8 +60,10 @@ def raw_assets(source: SourceEntry) -> dg.AssetsDefinition:
     """
     source_name, source_factory = source.name, source.factory
     status = configuration(source).status
+    described = source_factory()  # built once at definition time: its tables and their merge keys
+    merge_keys = primary_keys(source_name, described)
     specs = [_with_status(spec, source, status) for spec in build_dlt_asset_specs(
-        dlt_source=source_factory(), dlt_pipeline=dlt_pipeline(source_name),
+        dlt_source=described, dlt_pipeline=dlt_pipeline(source_name),
         dagster_dlt_translator=RAW_TABLE_TRANSLATOR)]
 
     @dg.multi_asset(
@@ -86,7 +87,7 @@ def raw_assets(source: SourceEntry) -> dg.AssetsDefinition:
             _reraise_settings_error(error)
             raise
         for check_key in sorted(context.selected_asset_check_keys, key=str):
-            yield raw_table_check(check_key.asset_key, RAW_PRIMARY_KEYS.get(check_key.asset_key, ()), read_table,
+            yield raw_table_check(check_key.asset_key, merge_keys.get(check_key.asset_key, ()), read_table,
                                   table_exists)
 
     return _load
@@ -153,10 +154,10 @@ def _load_dropped_files(context: dg.AssetExecutionContext, platform: str) -> Non
     context.log.info(f"{platform}: file drops from {folder} loaded")
 
 
-def primary_keys(source_name: str, source_factory: SourceFactory) -> dict[dg.AssetKey, list[str]]:
+def primary_keys(source_name: str, dlt_source: dlt.sources.DltSource) -> dict[dg.AssetKey, list[str]]:
     """Each raw table's merge key, as dlt names the columns in the warehouse."""
     keys = {}
-    for resource in source_factory().resources.values():
+    for resource in dlt_source.resources.values():
         columns = resource.compute_table_schema().get("columns", {})
         pk = [_NAMING.normalize_identifier(c) for c, hints in columns.items() if hints.get("primary_key")]
         keys[dg.AssetKey([f"raw_{source_name}", resource.name])] = pk
@@ -164,7 +165,6 @@ def primary_keys(source_name: str, source_factory: SourceFactory) -> dict[dg.Ass
 
 
 AD_REPORT_SOURCES = {source.name for source in SOURCES if source.ad_reports}
-RAW_PRIMARY_KEYS = {key: pk for source in SOURCES for key, pk in primary_keys(source.name, source.factory).items()}
 EXTRACT_ASSETS = [raw_assets(source) for source in SOURCES]
 
 

@@ -13,7 +13,7 @@ import requests
 
 from extract.baidu_sem import settings
 from extract.common.config import MissingSettingError, describe_settings, require_settings
-from extract.common.http import RetryingSession, RetryPolicy, TransientError
+from extract.common.http import RetryingSession, RetryPolicy, TransientError, json_body
 from extract.common.token import Token, TokenCache
 
 logger = logging.getLogger(__name__)
@@ -154,14 +154,6 @@ def report_block(answer: Any) -> Mapping[str, Any] | None:
     return block
 
 
-def _json_body(response: requests.Response) -> Any:
-    """The decoded JSON body, or None when the body is not JSON."""
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
 def _snippet(response: requests.Response) -> str:
     """The first 120 characters of a body, for error texts."""
     return response.text[:120].replace("\n", " ")
@@ -224,7 +216,7 @@ class BaiduSemClient:
     def _post_json(self, url: str, payload: Mapping[str, Any]) -> tuple[requests.Response, Any]:
         """One JSON POST; a 200 answer that is not JSON counts as a transient hiccup."""
         response = self._http.send("POST", url, json=dict(payload))
-        body = _json_body(response)
+        body = json_body(response)
         if response.status_code == 200 and body is None:
             raise TransientError(f"answer from {url} is not JSON: {_snippet(response)!r}")
         return response, body

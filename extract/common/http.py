@@ -73,6 +73,14 @@ def call_with_retries(
     raise AssertionError("unreachable: RetryPolicy.tries must be >= 1")
 
 
+def json_body(response: requests.Response) -> Any:
+    """The decoded JSON body, or None when the body is not JSON."""
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
 def retry_after_seconds(response: requests.Response) -> float | None:
     """Reads a numeric Retry-After header (HTTP-date values are ignored)."""
     value = response.headers.get("Retry-After")

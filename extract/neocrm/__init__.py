@@ -15,51 +15,21 @@ from dlt.common.typing import TSecretStrValue
 from dlt.extract.resource import DltResource
 
 from extract.common.arrow import column_hints
+from extract.common.custom_fields import check_custom_fields, object_fields
 from extract.common.quarantine import add_quarantine_passthrough_step, page_items, quarantine_resource
 from extract.neocrm import settings
 from extract.neocrm.client import SOURCE_NAME, NeocrmClient, NeocrmSettings, build_xoql
 
-__all__ = ["neocrm_source", "object_fields"]
+__all__ = ["neocrm_source"]
 
 INITIAL_UPDATED_AT = 0
-
-
-def object_fields(
-    obj: settings.NeocrmObject, custom_fields: Mapping[str, str] | None = None
-) -> tuple[dict[str, str], dict[str, str]]:
-    """(wire fields to select with their types, wire → loaded renames) for one object.
-
-    `custom_fields` replaces the object's settings map: custom fields it leaves out are not
-    selected (the tenant may not have them), new ones are read as text.
-    """
-    mapping = dict(obj.custom_fields if custom_fields is None else custom_fields)
-    fields = {
-        name: kind for name, kind in obj.fields.items() if name not in obj.custom_fields or name in mapping
-    }
-    fields.update({name: settings.STRING for name in mapping if name not in fields})
-    loaded = [mapping.get(name, name) for name in fields]
-    if len(set(loaded)) != len(loaded):
-        raise ValueError(
-            f"neocrm: SOURCES__NEOCRM__CUSTOM_FIELDS gives {obj.resource} two columns of the same name"
-        )
-    return fields, mapping
-
-
-def _check_custom_fields(custom_fields: Mapping[str, Mapping[str, str]]) -> None:
-    """Refuses overrides for resources that do not exist, naming the setting."""
-    unknown = sorted(set(custom_fields) - set(settings.OBJECTS_BY_RESOURCE))
-    if unknown:
-        raise ValueError(
-            f"neocrm: SOURCES__NEOCRM__CUSTOM_FIELDS names unknown resources {unknown};"
-            f" known: {sorted(settings.OBJECTS_BY_RESOURCE)}"
-        )
 
 
 def _object_resource(
     obj: settings.NeocrmObject, client: NeocrmClient, custom_fields: Mapping[str, str] | None
 ) -> DltResource:
     """The raw-table resource of one object: scroll pages → arrow tables, rejects → quarantine."""
-    fields, rename = object_fields(obj, custom_fields)
+    fields, rename = object_fields(SOURCE_NAME, obj, custom_fields)
     columns = column_hints(fields, rename, (settings.PRIMARY_KEY, settings.CURSOR_FIELD))
 
     def read_pages(
@@ -102,7 +72,7 @@ def neocrm_source(
 ) -> list[DltResource]:
     """All 销售易 objects of settings.OBJECTS as `raw_neocrm.<resource>` tables, plus `quarantine`."""
     overrides = custom_fields or {}
-    _check_custom_fields(overrides)
+    check_custom_fields(SOURCE_NAME, overrides, settings.OBJECTS_BY_RESOURCE)
     client = NeocrmClient(
         NeocrmSettings(
             base_url=base_url,

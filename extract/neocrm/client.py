@@ -11,7 +11,7 @@ from typing import Any
 import requests
 
 from extract.common.config import describe_settings, require_settings
-from extract.common.http import RetryingSession, RetryPolicy, TransientError
+from extract.common.http import RetryingSession, RetryPolicy, TransientError, json_body
 from extract.common.token import Token, TokenCache
 from extract.neocrm import settings
 
@@ -101,14 +101,6 @@ def action_for(code: str) -> str:
     return settings.ERROR_CODES.get(code, (settings.FAIL, ""))[0]
 
 
-def _json_body(response: requests.Response) -> Any:
-    """The decoded JSON body, or None when the body is not JSON."""
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
 def _message(body: Any) -> str:
     """The server's own words from an envelope or OAuth error body."""
     if isinstance(body, Mapping):
@@ -154,7 +146,7 @@ class NeocrmClient:
             "redirect_uri": self.config.redirect_uri or "",
         }
         response = self._http.post(self.config.token_url, data=form)
-        body = _json_body(response)
+        body = json_body(response)
         if response.status_code in (400, 401, 403) or not isinstance(body, Mapping):
             raise self._auth_error(response, body)
         token = body.get("access_token")
@@ -224,7 +216,7 @@ class NeocrmClient:
     def _post_once(self, url: str, form: Mapping[str, str], token: str) -> tuple[str, Any]:
         """One POST: returns (answer code, body); codes marked "retry" raise TransientError."""
         response = self._http.send("POST", url, data=dict(form), headers={"Authorization": f"Bearer {token}"})
-        body = _json_body(response)
+        body = json_body(response)
         code = answer_code(response, body)
         if action_for(code) == settings.RETRY:
             raise TransientError(f"code {code} from {url}: {_message(body)}")

@@ -11,10 +11,8 @@ from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import requests
-
 from extract.common.config import MissingSettingError, describe_settings, require_settings
-from extract.common.http import RetryingSession, RetryPolicy, TransientError
+from extract.common.http import RetryingSession, RetryPolicy, TransientError, json_body
 from extract.common.token import Token, TokenCache
 from extract.oceanengine import settings
 from extract.oceanengine.tokens import TokenFile
@@ -160,14 +158,6 @@ def action_for(code: int | None) -> str:
     return settings.ERROR_CODES.get(code, (settings.FAIL, "", ()))[0] if code is not None else settings.FAIL
 
 
-def _json_body(response: requests.Response) -> Any:
-    """The decoded JSON body, or None when the body is not JSON."""
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
 def _code(body: Any) -> int | None:
     """The envelope's integer `code`, or None when there is none."""
     if not isinstance(body, Mapping):
@@ -272,7 +262,7 @@ class OceanengineClient:
     def _send_refresh(self, url: str, payload: Mapping[str, Any]) -> tuple[int | None, Any]:
         """One refresh POST: (code, body); codes marked "retry" raise TransientError."""
         response = self._http.send("POST", url, json=dict(payload))
-        body = _json_body(response)
+        body = json_body(response)
         code = _code(body)
         if action_for(code) == settings.RETRY:
             raise TransientError(f"code {code} from {url}: {_message(body)}")
@@ -327,7 +317,7 @@ class OceanengineClient:
         response = self._http.send(
             "GET", url, params=dict(query), headers={settings.ACCESS_TOKEN_HEADER: token}
         )
-        body = _json_body(response)
+        body = json_body(response)
         code = _code(body)
         if code is None:
             if response.status_code != 200:

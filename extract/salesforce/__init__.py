@@ -23,6 +23,7 @@ from dlt.common.typing import TSecretStrValue
 from dlt.extract.resource import DltResource
 
 from extract.common.arrow import arrow_schema, column_hints
+from extract.common.custom_fields import check_custom_fields
 from extract.common.quarantine import (
     add_quarantine_passthrough_step,
     data_item,
@@ -42,12 +43,11 @@ from extract.salesforce.client import (
 from extract.salesforce.fields import (
     FieldSelection,
     log_missing,
-    object_fields,
     required_fields,
     select_fields,
 )
 
-__all__ = ["ReadStats", "object_fields", "parse_start", "salesforce_source", "select_fields"]
+__all__ = ["ReadStats", "parse_start", "salesforce_source", "select_fields"]
 
 logger = logging.getLogger(__name__)
 
@@ -66,16 +66,6 @@ def parse_start(text: str | None) -> datetime | None:
             f" e.g. 2025-01-01T00:00:00Z, or unset to read all history; got {text!r}"
         )
     return moment.astimezone(UTC)
-
-
-def _check_custom_fields(custom_fields: Mapping[str, Mapping[str, str]]) -> None:
-    """Refuses overrides for resources that do not exist, naming the setting."""
-    unknown = sorted(set(custom_fields) - set(settings.OBJECTS_BY_RESOURCE))
-    if unknown:
-        raise ValueError(
-            f"salesforce: SOURCES__SALESFORCE__CUSTOM_FIELDS names unknown resources {unknown};"
-            f" known: {sorted(settings.OBJECTS_BY_RESOURCE)}"
-        )
 
 
 def _check_bulk(bulk_threshold: int, bulk_poll_seconds: float) -> None:
@@ -282,7 +272,7 @@ def salesforce_source(
 ) -> list[DltResource]:
     """All Salesforce objects of settings.OBJECTS as `raw_salesforce.<resource>` tables, plus `quarantine`."""
     overrides = custom_fields or {}
-    _check_custom_fields(overrides)
+    check_custom_fields(SOURCE_NAME, overrides, settings.OBJECTS_BY_RESOURCE)
     _check_bulk(bulk_threshold, bulk_poll_seconds)
     options = _Options(parse_start(start), overrides, bulk_threshold, bulk_poll_seconds)
     client = SalesforceClient(

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import requests
 
 from extract.common.config import describe_settings, require_settings
-from extract.common.http import RetryingSession, RetryPolicy, TransientError
+from extract.common.http import RetryingSession, RetryPolicy, TransientError, json_body
 from extract.common.token import Token, TokenCache
 from extract.salesforce import settings
 
@@ -136,14 +136,6 @@ def action_for(code: str | None, status: int) -> str:
     if code in settings.ERROR_CODES:
         return settings.ERROR_CODES[code][0]
     return settings.STATUS_ACTIONS.get(status, settings.FAIL)
-
-
-def json_body(response: requests.Response) -> Any:
-    """The decoded JSON body, or None when the body is not JSON."""
-    try:
-        return response.json()
-    except ValueError:
-        return None
 
 
 def answered_by(response: requests.Response) -> str:

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import requests
 
 from extract.common.config import describe_settings, require_settings
-from extract.common.http import RetriesExhaustedError, RetryingSession, RetryPolicy, TransientError
+from extract.common.http import RetriesExhaustedError, RetryingSession, RetryPolicy, TransientError, json_body
 from extract.common.token import Token, TokenCache
 from extract.wecom import settings
 
@@ -111,14 +111,6 @@ class Page:
     failure: PageFailure | None = None
 
 
-def _json_body(response: requests.Response) -> Any:
-    """The decoded JSON body, or None when the body is not JSON."""
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
 def action_for(errcode: int) -> str:
     """What to do with an errcode, from settings.ERROR_CODES ("ok", or "fail" when unknown)."""
     if errcode == settings.OK_CODE:
@@ -176,7 +168,7 @@ class WecomClient:
                 f"wecom: {method} {path} answered HTTP {response.status_code}; check SOURCES__WECOM__BASE_URL"
                 f" ({self.config.base_url})"
             )
-        answer = _json_body(response)
+        answer = json_body(response)
         if answer is None:
             raise TransientError(f"{method} {path}: answer is not valid JSON")
         code = _errcode(answer)

@@ -15,7 +15,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import dlt
-from dlt.common.typing import TSecretStrValue
 from dlt.extract.resource import DltResource
 
 from extract.baidu_sem import settings
@@ -146,40 +145,13 @@ def _keyword_report_resource(client: BaiduSemClient, window: ReportWindow) -> Dl
     )
 
 
-@dlt.source(name=SOURCE_NAME, section=SOURCE_NAME, max_table_nesting=0)
-def baidu_sem_source(
-    base_url: str = settings.DEFAULT_BASE_URL,
-    refresh_url: str = settings.DEFAULT_REFRESH_URL,
-    username: str | None = None,
-    access_token: TSecretStrValue | None = None,
-    refresh_token: TSecretStrValue | None = None,
-    app_id: str | None = None,
-    secret_key: TSecretStrValue | None = None,
-    user_ids: list[int] | None = None,
-    start_date: str = settings.DEFAULT_START_DATE,
-    end_date: str | None = None,
-    lookback_days: int = settings.DEFAULT_LOOKBACK_DAYS,
-    row_count: int = settings.DEFAULT_ROW_COUNT,
-    max_tries: int = 5,
-    backoff_seconds: float = 1.0,
-    request_timeout: float = 60.0,
-) -> list[DltResource]:
-    """百度营销 keyword report as `raw_baidu_sem.keyword_daily_report`, plus `quarantine`."""
-    client = BaiduSemClient(
-        BaiduSemSettings(
-            base_url=base_url,
-            refresh_url=refresh_url,
-            username=username,
-            access_token=access_token,
-            refresh_token=refresh_token,
-            app_id=app_id,
-            secret_key=secret_key,
-            user_ids=tuple(int(user_id) for user_id in user_ids or ()),
-            row_count=row_count,
-            max_tries=max_tries,
-            backoff_seconds=backoff_seconds,
-            request_timeout=request_timeout,
-        )
-    )
-    window = ReportWindow(start_date=start_date, end_date=end_date, lookback_days=lookback_days)
-    return [_keyword_report_resource(client, window), quarantine_resource()]
+@dlt.source(name=SOURCE_NAME, section=SOURCE_NAME, max_table_nesting=0, spec=BaiduSemSettings)
+def baidu_sem_source(config: BaiduSemSettings = dlt.config.value, **overrides: Any) -> list[DltResource]:
+    """百度营销 keyword report as `raw_baidu_sem.keyword_daily_report`, plus `quarantine`.
+
+    dlt resolves `config` from `[sources.baidu_sem]`; keyword arguments named like its settings win
+    (the orchestration passes each run's start_date, end_date and lookback_days).
+    """
+    config = config.overridden(overrides)
+    window = ReportWindow(config.start_date, config.end_date, config.lookback_days)
+    return [_keyword_report_resource(BaiduSemClient(config), window), quarantine_resource()]

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from functools import partial
-from typing import Any
+from typing import Any, ClassVar
 
 import requests
+from dlt.common.configuration import configspec
+from dlt.common.typing import TSecretStrValue
 
 from extract.baidu_sem import settings
-from extract.common.config import MissingSettingError, describe_settings, require_settings
-from extract.common.http import RetryingSession, RetryPolicy, TransientError, json_body
+from extract.common.config import MissingSettingError, SourceSettings, describe_settings, require_settings
+from extract.common.http import RetryingSession, TransientError, json_body
 from extract.common.token import Token, TokenCache
 
 logger = logging.getLogger(__name__)
@@ -39,49 +41,44 @@ class BaiduSemApiError(BaiduSemError):
         self.codes = tuple(codes)
 
 
-@dataclass(frozen=True)
-class BaiduSemSettings:
-    """Everything the client needs, as resolved by dlt config; credentials may still be missing."""
+@configspec
+class BaiduSemSettings(SourceSettings):
+    """The `[sources.baidu_sem]` settings, as dlt config resolves them; credentials may still be missing."""
+
+    __source__: ClassVar[str] = SOURCE_NAME
 
     base_url: str = settings.DEFAULT_BASE_URL
     refresh_url: str = settings.DEFAULT_REFRESH_URL
     username: str | None = None
-    access_token: str | None = None
-    refresh_token: str | None = None
+    access_token: TSecretStrValue | None = None
+    refresh_token: TSecretStrValue | None = None
     app_id: str | None = None
-    secret_key: str | None = None
-    user_ids: tuple[int, ...] = field(default_factory=tuple)
+    secret_key: TSecretStrValue | None = None
+    user_ids: list[int] | None = None
+    start_date: str = settings.DEFAULT_START_DATE
+    end_date: str | None = None
+    lookback_days: int = settings.DEFAULT_LOOKBACK_DAYS
     row_count: int = settings.DEFAULT_ROW_COUNT
-    max_tries: int = 5
-    backoff_seconds: float = 1.0
-    request_timeout: float = 60.0
 
     @property
     def can_refresh(self) -> bool:
         """True when every setting a token refresh needs is present."""
         return all(getattr(self, key) for key in REFRESH_KEYS)
 
+    def accounts(self) -> tuple[int, ...]:
+        """The configured account ids (user_ids) as numbers."""
+        return tuple(int(user_id) for user_id in self.user_ids or ())
+
     def check(self) -> None:
         """Raises MissingSettingError / ValueError naming the setting, before any request is sent."""
-        require_settings(SOURCE_NAME, {"username": self.username})
+        self.require(["username"])
         if not self.access_token and not self.refresh_token:
             raise MissingSettingError(
                 f"baidu_sem: missing setting {describe_settings(SOURCE_NAME, ['access_token'])};"
                 f" or set {describe_settings(SOURCE_NAME, list(REFRESH_KEYS))} so leadloop can fetch one"
             )
-        if not 1 <= self.row_count <= settings.MAX_ROW_COUNT:
-            raise ValueError(
-                f"baidu_sem: SOURCES__BAIDU_SEM__ROW_COUNT must be between 1 and {settings.MAX_ROW_COUNT},"
-                f" got {self.row_count}"
-            )
-        if self.max_tries < 1:
-            raise ValueError(
-                f"baidu_sem: SOURCES__BAIDU_SEM__MAX_TRIES must be at least 1, got {self.max_tries}"
-            )
-
-    def retry_policy(self) -> RetryPolicy:
-        """The backoff policy these settings describe."""
-        return RetryPolicy(tries=self.max_tries, base_delay=self.backoff_seconds)
+        self.check_between("row_count", self.row_count, 1, settings.MAX_ROW_COUNT)
+        super().check()
 
 
 @dataclass(frozen=True)
@@ -191,8 +188,8 @@ class BaiduSemClient:
             "refreshToken": self._refresh_token,
             "secretKey": self.config.secret_key,
         }
-        if self.config.user_ids:
-            payload["userId"] = self.config.user_ids[0]
+        if self.config.accounts():
+            payload["userId"] = self.config.accounts()[0]
         response, body = self._http.retrying(
             partial(self._post_json, self.config.refresh_url, payload), what="baidu_sem token refresh"
         )
@@ -231,7 +228,7 @@ class BaiduSemClient:
         while True:
             body = {
                 "reportType": report_type,
-                "userIds": list(self.config.user_ids),
+                "userIds": list(self.config.accounts()),
                 "startDate": start.isoformat(),
                 "endDate": end.isoformat(),
                 "timeUnit": settings.TIME_UNIT,

@@ -8,22 +8,16 @@ token refresh when the refresh settings are there, as in a load.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from extract.baidu_sem import baidu_sem_source, business_today, settings
 from extract.baidu_sem.client import BaiduSemAuthError, BaiduSemClient, BaiduSemSettings
-from extract.common.probe import PROBE_TIMEOUT_SECONDS, Probe, run_probe, settings_from
+from extract.common.probe import PROBE_TIMEOUT_SECONDS, Probe, run_probe
 
 
 def probe(timeout: float = PROBE_TIMEOUT_SECONDS) -> Probe:
     """Whether the report API answers, and whether it takes the configured user, token and accounts."""
-    return run_probe(baidu_sem_source, _settings, _check, refusals=(BaiduSemAuthError,), timeout=timeout)
-
-
-def _settings(arguments: dict[str, Any]) -> BaiduSemSettings:
-    """The client settings the source would build from its arguments, one row per page."""
-    user_ids = tuple(int(user_id) for user_id in arguments.get("user_ids") or ())
-    return settings_from(BaiduSemSettings, arguments, user_ids=user_ids, row_count=1)
+    return run_probe(baidu_sem_source, _check, refusals=(BaiduSemAuthError,), timeout=timeout,
+                     overrides={"row_count": 1})
 
 
 def _check(config: BaiduSemSettings) -> str:
@@ -35,4 +29,4 @@ def _check(config: BaiduSemSettings) -> str:
         next(pages, None)
     finally:
         client.close()
-    return f"keyword report for {day.isoformat()} answered (accounts {list(config.user_ids)})"
+    return f"keyword report for {day.isoformat()} answered (accounts {list(config.accounts())})"

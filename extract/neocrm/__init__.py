@@ -11,7 +11,6 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dlt
-from dlt.common.typing import TSecretStrValue
 from dlt.extract.resource import DltResource
 
 from extract.common.arrow import column_hints
@@ -55,38 +54,15 @@ def _object_resource(
     return add_quarantine_passthrough_step(resource)
 
 
-@dlt.source(name=SOURCE_NAME, section=SOURCE_NAME, max_table_nesting=0)
-def neocrm_source(
-    base_url: str = settings.DEFAULT_BASE_URL,
-    token_url: str = settings.DEFAULT_TOKEN_URL,
-    client_id: str | None = None,
-    client_secret: TSecretStrValue | None = None,
-    username: str | None = None,
-    password: TSecretStrValue | None = None,
-    redirect_uri: str | None = None,
-    batch_count: int = settings.SCROLL_BATCH_COUNT,
-    custom_fields: dict[str, dict[str, str]] | None = None,
-    max_tries: int = 5,
-    backoff_seconds: float = 1.0,
-    request_timeout: float = 60.0,
-) -> list[DltResource]:
-    """All 销售易 objects of settings.OBJECTS as `raw_neocrm.<resource>` tables, plus `quarantine`."""
-    overrides = custom_fields or {}
-    check_custom_fields(SOURCE_NAME, overrides, settings.OBJECTS_BY_RESOURCE)
-    client = NeocrmClient(
-        NeocrmSettings(
-            base_url=base_url,
-            token_url=token_url,
-            client_id=client_id,
-            client_secret=client_secret,
-            username=username,
-            password=password,
-            redirect_uri=redirect_uri,
-            batch_count=batch_count,
-            max_tries=max_tries,
-            backoff_seconds=backoff_seconds,
-            request_timeout=request_timeout,
-        )
-    )
-    resources = [_object_resource(obj, client, overrides.get(obj.resource)) for obj in settings.OBJECTS]
+@dlt.source(name=SOURCE_NAME, section=SOURCE_NAME, max_table_nesting=0, spec=NeocrmSettings)
+def neocrm_source(config: NeocrmSettings = dlt.config.value, **overrides: Any) -> list[DltResource]:
+    """All 销售易 objects of settings.OBJECTS as `raw_neocrm.<resource>` tables, plus `quarantine`.
+
+    dlt resolves `config` from `[sources.neocrm]`; keyword arguments named like its settings win.
+    """
+    config = config.overridden(overrides)
+    custom_fields = config.custom_fields or {}
+    check_custom_fields(SOURCE_NAME, custom_fields, settings.OBJECTS_BY_RESOURCE)
+    client = NeocrmClient(config)
+    resources = [_object_resource(obj, client, custom_fields.get(obj.resource)) for obj in settings.OBJECTS]
     return [*resources, quarantine_resource()]

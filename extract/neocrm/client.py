@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, ClassVar
 
 import requests
+from dlt.common.configuration import configspec
+from dlt.common.typing import TSecretStrValue
 
-from extract.common.config import describe_settings, require_settings
-from extract.common.http import RetryingSession, RetryPolicy, TransientError, json_body
+from extract.common.config import SourceSettings, describe_settings
+from extract.common.http import RetryingSession, TransientError, json_body
 from extract.common.token import Token, TokenCache
 from extract.neocrm import settings
 
@@ -41,36 +42,27 @@ class NeocrmApiError(NeocrmError):
         self.code = code
 
 
-@dataclass(frozen=True)
-class NeocrmSettings:
-    """Everything the client needs, as resolved by dlt config; credentials may still be missing."""
+@configspec
+class NeocrmSettings(SourceSettings):
+    """The `[sources.neocrm]` settings, as dlt config resolves them; credentials may still be missing."""
+
+    __source__: ClassVar[str] = SOURCE_NAME
 
     base_url: str = settings.DEFAULT_BASE_URL
     token_url: str = settings.DEFAULT_TOKEN_URL
     client_id: str | None = None
-    client_secret: str | None = None
+    client_secret: TSecretStrValue | None = None
     username: str | None = None
-    password: str | None = None
+    password: TSecretStrValue | None = None
     redirect_uri: str | None = None
     batch_count: int = settings.SCROLL_BATCH_COUNT
-    max_tries: int = 5
-    backoff_seconds: float = 1.0
-    request_timeout: float = 60.0
+    custom_fields: dict[str, dict[str, str]] | None = None
 
     def check(self) -> None:
         """Raises MissingSettingError naming each missing credential, before any request is sent."""
-        require_settings(SOURCE_NAME, {key: getattr(self, key) for key in CREDENTIAL_KEYS})
-        if not 1 <= self.batch_count <= settings.SCROLL_BATCH_COUNT:
-            raise ValueError(
-                f"neocrm: SOURCES__NEOCRM__BATCH_COUNT must be between 1 and {settings.SCROLL_BATCH_COUNT},"
-                f" got {self.batch_count}"
-            )
-        if self.max_tries < 1:
-            raise ValueError(f"neocrm: SOURCES__NEOCRM__MAX_TRIES must be at least 1, got {self.max_tries}")
-
-    def retry_policy(self) -> RetryPolicy:
-        """The backoff policy these settings describe."""
-        return RetryPolicy(tries=self.max_tries, base_delay=self.backoff_seconds)
+        self.require(CREDENTIAL_KEYS)
+        self.check_between("batch_count", self.batch_count, 1, settings.SCROLL_BATCH_COUNT)
+        super().check()
 
 
 def build_xoql(

@@ -13,7 +13,6 @@ from datetime import date, timedelta
 from typing import Any
 
 import dlt
-from dlt.common.typing import TSecretStrValue
 from dlt.extract.resource import DltResource
 
 from extract.common.arrow import InvalidRecordError, Rejected, arrow_schema, column_hints, records_to_arrow
@@ -145,40 +144,11 @@ def _report_resource(client: OceanengineClient) -> DltResource:
     )
 
 
-@dlt.source(name=SOURCE_NAME, section=SOURCE_NAME, max_table_nesting=0)
-def oceanengine_source(
-    base_url: str = settings.DEFAULT_BASE_URL,
-    advertiser_ids: Any = None,
-    access_token: TSecretStrValue | None = None,
-    refresh_token: TSecretStrValue | None = None,
-    app_id: str | None = None,
-    secret: TSecretStrValue | None = None,
-    start_date: str = settings.DEFAULT_START_DATE,
-    lookback_days: int = settings.DEFAULT_LOOKBACK_DAYS,
-    end_date: str | None = None,
-    page_size: int = settings.MAX_PAGE_SIZE,
-    token_file: str | None = None,
-    max_tries: int = 5,
-    backoff_seconds: float = 1.0,
-    request_timeout: float = 60.0,
-) -> list[DltResource]:
-    """`raw_oceanengine.promotion_daily_report` (daily promotion numbers) plus `quarantine`."""
-    client = OceanengineClient(
-        OceanengineSettings(
-            base_url=base_url,
-            advertiser_ids=advertiser_ids,
-            access_token=access_token,
-            refresh_token=refresh_token,
-            app_id=app_id,
-            secret=secret,
-            start_date=start_date,
-            lookback_days=lookback_days,
-            end_date=end_date,
-            page_size=page_size,
-            token_file=token_file,
-            max_tries=max_tries,
-            backoff_seconds=backoff_seconds,
-            request_timeout=request_timeout,
-        )
-    )
-    return [_report_resource(client), quarantine_resource()]
+@dlt.source(name=SOURCE_NAME, section=SOURCE_NAME, max_table_nesting=0, spec=OceanengineSettings)
+def oceanengine_source(config: OceanengineSettings = dlt.config.value, **overrides: Any) -> list[DltResource]:
+    """`raw_oceanengine.promotion_daily_report` (daily promotion numbers) plus `quarantine`.
+
+    dlt resolves `config` from `[sources.oceanengine]`; keyword arguments named like its settings win
+    (the orchestration passes each run's start_date, end_date and lookback_days).
+    """
+    return [_report_resource(OceanengineClient(config.overridden(overrides))), quarantine_resource()]

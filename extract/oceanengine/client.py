@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
-from extract.common.config import MissingSettingError, describe_settings, require_settings
-from extract.common.http import RetryingSession, RetryPolicy, TransientError, json_body
+from dlt.common.configuration import configspec
+from dlt.common.typing import TSecretStrValue
+
+from extract.common.config import MissingSettingError, SourceSettings, describe_settings, require_settings
+from extract.common.http import RetryingSession, TransientError, json_body
 from extract.common.token import Token, TokenCache
 from extract.oceanengine import settings
 from extract.oceanengine.tokens import TokenFile
@@ -65,28 +67,27 @@ def parse_advertiser_ids(value: Any) -> tuple[int, ...]:
         ) from None
 
 
-@dataclass(frozen=True)
-class OceanengineSettings:
-    """Everything the client needs, as resolved by dlt config; credentials may still be missing."""
+@configspec
+class OceanengineSettings(SourceSettings):
+    """The `[sources.oceanengine]` settings, as dlt config resolves them; credentials may still be missing."""
+
+    __source__: ClassVar[str] = SOURCE_NAME
 
     base_url: str = settings.DEFAULT_BASE_URL
-    advertiser_ids: Any = None
-    access_token: str | None = None
-    refresh_token: str | None = None
+    advertiser_ids: Any | None = None  # a list, or text such as `1,2` (see parse_advertiser_ids)
+    access_token: TSecretStrValue | None = None
+    refresh_token: TSecretStrValue | None = None
     app_id: str | None = None
-    secret: str | None = None
+    secret: TSecretStrValue | None = None
     start_date: str = settings.DEFAULT_START_DATE
     lookback_days: int = settings.DEFAULT_LOOKBACK_DAYS
     end_date: str | None = None
     page_size: int = settings.MAX_PAGE_SIZE
     token_file: str | None = None
-    max_tries: int = 5
-    backoff_seconds: float = 1.0
-    request_timeout: float = 60.0
 
     def check(self) -> None:
         """Raises naming each missing or wrong setting, before any request is sent."""
-        require_settings(SOURCE_NAME, {"advertiser_ids": self.advertiser_ids})
+        self.require(["advertiser_ids"])
         if not parse_advertiser_ids(self.advertiser_ids):
             require_settings(SOURCE_NAME, {"advertiser_ids": None})
         if not self.access_token and not self.can_refresh():
@@ -103,15 +104,8 @@ class OceanengineSettings:
             raise ValueError(
                 f"{SOURCE_NAME}: SOURCES__OCEANENGINE__LOOKBACK_DAYS must be >= 0, got {self.lookback_days}"
             )
-        if not 1 <= self.page_size <= settings.MAX_PAGE_SIZE:
-            raise ValueError(
-                f"{SOURCE_NAME}: SOURCES__OCEANENGINE__PAGE_SIZE must be between 1 and {settings.MAX_PAGE_SIZE},"
-                f" got {self.page_size}"
-            )
-        if self.max_tries < 1:
-            raise ValueError(
-                f"{SOURCE_NAME}: SOURCES__OCEANENGINE__MAX_TRIES must be at least 1, got {self.max_tries}"
-            )
+        self.check_between("page_size", self.page_size, 1, settings.MAX_PAGE_SIZE)
+        super().check()
 
     def can_refresh(self) -> bool:
         """True when refresh_token, app_id and secret are all set."""
@@ -130,10 +124,6 @@ class OceanengineSettings:
         if self.end_date:
             return parse_day(self.end_date, "end_date")
         return datetime.now(ZoneInfo(settings.BUSINESS_TIME_ZONE)).date()
-
-    def retry_policy(self) -> RetryPolicy:
-        """The backoff policy these settings describe."""
-        return RetryPolicy(tries=self.max_tries, base_delay=self.backoff_seconds)
 
 
 def report_query(advertiser_id: int, start: date, end: date, page: int, page_size: int) -> dict[str, str]:

@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import dlt
-from dlt.common.typing import TSecretStrValue
 from dlt.extract.resource import DltResource
 
 from extract.common.arrow import arrow_schema, column_hints
@@ -252,43 +251,17 @@ def _object_resource(
     return add_quarantine_passthrough_step(resource)
 
 
-@dlt.source(name=SOURCE_NAME, section=SOURCE_NAME, max_table_nesting=0)
-def salesforce_source(
-    login_url: str = settings.DEFAULT_LOGIN_URL,
-    client_id: str | None = None,
-    client_secret: TSecretStrValue | None = None,
-    username: str | None = None,
-    password: TSecretStrValue | None = None,
-    security_token: TSecretStrValue | None = None,
-    api_version: str = settings.DEFAULT_API_VERSION,
-    start: str | None = settings.DEFAULT_START,
-    batch_size: int = settings.MAX_BATCH_SIZE,
-    custom_fields: dict[str, dict[str, str]] | None = None,
-    bulk_threshold: int = settings.DEFAULT_BULK_THRESHOLD,
-    bulk_poll_seconds: float = settings.DEFAULT_BULK_POLL_SECONDS,
-    max_tries: int = 5,
-    backoff_seconds: float = 1.0,
-    request_timeout: float = 60.0,
-) -> list[DltResource]:
-    """All Salesforce objects of settings.OBJECTS as `raw_salesforce.<resource>` tables, plus `quarantine`."""
-    overrides = custom_fields or {}
-    check_custom_fields(SOURCE_NAME, overrides, settings.OBJECTS_BY_RESOURCE)
-    _check_bulk(bulk_threshold, bulk_poll_seconds)
-    options = _Options(parse_start(start), overrides, bulk_threshold, bulk_poll_seconds)
-    client = SalesforceClient(
-        SalesforceSettings(
-            login_url=login_url,
-            client_id=client_id,
-            client_secret=client_secret,
-            username=username,
-            password=password,
-            security_token=security_token,
-            api_version=api_version,
-            batch_size=batch_size,
-            max_tries=max_tries,
-            backoff_seconds=backoff_seconds,
-            request_timeout=request_timeout,
-        )
-    )
+@dlt.source(name=SOURCE_NAME, section=SOURCE_NAME, max_table_nesting=0, spec=SalesforceSettings)
+def salesforce_source(config: SalesforceSettings = dlt.config.value, **overrides: Any) -> list[DltResource]:
+    """All Salesforce objects of settings.OBJECTS as `raw_salesforce.<resource>` tables, plus `quarantine`.
+
+    dlt resolves `config` from `[sources.salesforce]`; keyword arguments named like its settings win.
+    """
+    config = config.overridden(overrides)
+    custom_fields = config.custom_fields or {}
+    check_custom_fields(SOURCE_NAME, custom_fields, settings.OBJECTS_BY_RESOURCE)
+    _check_bulk(config.bulk_threshold, config.bulk_poll_seconds)
+    options = _Options(parse_start(config.start), custom_fields, config.bulk_threshold, config.bulk_poll_seconds)
+    client = SalesforceClient(config)
     resources = [_object_resource(obj, client, options) for obj in settings.OBJECTS]
     return [*resources, quarantine_resource()]

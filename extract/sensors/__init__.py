@@ -14,7 +14,6 @@ from typing import Any
 
 import dlt
 import pyarrow.compute as pc
-from dlt.common.typing import TSecretStrValue
 from dlt.extract.resource import DltResource
 
 from extract.common.arrow import ArrowPage
@@ -101,36 +100,10 @@ def _events_resource(client: SensorsClient) -> DltResource:
     )
 
 
-@dlt.source(name=SOURCE_NAME, section=SOURCE_NAME, max_table_nesting=0)
-def sensors_source(
-    base_url: str | None = None,
-    token: TSecretStrValue | None = None,
-    project: str = settings.DEFAULT_PROJECT,
-    start_time: str = settings.DEFAULT_START_TIME,
-    end_time: str | None = None,
-    lookback_hours: float = settings.DEFAULT_LOOKBACK_HOURS,
-    window_hours: float = settings.DEFAULT_WINDOW_HOURS,
-    concurrency: int = settings.DEFAULT_CONCURRENCY,
-    batch_bytes: int = settings.DEFAULT_BATCH_BYTES,
-    max_tries: int = 5,
-    backoff_seconds: float = 1.0,
-    request_timeout: float = 300.0,
-) -> list[DltResource]:
-    """Sensors events as `raw_sensors.events` (merge on event_key), plus `quarantine`."""
-    client = SensorsClient(
-        SensorsSettings(
-            base_url=base_url,
-            token=token,
-            project=project,
-            start_time=start_time,
-            end_time=end_time,
-            lookback_hours=lookback_hours,
-            window_hours=window_hours,
-            concurrency=concurrency,
-            batch_bytes=batch_bytes,
-            max_tries=max_tries,
-            backoff_seconds=backoff_seconds,
-            request_timeout=request_timeout,
-        )
-    )
-    return [_events_resource(client), quarantine_resource()]
+@dlt.source(name=SOURCE_NAME, section=SOURCE_NAME, max_table_nesting=0, spec=SensorsSettings)
+def sensors_source(config: SensorsSettings = dlt.config.value, **overrides: Any) -> list[DltResource]:
+    """Sensors events as `raw_sensors.events` (merge on event_key), plus `quarantine`.
+
+    dlt resolves `config` from `[sources.sensors]`; keyword arguments named like its settings win.
+    """
+    return [_events_resource(SensorsClient(config.overridden(overrides))), quarantine_resource()]

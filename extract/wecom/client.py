@@ -15,13 +15,15 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 import requests
+from dlt.common.configuration import configspec
+from dlt.common.typing import TSecretStrValue
 
-from extract.common.config import describe_settings, require_settings
-from extract.common.http import RetriesExhaustedError, RetryingSession, RetryPolicy, TransientError, json_body
+from extract.common.config import SourceSettings, describe_settings
+from extract.common.http import RetriesExhaustedError, RetryingSession, TransientError, json_body
 from extract.common.token import Token, TokenCache
 from extract.wecom import settings
 
@@ -49,28 +51,28 @@ class WecomApiError(WecomError):
         self.errcode = errcode
 
 
-@dataclass(frozen=True)
-class WecomSettings:
-    """Everything the client needs, as resolved by dlt config; credentials may still be missing."""
+@configspec
+class WecomSettings(SourceSettings):
+    """The `[sources.wecom]` settings, as dlt config resolves them; credentials may still be missing."""
+
+    __source__: ClassVar[str] = SOURCE_NAME
 
     base_url: str = settings.DEFAULT_BASE_URL
     corp_id: str | None = None
-    corp_secret: str | None = None
+    corp_secret: TSecretStrValue | None = None
     page_size: int = settings.CONTACTS_PAGE_MAX
     contact_way_page_size: int = settings.CONTACT_WAYS_PAGE_MAX
     contact_ways_since: str = settings.CONTACT_WAYS_EARLIEST
-    max_tries: int = 5
-    backoff_seconds: float = 1.0
-    request_timeout: float = 60.0
 
     def check(self) -> None:
         """Raises MissingSettingError / ValueError naming the setting, before any request is sent."""
-        require_settings(SOURCE_NAME, {key: getattr(self, key) for key in CREDENTIAL_KEYS})
-        _check_range("page_size", self.page_size, settings.CONTACTS_PAGE_MAX)
-        _check_range("contact_way_page_size", self.contact_way_page_size, settings.CONTACT_WAYS_PAGE_MAX)
-        if self.max_tries < 1:
-            raise ValueError(f"wecom: SOURCES__WECOM__MAX_TRIES must be at least 1, got {self.max_tries}")
+        self.require(CREDENTIAL_KEYS)
+        self.check_between("page_size", self.page_size, 1, settings.CONTACTS_PAGE_MAX)
+        self.check_between(
+            "contact_way_page_size", self.contact_way_page_size, 1, settings.CONTACT_WAYS_PAGE_MAX
+        )
         self.contact_ways_start()
+        super().check()
 
     def contact_ways_start(self) -> int:
         """`contact_ways_since` (a China-time date) as unix seconds."""
@@ -82,16 +84,6 @@ class WecomSettings:
                 f" got {self.contact_ways_since!r}"
             ) from None
         return int(datetime(day.year, day.month, day.day, tzinfo=CHINA_TZ).timestamp())
-
-    def retry_policy(self) -> RetryPolicy:
-        """The backoff policy these settings describe."""
-        return RetryPolicy(tries=self.max_tries, base_delay=self.backoff_seconds)
-
-
-def _check_range(key: str, value: int, high: int) -> None:
-    """Refuses a page size outside 1..high, naming the setting."""
-    if not 1 <= value <= high:
-        raise ValueError(f"wecom: SOURCES__WECOM__{key.upper()} must be between 1 and {high}, got {value}")
 
 
 @dataclass(frozen=True)

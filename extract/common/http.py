@@ -2,6 +2,13 @@
 
 Platforms throttle (429) and hiccup (5xx, dropped connections); one policy — bounded tries,
 exponential backoff with jitter, `Retry-After` honoured — keeps that out of each source's code.
+
+Why not dlt's own `dlt.sources.helpers.requests.Client`: it retries one `session.send` on a status,
+an exception or a predicate on the response, and when the tries run out on a status it hands back
+the last response. Our sources retry a whole attempt — send, decode, classify the body (WeCom's
+errcode 45009 and Baidu's status 3 come with HTTP 200; a malformed page is retried too) — and need
+`RetriesExhaustedError` when the tries run out (WeCom turns it into an incomplete snapshot). Its
+retries nested inside ours would multiply the bounded tries, so this module keeps the one loop.
 """
 
 from __future__ import annotations

@@ -147,11 +147,7 @@ def _keyword_report_resource(client: BaiduSemClient, window: ReportWindow) -> Dl
 
 @dlt.source(name=SOURCE_NAME, section=SOURCE_NAME, max_table_nesting=0, spec=BaiduSemSettings)
 def baidu_sem_source(config: BaiduSemSettings = dlt.config.value, **overrides: Any) -> list[DltResource]:
-    """百度营销 keyword report as `raw_baidu_sem.keyword_daily_report`, plus `quarantine`.
-
-    dlt resolves `config` from `[sources.baidu_sem]`; keyword arguments named like its settings win
-    (the orchestration passes each run's start_date, end_date and lookback_days).
-    """
+    """百度营销 keyword report as `raw_baidu_sem.keyword_daily_report`, plus `quarantine`."""
     config = config.overridden(overrides)
     window = ReportWindow(config.start_date, config.end_date, config.lookback_days)
     return [_keyword_report_resource(BaiduSemClient(config), window), quarantine_resource()]

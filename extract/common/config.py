@@ -3,9 +3,10 @@
 Every API source declares its settings as one dlt config spec, a subclass of `SourceSettings`: dlt
 fills it from `SOURCES__<NAME>__<KEY>` environment variables or `[sources.<name>]` in
 `.dlt/secrets.toml` / `config.toml` and hands it to the `@dlt.source` function, which passes it to
-the client. Every field has a default (credentials None), so a source can be built with nothing
-configured — Dagster builds each at import time to list its resources — and `check()` names what is
-missing at the first request.
+the client (keyword arguments named like a setting, such as the orchestration's report window,
+win over what dlt found). Every field has a default (credentials None), so a source can be built
+with nothing configured — Dagster builds each at import time to list its resources — and `check()`
+names what is missing at the first request.
 """
 
 from __future__ import annotations

@@ -49,13 +49,16 @@ def object_fields(
     return fields, mapping
 
 
-def check_custom_fields(
-    source: str, custom_fields: Mapping[str, Mapping[str, str]], known: Collection[str]
-) -> None:
-    """Refuses overrides for resources that do not exist, naming the setting."""
-    unknown = sorted(set(custom_fields) - set(known))
+def custom_field_maps(
+    source: str, custom_fields: Mapping[str, Mapping[str, str]] | None, known: Collection[str]
+) -> Mapping[str, Mapping[str, str]]:
+    """The `custom_fields` setting, per resource (empty when unset); refuses resources that do not
+    exist, naming the setting."""
+    maps = custom_fields or {}
+    unknown = sorted(set(maps) - set(known))
     if unknown:
         raise ValueError(
             f"{source}: {setting_env_var(source, 'custom_fields')} names unknown resources {unknown};"
             f" known: {sorted(known)}"
         )
+    return maps

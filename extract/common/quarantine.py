@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -167,6 +167,19 @@ class _AfterIncremental(MapItem):
 def add_quarantine_passthrough_step(resource: DltResource) -> DltResource:
     """Adds `strip_incremental_passthrough` after the resource's incremental step."""
     return resource.add_step(_AfterIncremental(strip_incremental_passthrough))
+
+
+def passthrough_incremental(cursor: str, initial_value: Any) -> Any:
+    """A dlt incremental on `cursor` that lets rows without a cursor through: the quarantine rows a
+    resource yields pass it with a null cursor (see `add_incremental_passthrough`)."""
+    return dlt.sources.incremental(cursor, initial_value=initial_value, on_cursor_value_missing="include")
+
+
+def incremental_merge_resource(read: Callable[..., Iterator[Any]], *, name: str, primary_key: str) -> DltResource:
+    """A raw table merged on `primary_key`, read by `read` (whose argument is a
+    `passthrough_incremental`), with the pass-through columns stripped from its quarantine rows."""
+    resource = dlt.resource(read, name=name, primary_key=primary_key, write_disposition="merge")
+    return add_quarantine_passthrough_step(resource)
 
 
 def quarantine_resource() -> DltResource:

@@ -14,8 +14,13 @@ import dlt
 from dlt.extract.resource import DltResource
 
 from extract.common.arrow import column_hints
-from extract.common.custom_fields import check_custom_fields, object_fields
-from extract.common.quarantine import add_quarantine_passthrough_step, page_items, quarantine_resource
+from extract.common.custom_fields import custom_field_maps, object_fields
+from extract.common.quarantine import (
+    incremental_merge_resource,
+    page_items,
+    passthrough_incremental,
+    quarantine_resource,
+)
 from extract.neocrm import settings
 from extract.neocrm.client import SOURCE_NAME, NeocrmClient, NeocrmSettings, build_xoql
 
@@ -32,11 +37,8 @@ def _object_resource(
     columns = column_hints(fields, rename, (settings.PRIMARY_KEY, settings.CURSOR_FIELD))
 
     def read_pages(
-        updated_at: dlt.sources.incremental[int] = dlt.sources.incremental(  # noqa: B008 - dlt idiom
-            settings.CURSOR_FIELD,
-            initial_value=INITIAL_UPDATED_AT,
-            # Quarantine rows pass the incremental step with a null cursor (see quarantine.py).
-            on_cursor_value_missing="include",
+        updated_at: dlt.sources.incremental[int] = passthrough_incremental(  # noqa: B008 - dlt idiom
+            settings.CURSOR_FIELD, INITIAL_UPDATED_AT
         ),
     ) -> Iterator[Any]:
         """Reads rows updated since the last run (everything on the first run)."""
@@ -48,21 +50,14 @@ def _object_resource(
                                   primary_key=settings.PRIMARY_KEY, cursor=settings.CURSOR_FIELD,
                                   rename=rename, columns=columns)
 
-    resource = dlt.resource(
-        read_pages, name=obj.resource, primary_key=settings.PRIMARY_KEY, write_disposition="merge"
-    )
-    return add_quarantine_passthrough_step(resource)
+    return incremental_merge_resource(read_pages, name=obj.resource, primary_key=settings.PRIMARY_KEY)
 
 
 @dlt.source(name=SOURCE_NAME, section=SOURCE_NAME, max_table_nesting=0, spec=NeocrmSettings)
 def neocrm_source(config: NeocrmSettings = dlt.config.value, **overrides: Any) -> list[DltResource]:
-    """All 销售易 objects of settings.OBJECTS as `raw_neocrm.<resource>` tables, plus `quarantine`.
-
-    dlt resolves `config` from `[sources.neocrm]`; keyword arguments named like its settings win.
-    """
+    """All 销售易 objects of settings.OBJECTS as `raw_neocrm.<resource>` tables, plus `quarantine`."""
     config = config.overridden(overrides)
-    custom_fields = config.custom_fields or {}
-    check_custom_fields(SOURCE_NAME, custom_fields, settings.OBJECTS_BY_RESOURCE)
+    custom_fields = custom_field_maps(SOURCE_NAME, config.custom_fields, settings.OBJECTS_BY_RESOURCE)
     client = NeocrmClient(config)
     resources = [_object_resource(obj, client, custom_fields.get(obj.resource)) for obj in settings.OBJECTS]
     return [*resources, quarantine_resource()]

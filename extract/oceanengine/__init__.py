@@ -146,9 +146,5 @@ def _report_resource(client: OceanengineClient) -> DltResource:
 
 @dlt.source(name=SOURCE_NAME, section=SOURCE_NAME, max_table_nesting=0, spec=OceanengineSettings)
 def oceanengine_source(config: OceanengineSettings = dlt.config.value, **overrides: Any) -> list[DltResource]:
-    """`raw_oceanengine.promotion_daily_report` (daily promotion numbers) plus `quarantine`.
-
-    dlt resolves `config` from `[sources.oceanengine]`; keyword arguments named like its settings win
-    (the orchestration passes each run's start_date, end_date and lookback_days).
-    """
+    """`raw_oceanengine.promotion_daily_report` (daily promotion numbers) plus `quarantine`."""
     return [_report_resource(OceanengineClient(config.overridden(overrides))), quarantine_resource()]

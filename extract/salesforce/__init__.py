@@ -22,11 +22,12 @@ import dlt
 from dlt.extract.resource import DltResource
 
 from extract.common.arrow import arrow_schema, column_hints
-from extract.common.custom_fields import check_custom_fields
+from extract.common.custom_fields import custom_field_maps
 from extract.common.quarantine import (
-    add_quarantine_passthrough_step,
     data_item,
+    incremental_merge_resource,
     page_items,
+    passthrough_incremental,
     quarantine_resource,
 )
 from extract.salesforce import bulk, settings
@@ -232,11 +233,8 @@ def _object_resource(
     """The raw-table resource of one object: describe → fields, then REST or Bulk pages → arrow tables."""
 
     def read_pages(
-        modstamp: dlt.sources.incremental[datetime] = dlt.sources.incremental(  # noqa: B008 - dlt idiom
-            obj.cursor,
-            initial_value=options.start,
-            # Quarantine rows pass the incremental step with a null cursor (see quarantine.py).
-            on_cursor_value_missing="include",
+        modstamp: dlt.sources.incremental[datetime] = passthrough_incremental(  # noqa: B008 - dlt idiom
+            obj.cursor, options.start
         ),
     ) -> Iterator[Any]:
         """Reads rows changed (or deleted) since the last run; all history (or from `start`) at first."""
@@ -245,21 +243,14 @@ def _object_resource(
             return
         yield from _read_object(obj, client, selection, modstamp.start_value or options.start, options)
 
-    resource = dlt.resource(
-        read_pages, name=obj.resource, primary_key=settings.PRIMARY_KEY, write_disposition="merge"
-    )
-    return add_quarantine_passthrough_step(resource)
+    return incremental_merge_resource(read_pages, name=obj.resource, primary_key=settings.PRIMARY_KEY)
 
 
 @dlt.source(name=SOURCE_NAME, section=SOURCE_NAME, max_table_nesting=0, spec=SalesforceSettings)
 def salesforce_source(config: SalesforceSettings = dlt.config.value, **overrides: Any) -> list[DltResource]:
-    """All Salesforce objects of settings.OBJECTS as `raw_salesforce.<resource>` tables, plus `quarantine`.
-
-    dlt resolves `config` from `[sources.salesforce]`; keyword arguments named like its settings win.
-    """
+    """All Salesforce objects of settings.OBJECTS as `raw_salesforce.<resource>` tables, plus `quarantine`."""
     config = config.overridden(overrides)
-    custom_fields = config.custom_fields or {}
-    check_custom_fields(SOURCE_NAME, custom_fields, settings.OBJECTS_BY_RESOURCE)
+    custom_fields = custom_field_maps(SOURCE_NAME, config.custom_fields, settings.OBJECTS_BY_RESOURCE)
     _check_bulk(config.bulk_threshold, config.bulk_poll_seconds)
     options = _Options(parse_start(config.start), custom_fields, config.bulk_threshold, config.bulk_poll_seconds)
     client = SalesforceClient(config)

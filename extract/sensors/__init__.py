@@ -102,8 +102,5 @@ def _events_resource(client: SensorsClient) -> DltResource:
 
 @dlt.source(name=SOURCE_NAME, section=SOURCE_NAME, max_table_nesting=0, spec=SensorsSettings)
 def sensors_source(config: SensorsSettings = dlt.config.value, **overrides: Any) -> list[DltResource]:
-    """Sensors events as `raw_sensors.events` (merge on event_key), plus `quarantine`.
-
-    dlt resolves `config` from `[sources.sensors]`; keyword arguments named like its settings win.
-    """
+    """Sensors events as `raw_sensors.events` (merge on event_key), plus `quarantine`."""
     return [_events_resource(SensorsClient(config.overridden(overrides))), quarantine_resource()]

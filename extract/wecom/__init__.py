@@ -118,10 +118,7 @@ def _own_pages(produce: Callable[[], Iterable[Page]]) -> Callable[[], SharedPage
 
 @dlt.source(name=SOURCE_NAME, section=SOURCE_NAME, max_table_nesting=0, spec=WecomSettings)
 def wecom_source(config: WecomSettings = dlt.config.value, **overrides: Any) -> list[DltResource]:
-    """WeCom external contacts, follow relations, corp tags and channel codes as `raw_wecom.*`.
-
-    dlt resolves `config` from `[sources.wecom]`; keyword arguments named like its settings win.
-    """
+    """WeCom external contacts, follow relations, corp tags and channel codes as `raw_wecom.*`."""
     client = WecomClient(config.overridden(overrides))
     run = _Run(client)
     shared_contacts: Callable[[], SharedPages] = lambda: run.contacts

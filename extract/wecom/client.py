@@ -259,14 +259,9 @@ class WecomClient:
                 yield Page([], PageFailure(settings.BATCH_GET_BY_USER_PATH, body, str(exc)))
                 return
             yield Page(list(answer["external_contact_list"]))
-            cursor = str(answer.get("next_cursor") or "")
+            cursor = _next_cursor(answer, seen, settings.BATCH_GET_BY_USER_PATH)
             if not cursor:
                 return
-            if cursor in seen:
-                raise WecomApiError(
-                    f"wecom: {settings.BATCH_GET_BY_USER_PATH} returned the same next_cursor twice"
-                )
-            seen.add(cursor)
 
     def corp_tag_pages(self) -> Iterator[Page]:
         """All corp tags as one page of {"group": …, "tag": …} items (groups × tags)."""
@@ -305,14 +300,9 @@ class WecomClient:
                 yield Page([], PageFailure(settings.LIST_CONTACT_WAY_PATH, body, str(exc)))
                 return
             yield self._contact_way_details(answer["contact_way"])
-            cursor = str(answer.get("next_cursor") or "")
+            cursor = _next_cursor(answer, seen, settings.LIST_CONTACT_WAY_PATH)
             if not cursor:
                 return
-            if cursor in seen:
-                raise WecomApiError(
-                    f"wecom: {settings.LIST_CONTACT_WAY_PATH} returned the same next_cursor twice"
-                )
-            seen.add(cursor)
 
     def _contact_way_details(self, listed: Sequence[Any]) -> Page:
         """get_contact_way for each listed config_id; one that fails for good is the page's failure."""
@@ -333,6 +323,15 @@ class WecomClient:
                 continue
             records.append(answer["contact_way"])
         return Page(records, failure)
+
+
+def _next_cursor(answer: Mapping[str, Any], seen: set[str], path: str) -> str:
+    """The answer's next_cursor, "" after the last page; a cursor that comes back would loop forever."""
+    cursor = str(answer.get("next_cursor") or "")
+    if cursor and cursor in seen:
+        raise WecomApiError(f"wecom: {path} returned the same next_cursor twice")
+    seen.add(cursor)
+    return cursor
 
 
 def _group_tags(groups: Sequence[Any]) -> Iterator[Any]:

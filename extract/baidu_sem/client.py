@@ -15,7 +15,7 @@ from dlt.common.typing import TSecretStrValue
 
 from extract.baidu_sem import settings
 from extract.common.config import MissingSettingError, SourceSettings, describe_settings, require_settings
-from extract.common.http import RetryingSession, TransientError, json_body
+from extract.common.http import RetryingSession, SourceClient, TransientError, json_body
 from extract.common.token import Token, TokenCache
 
 logger = logging.getLogger(__name__)
@@ -156,19 +156,16 @@ def _snippet(response: requests.Response) -> str:
     return response.text[:120].replace("\n", " ")
 
 
-class BaiduSemClient:
+class BaiduSemClient(SourceClient):
     """Talks to 百度营销 for one API user; refreshes the access token once when it is rejected."""
 
+    config: BaiduSemSettings
+
     def __init__(self, config: BaiduSemSettings, session: RetryingSession | None = None) -> None:
-        self.config = config
-        self._http = session or RetryingSession(config.retry_policy(), timeout=config.request_timeout)
+        super().__init__(config, session)
         self._tokens = TokenCache(self._fetch_token)
         self._configured_token_used = False
         self._refresh_token = config.refresh_token
-
-    def close(self) -> None:
-        """Releases pooled HTTP connections."""
-        self._http.close()
 
     # -- auth ------------------------------------------------------------------------------------
 

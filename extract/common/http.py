@@ -18,9 +18,12 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import requests
+
+if TYPE_CHECKING:
+    from extract.common.config import SourceSettings
 
 logger = logging.getLogger(__name__)
 
@@ -160,3 +163,15 @@ class RetryingSession:
     def close(self) -> None:
         """Closes pooled connections."""
         self._session.close()
+
+
+class SourceClient:
+    """The base of every source's client: its settings, and one RetryingSession under their policy."""
+
+    def __init__(self, config: SourceSettings, session: RetryingSession | None = None) -> None:
+        self.config = config
+        self._http = session or RetryingSession(config.retry_policy(), timeout=config.request_timeout)
+
+    def close(self) -> None:
+        """Releases pooled HTTP connections."""
+        self._http.close()

@@ -12,7 +12,7 @@ from dlt.common.configuration import configspec
 from dlt.common.typing import TSecretStrValue
 
 from extract.common.config import SourceSettings, describe_settings
-from extract.common.http import RetryingSession, TransientError, json_body
+from extract.common.http import RetryingSession, SourceClient, TransientError, json_body
 from extract.common.token import Token, TokenCache
 from extract.neocrm import settings
 
@@ -112,17 +112,14 @@ def next_locator(body: Mapping[str, Any]) -> str | None:
     return None
 
 
-class NeocrmClient:
+class NeocrmClient(SourceClient):
     """Talks to one 销售易 tenant: one token per client, refreshed once when the API rejects it."""
 
-    def __init__(self, config: NeocrmSettings, session: RetryingSession | None = None) -> None:
-        self.config = config
-        self._http = session or RetryingSession(config.retry_policy(), timeout=config.request_timeout)
-        self._tokens = TokenCache(self._fetch_token)
+    config: NeocrmSettings
 
-    def close(self) -> None:
-        """Releases pooled HTTP connections."""
-        self._http.close()
+    def __init__(self, config: NeocrmSettings, session: RetryingSession | None = None) -> None:
+        super().__init__(config, session)
+        self._tokens = TokenCache(self._fetch_token)
 
     # -- auth ------------------------------------------------------------------------------------
 

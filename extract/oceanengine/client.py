@@ -14,7 +14,7 @@ from dlt.common.configuration import configspec
 from dlt.common.typing import TSecretStrValue
 
 from extract.common.config import MissingSettingError, SourceSettings, describe_settings, require_settings
-from extract.common.http import RetryingSession, TransientError, json_body
+from extract.common.http import RetryingSession, SourceClient, TransientError, json_body
 from extract.common.token import Token, TokenCache
 from extract.oceanengine import settings
 from extract.oceanengine.tokens import TokenFile
@@ -180,21 +180,18 @@ def report_data(body: Any) -> Mapping[str, Any]:
     return data
 
 
-class OceanengineClient:
+class OceanengineClient(SourceClient):
     """Talks to 巨量引擎 for one set of credentials; renews the access token when it is refused."""
 
+    config: OceanengineSettings
+
     def __init__(self, config: OceanengineSettings, session: RetryingSession | None = None) -> None:
-        self.config = config
-        self._http = session or RetryingSession(config.retry_policy(), timeout=config.request_timeout)
+        super().__init__(config, session)
         self._tokens = TokenCache(self._next_token, leeway_seconds=300.0)
         self._store = TokenFile(config.token_file, config.refresh_token) if config.token_file else None
         self._access_token = config.access_token
         self._refresh_token = config.refresh_token
         self._checked = False
-
-    def close(self) -> None:
-        """Releases pooled HTTP connections."""
-        self._http.close()
 
     def ensure_configured(self) -> None:
         """Checks the settings once, at first use (the source itself is built without them)."""

@@ -15,7 +15,7 @@ from dlt.common.configuration import configspec
 from dlt.common.typing import TSecretStrValue
 
 from extract.common.config import SourceSettings, describe_settings
-from extract.common.http import RetryingSession, TransientError, json_body
+from extract.common.http import RetryingSession, SourceClient, TransientError, json_body
 from extract.common.token import Token, TokenCache
 from extract.salesforce import settings
 
@@ -210,25 +210,22 @@ class _Refused:
     message: str
 
 
-class SalesforceClient:
+class SalesforceClient(SourceClient):
     """Talks to one Salesforce org: one token per client, refreshed once when the API rejects it.
 
     A client lives for one run (the source builds one), so its describe cache is read once per
     object per run.
     """
 
+    config: SalesforceSettings
+
     def __init__(self, config: SalesforceSettings, session: RetryingSession | None = None) -> None:
-        self.config = config
-        self._http = session or RetryingSession(config.retry_policy(), timeout=config.request_timeout)
+        super().__init__(config, session)
         self._tokens = TokenCache(self._fetch_token)
         self._instance_url: str | None = None
         self._describe_lock = threading.Lock()
         self._sobjects: frozenset[str] | None = None
         self._describes: dict[str, ObjectDescribe | None] = {}
-
-    def close(self) -> None:
-        """Releases pooled HTTP connections."""
-        self._http.close()
 
     def api_path(self, template: str, **parts: str) -> str:
         """A path of settings (…/{api_version}/…) for this org's configured API version."""

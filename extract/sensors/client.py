@@ -20,7 +20,7 @@ from dlt.common.configuration import configspec
 from dlt.common.typing import TSecretStrValue
 
 from extract.common.config import SourceSettings, describe_settings, setting_env_var
-from extract.common.http import RetryingSession, RetryPolicy, TransientError
+from extract.common.http import RetryPolicy, SourceClient, TransientError
 from extract.sensors import settings
 
 logger = logging.getLogger(__name__)
@@ -174,16 +174,10 @@ def _message(response: requests.Response) -> str:
     return str(body)[:300]
 
 
-class SensorsClient:
+class SensorsClient(SourceClient):
     """Runs SQL queries against one Sensors project and returns their NDJSON answers."""
 
-    def __init__(self, config: SensorsSettings, session: RetryingSession | None = None) -> None:
-        self.config = config
-        self._http = session or RetryingSession(config.retry_policy(), timeout=config.request_timeout)
-
-    def close(self) -> None:
-        """Releases pooled HTTP connections."""
-        self._http.close()
+    config: SensorsSettings
 
     @property
     def url(self) -> str:

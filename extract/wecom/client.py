@@ -23,7 +23,13 @@ from dlt.common.configuration import configspec
 from dlt.common.typing import TSecretStrValue
 
 from extract.common.config import SourceSettings, describe_settings
-from extract.common.http import RetriesExhaustedError, RetryingSession, TransientError, json_body
+from extract.common.http import (
+    RetriesExhaustedError,
+    RetryingSession,
+    SourceClient,
+    TransientError,
+    json_body,
+)
 from extract.common.token import Token, TokenCache
 from extract.wecom import settings
 
@@ -121,17 +127,14 @@ def _errcode(body: Any) -> int:
         raise TransientError("answer has no integer errcode") from None
 
 
-class WecomClient:
+class WecomClient(SourceClient):
     """Talks to one corp: one cached access token, refreshed once when WeCom rejects it."""
 
-    def __init__(self, config: WecomSettings, session: RetryingSession | None = None) -> None:
-        self.config = config
-        self._http = session or RetryingSession(config.retry_policy(), timeout=config.request_timeout)
-        self._tokens = TokenCache(self._fetch_token)
+    config: WecomSettings
 
-    def close(self) -> None:
-        """Releases pooled HTTP connections."""
-        self._http.close()
+    def __init__(self, config: WecomSettings, session: RetryingSession | None = None) -> None:
+        super().__init__(config, session)
+        self._tokens = TokenCache(self._fetch_token)
 
     # -- transport -------------------------------------------------------------------------------
 

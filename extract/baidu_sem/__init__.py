@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import dlt
 from dlt.extract.resource import DltResource
@@ -22,6 +21,7 @@ from extract.baidu_sem.client import SOURCE_NAME, BaiduSemClient, BaiduSemSettin
 from extract.common.arrow import ArrowPage
 from extract.common.keyed_arrow import keyed_column_hints, records_to_keyed_arrow
 from extract.common.quarantine import data_item, quarantine_item, quarantine_resource, quarantine_table
+from extract.common.reports import business_today, day_windows, parse_day
 
 __all__ = [
     "KEYWORD_REPORT_COLUMNS",
@@ -35,21 +35,6 @@ STATE_LAST_END = "last_end_date"
 KEYWORD_REPORT_COLUMNS = keyed_column_hints(
     settings.REPORT_FIELDS, keys=settings.PRIMARY_KEY, constants=(settings.SOURCE_COLUMN,)
 )
-
-
-def parse_day(value: str, key: str) -> date:
-    """A YYYY-MM-DD setting as a date; a malformed one is named with its env var."""
-    try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise ValueError(
-            f"baidu_sem: SOURCES__BAIDU_SEM__{key.upper()} must be a day as YYYY-MM-DD, got {value!r}"
-        ) from None
-
-
-def business_today(time_zone: str = settings.BUSINESS_TIME_ZONE) -> date:
-    """Today's date in the platform's time zone (report days are China calendar days)."""
-    return datetime.now(ZoneInfo(time_zone)).date()
 
 
 @dataclass(frozen=True)
@@ -71,8 +56,9 @@ class ReportWindow:
             raise ValueError(
                 f"baidu_sem: SOURCES__BAIDU_SEM__LOOKBACK_DAYS must be at least 1, got {self.lookback_days}"
             )
-        first_day = parse_day(self.start_date, "start_date")
-        end = parse_day(self.end_date, "end_date") if self.end_date else (today or business_today())
+        first_day = parse_day(SOURCE_NAME, self.start_date, "start_date")
+        end = (parse_day(SOURCE_NAME, self.end_date, "end_date") if self.end_date
+               else (today or business_today(settings.BUSINESS_TIME_ZONE)))
         start = end - timedelta(days=self.lookback_days - 1)
         if last_end is None:
             start = first_day
@@ -82,13 +68,8 @@ class ReportWindow:
 
 
 def date_chunks(start: date, end: date, max_days: int = settings.MAX_RANGE_DAYS) -> list[tuple[date, date]]:
-    """Splits start..end (both included) into consecutive ranges of at most `max_days` days."""
-    chunks: list[tuple[date, date]] = []
-    while start <= end:
-        last = min(end, start + timedelta(days=max_days - 1))
-        chunks.append((start, last))
-        start = last + timedelta(days=1)
-    return chunks
+    """start..end (both included) in the longest ranges one getReportData request may ask for."""
+    return day_windows(start, end, max_days)
 
 
 def _with_canonical_names(record: Any) -> Any:

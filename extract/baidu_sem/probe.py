@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from extract.baidu_sem import baidu_sem_source, business_today, settings
+from extract.baidu_sem import baidu_sem_source, settings
 from extract.baidu_sem.client import BaiduSemAuthError, BaiduSemClient, BaiduSemSettings
 from extract.common.probe import PROBE_TIMEOUT_SECONDS, Probe, run_probe
+from extract.common.reports import business_today
 
 
 def probe(timeout: float = PROBE_TIMEOUT_SECONDS) -> Probe:
@@ -22,7 +23,7 @@ def probe(timeout: float = PROBE_TIMEOUT_SECONDS) -> Probe:
 
 def _check(config: BaiduSemSettings) -> str:
     """Asks for the first row of yesterday's keyword report (China days); returns what that verified."""
-    day = business_today() - timedelta(days=1)
+    day = business_today(settings.BUSINESS_TIME_ZONE) - timedelta(days=1)
     client = BaiduSemClient(config)
     try:
         pages = client.report_pages(settings.KEYWORD_REPORT_TYPE, list(settings.REPORT_FIELDS), day, day)

@@ -17,6 +17,7 @@ from dlt.extract.resource import DltResource
 
 from extract.common.arrow import InvalidRecordError, Rejected, arrow_schema, column_hints, records_to_arrow
 from extract.common.quarantine import data_item, quarantine_item, quarantine_resource, quarantine_table
+from extract.common.reports import day_windows
 from extract.oceanengine import settings
 from extract.oceanengine.client import SOURCE_NAME, OceanengineClient, OceanengineSettings
 
@@ -30,14 +31,8 @@ _DAY = re.compile(r"^(\d{4}-\d{2}-\d{2})(?: 00:00(?::00)?)?$")
 def report_windows(
     first: date, last: date, span_days: int = settings.MAX_WINDOW_DAYS
 ) -> list[tuple[date, date]]:
-    """Splits first..last (inclusive) into windows of at most `span_days` days, oldest first."""
-    windows: list[tuple[date, date]] = []
-    start = first
-    while start <= last:
-        end = min(last, start + timedelta(days=span_days - 1))
-        windows.append((start, end))
-        start = end + timedelta(days=1)
-    return windows
+    """first..last (inclusive) in the longest windows one report request may span, oldest first."""
+    return day_windows(first, last, span_days)
 
 
 def first_day_to_read(start: date, end: date, last_read: date | None, lookback_days: int) -> date:

@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import date, datetime
+from datetime import date
 from functools import partial
 from typing import Any, ClassVar
-from zoneinfo import ZoneInfo
 
 from dlt.common.configuration import configspec
 from dlt.common.typing import TSecretStrValue
 
 from extract.common.config import MissingSettingError, SourceSettings, describe_settings, require_settings
 from extract.common.http import RetryingSession, SourceClient, TransientError, json_body
+from extract.common.reports import business_today, parse_day
 from extract.common.token import Token, TokenCache
 from extract.oceanengine import settings
 from extract.oceanengine.tokens import TokenFile
@@ -39,16 +39,6 @@ class OceanengineApiError(OceanengineError):
     def __init__(self, message: str, code: int | None) -> None:
         super().__init__(message)
         self.code = code
-
-
-def parse_day(value: str, key: str) -> date:
-    """A YYYY-MM-DD setting as a date; a wrong value names the setting to fix."""
-    try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise ValueError(
-            f"{SOURCE_NAME}: {describe_settings(SOURCE_NAME, [key])} must be a day YYYY-MM-DD, got {value!r}"
-        ) from None
 
 
 def parse_advertiser_ids(value: Any) -> tuple[int, ...]:
@@ -117,13 +107,13 @@ class OceanengineSettings(SourceSettings):
 
     def start_day(self) -> date:
         """The first report day ever read."""
-        return parse_day(self.start_date, "start_date")
+        return parse_day(SOURCE_NAME, self.start_date, "start_date")
 
     def end_day(self) -> date:
         """The last report day to read: end_date, or today in China."""
         if self.end_date:
-            return parse_day(self.end_date, "end_date")
-        return datetime.now(ZoneInfo(settings.BUSINESS_TIME_ZONE)).date()
+            return parse_day(SOURCE_NAME, self.end_date, "end_date")
+        return business_today(settings.BUSINESS_TIME_ZONE)
 
 
 def report_query(advertiser_id: int, start: date, end: date, page: int, page_size: int) -> dict[str, str]:

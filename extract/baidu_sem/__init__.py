@@ -20,7 +20,7 @@ from extract.baidu_sem import settings
 from extract.baidu_sem.client import SOURCE_NAME, BaiduSemClient, BaiduSemSettings
 from extract.common.arrow import ArrowPage
 from extract.common.keyed_arrow import keyed_column_hints, records_to_keyed_arrow
-from extract.common.quarantine import data_item, quarantine_item, quarantine_resource, quarantine_table
+from extract.common.quarantine import quarantine_resource, typed_page_items
 from extract.common.reports import business_today, day_windows, parse_day
 
 __all__ = [
@@ -110,12 +110,8 @@ def _keyword_report_resource(client: BaiduSemClient, window: ReportWindow) -> Dl
                 settings.KEYWORD_REPORT_TYPE, list(settings.REPORT_FIELDS), first, last
             ):
                 page = keyword_report_page(rows, source=settings.API_SOURCE)
-                if page.rejected:
-                    yield quarantine_item(
-                        quarantine_table(page.rejected, source=SOURCE_NAME, resource=settings.RESOURCE)
-                    )
-                if page.table.num_rows:
-                    yield data_item(page.table, table_name=settings.RESOURCE, columns=KEYWORD_REPORT_COLUMNS)
+                yield from typed_page_items(page.table, page.rejected, source=SOURCE_NAME,
+                                            resource=settings.RESOURCE, columns=KEYWORD_REPORT_COLUMNS)
         state[STATE_LAST_END] = max(filter(None, (previous_end, end.isoformat())))
 
     return dlt.resource(

@@ -129,6 +129,16 @@ def add_incremental_passthrough(
     return table
 
 
+def typed_page_items(
+    table: pa.Table, rejected: Sequence[Rejected], *, source: str, resource: str, columns: TTableSchemaColumns
+) -> Iterator[Any]:
+    """A typed page as dlt items: its rejects to `quarantine`, its rows (if any) to the resource's table."""
+    if rejected:
+        yield quarantine_item(quarantine_table(rejected, source=source, resource=resource))
+    if table.num_rows:
+        yield data_item(table, table_name=resource, columns=columns)
+
+
 def page_items(
     records: Sequence[Mapping[str, Any]],
     fields: Mapping[str, str],

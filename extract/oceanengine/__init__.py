@@ -16,7 +16,7 @@ import dlt
 from dlt.extract.resource import DltResource
 
 from extract.common.arrow import InvalidRecordError, Rejected, arrow_schema, column_hints, records_to_arrow
-from extract.common.quarantine import data_item, quarantine_item, quarantine_resource, quarantine_table
+from extract.common.quarantine import quarantine_resource, typed_page_items
 from extract.common.reports import day_windows
 from extract.oceanengine import settings
 from extract.oceanengine.client import SOURCE_NAME, OceanengineClient, OceanengineSettings
@@ -110,10 +110,8 @@ def _page_items(rows: Sequence[Any], advertiser_id: int) -> Iterator[Any]:
         cursor="stat_time_day",
     )
     rejected += [_rejected(raw_of[id(r.record)], advertiser_id, r.reason) for r in page.rejected]
-    if rejected:
-        yield quarantine_item(quarantine_table(rejected, source=SOURCE_NAME, resource=settings.RESOURCE))
-    if page.table.num_rows:
-        yield data_item(page.table.cast(_SCHEMA), table_name=settings.RESOURCE, columns=_COLUMNS)
+    yield from typed_page_items(page.table.cast(_SCHEMA), rejected, source=SOURCE_NAME,
+                                resource=settings.RESOURCE, columns=_COLUMNS)
 
 
 def _report_resource(client: OceanengineClient) -> DltResource:

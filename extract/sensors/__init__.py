@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 from dlt.extract.resource import DltResource
 
 from extract.common.arrow import ArrowPage
-from extract.common.quarantine import data_item, quarantine_item, quarantine_resource, quarantine_table
+from extract.common.quarantine import quarantine_resource, typed_page_items
 from extract.sensors import settings
 from extract.sensors.client import (
     SOURCE_NAME,
@@ -83,12 +83,9 @@ def _events_resource(client: SensorsClient) -> DltResource:
         windows = plan_windows(start, config.end(), _local_now(), config.window_hours)
         answers = client.query_all(window.sql() for window in windows)
         for page in _parsed(_batches(answers, config.batch_bytes)):
-            if page.rejected:
-                yield quarantine_item(
-                    quarantine_table(page.rejected, source=SOURCE_NAME, resource=settings.RESOURCE)
-                )
+            yield from typed_page_items(page.table, page.rejected, source=SOURCE_NAME,
+                                        resource=settings.RESOURCE, columns=columns)
             if page.table.num_rows:
-                yield data_item(page.table, table_name=settings.RESOURCE, columns=columns)
                 latest = pc.max(page.table.column(settings.CURSOR_FIELD)).as_py()
                 state[STATE_KEY] = max(latest, state.get(STATE_KEY) or latest)
 

@@ -14,7 +14,7 @@ from dlt.common.configuration import configspec
 from dlt.common.typing import TSecretStrValue
 
 from extract.baidu_sem import settings
-from extract.common.config import MissingSettingError, SourceSettings, describe_settings, require_settings
+from extract.common.config import MissingSettingError, SourceSettings, describe_settings
 from extract.common.http import RetryingSession, SourceClient, TransientError, json_body
 from extract.common.token import Token, TokenCache
 
@@ -179,7 +179,7 @@ class BaiduSemClient(SourceClient):
 
     def _refresh(self) -> Token:
         """POSTs the refresh token; a refusal becomes one BaiduSemAuthError naming what to fix."""
-        require_settings(SOURCE_NAME, {key: getattr(self.config, key) for key in REFRESH_KEYS})
+        self.config.require(REFRESH_KEYS)
         payload: dict[str, Any] = {
             "appId": self.config.app_id,
             "refreshToken": self._refresh_token,

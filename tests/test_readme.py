@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import re
 
 from leadloop import settings
@@ -17,8 +16,7 @@ def test_readme_lists_every_key_of_every_source():
     factories = {**{s.name: s.factory for s in SOURCES}, "file_drops": file_drops_source}
     missing = []
     for name, factory in factories.items():
-        function = inspect.unwrap(factory)
-        for parameter in inspect.signature(function).parameters:
+        for parameter in factory.ref.SPEC.get_resolvable_fields():
             key = f"SOURCES__{name.upper()}__{parameter.upper()}"
             if parameter != "platform" and key not in README:
                 missing.append(key)

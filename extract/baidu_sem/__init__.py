@@ -10,19 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import dlt
-from dlt.common.typing import TSecretStrValue
 from dlt.extract.resource import DltResource
 
 from extract.baidu_sem import settings
 from extract.baidu_sem.client import SOURCE_NAME, BaiduSemClient, BaiduSemSettings
 from extract.common.arrow import ArrowPage
 from extract.common.keyed_arrow import keyed_column_hints, records_to_keyed_arrow
-from extract.common.quarantine import data_item, quarantine_item, quarantine_resource, quarantine_table
+from extract.common.quarantine import quarantine_resource, typed_page_items
+from extract.common.reports import business_today, day_windows, parse_day
 
 __all__ = [
     "KEYWORD_REPORT_COLUMNS",
@@ -36,21 +35,6 @@ STATE_LAST_END = "last_end_date"
 KEYWORD_REPORT_COLUMNS = keyed_column_hints(
     settings.REPORT_FIELDS, keys=settings.PRIMARY_KEY, constants=(settings.SOURCE_COLUMN,)
 )
-
-
-def parse_day(value: str, key: str) -> date:
-    """A YYYY-MM-DD setting as a date; a malformed one is named with its env var."""
-    try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise ValueError(
-            f"baidu_sem: SOURCES__BAIDU_SEM__{key.upper()} must be a day as YYYY-MM-DD, got {value!r}"
-        ) from None
-
-
-def business_today(time_zone: str = settings.BUSINESS_TIME_ZONE) -> date:
-    """Today's date in the platform's time zone (report days are China calendar days)."""
-    return datetime.now(ZoneInfo(time_zone)).date()
 
 
 @dataclass(frozen=True)
@@ -72,8 +56,9 @@ class ReportWindow:
             raise ValueError(
                 f"baidu_sem: SOURCES__BAIDU_SEM__LOOKBACK_DAYS must be at least 1, got {self.lookback_days}"
             )
-        first_day = parse_day(self.start_date, "start_date")
-        end = parse_day(self.end_date, "end_date") if self.end_date else (today or business_today())
+        first_day = parse_day(SOURCE_NAME, self.start_date, "start_date")
+        end = (parse_day(SOURCE_NAME, self.end_date, "end_date") if self.end_date
+               else (today or business_today(settings.BUSINESS_TIME_ZONE)))
         start = end - timedelta(days=self.lookback_days - 1)
         if last_end is None:
             start = first_day
@@ -83,13 +68,8 @@ class ReportWindow:
 
 
 def date_chunks(start: date, end: date, max_days: int = settings.MAX_RANGE_DAYS) -> list[tuple[date, date]]:
-    """Splits start..end (both included) into consecutive ranges of at most `max_days` days."""
-    chunks: list[tuple[date, date]] = []
-    while start <= end:
-        last = min(end, start + timedelta(days=max_days - 1))
-        chunks.append((start, last))
-        start = last + timedelta(days=1)
-    return chunks
+    """start..end (both included) in the longest ranges one getReportData request may ask for."""
+    return day_windows(start, end, max_days)
 
 
 def _with_canonical_names(record: Any) -> Any:
@@ -130,12 +110,8 @@ def _keyword_report_resource(client: BaiduSemClient, window: ReportWindow) -> Dl
                 settings.KEYWORD_REPORT_TYPE, list(settings.REPORT_FIELDS), first, last
             ):
                 page = keyword_report_page(rows, source=settings.API_SOURCE)
-                if page.rejected:
-                    yield quarantine_item(
-                        quarantine_table(page.rejected, source=SOURCE_NAME, resource=settings.RESOURCE)
-                    )
-                if page.table.num_rows:
-                    yield data_item(page.table, table_name=settings.RESOURCE, columns=KEYWORD_REPORT_COLUMNS)
+                yield from typed_page_items(page.table, page.rejected, source=SOURCE_NAME,
+                                            resource=settings.RESOURCE, columns=KEYWORD_REPORT_COLUMNS)
         state[STATE_LAST_END] = max(filter(None, (previous_end, end.isoformat())))
 
     return dlt.resource(
@@ -146,40 +122,9 @@ def _keyword_report_resource(client: BaiduSemClient, window: ReportWindow) -> Dl
     )
 
 
-@dlt.source(name=SOURCE_NAME, section=SOURCE_NAME, max_table_nesting=0)
-def baidu_sem_source(
-    base_url: str = settings.DEFAULT_BASE_URL,
-    refresh_url: str = settings.DEFAULT_REFRESH_URL,
-    username: str | None = None,
-    access_token: TSecretStrValue | None = None,
-    refresh_token: TSecretStrValue | None = None,
-    app_id: str | None = None,
-    secret_key: TSecretStrValue | None = None,
-    user_ids: list[int] | None = None,
-    start_date: str = settings.DEFAULT_START_DATE,
-    end_date: str | None = None,
-    lookback_days: int = settings.DEFAULT_LOOKBACK_DAYS,
-    row_count: int = settings.DEFAULT_ROW_COUNT,
-    max_tries: int = 5,
-    backoff_seconds: float = 1.0,
-    request_timeout: float = 60.0,
-) -> list[DltResource]:
+@dlt.source(name=SOURCE_NAME, section=SOURCE_NAME, max_table_nesting=0, spec=BaiduSemSettings)
+def baidu_sem_source(config: BaiduSemSettings = dlt.config.value, **overrides: Any) -> list[DltResource]:
     """百度营销 keyword report as `raw_baidu_sem.keyword_daily_report`, plus `quarantine`."""
-    client = BaiduSemClient(
-        BaiduSemSettings(
-            base_url=base_url,
-            refresh_url=refresh_url,
-            username=username,
-            access_token=access_token,
-            refresh_token=refresh_token,
-            app_id=app_id,
-            secret_key=secret_key,
-            user_ids=tuple(int(user_id) for user_id in user_ids or ()),
-            row_count=row_count,
-            max_tries=max_tries,
-            backoff_seconds=backoff_seconds,
-            request_timeout=request_timeout,
-        )
-    )
-    window = ReportWindow(start_date=start_date, end_date=end_date, lookback_days=lookback_days)
-    return [_keyword_report_resource(client, window), quarantine_resource()]
+    config = config.overridden(overrides)
+    window = ReportWindow(config.start_date, config.end_date, config.lookback_days)
+    return [_keyword_report_resource(BaiduSemClient(config), window), quarantine_resource()]

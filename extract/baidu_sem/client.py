@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from functools import partial
-from typing import Any
+from typing import Any, ClassVar
 
 import requests
+from dlt.common.configuration import configspec
+from dlt.common.typing import TSecretStrValue
 
 from extract.baidu_sem import settings
-from extract.common.config import MissingSettingError, describe_settings, require_settings
-from extract.common.http import RetryingSession, RetryPolicy, TransientError
+from extract.common.config import MissingSettingError, SourceSettings, describe_settings
+from extract.common.http import RetryingSession, SourceClient, TransientError, json_body
 from extract.common.token import Token, TokenCache
 
 logger = logging.getLogger(__name__)
@@ -39,49 +41,44 @@ class BaiduSemApiError(BaiduSemError):
         self.codes = tuple(codes)
 
 
-@dataclass(frozen=True)
-class BaiduSemSettings:
-    """Everything the client needs, as resolved by dlt config; credentials may still be missing."""
+@configspec
+class BaiduSemSettings(SourceSettings):
+    """The `[sources.baidu_sem]` settings, as dlt config resolves them; credentials may still be missing."""
+
+    __source__: ClassVar[str] = SOURCE_NAME
 
     base_url: str = settings.DEFAULT_BASE_URL
     refresh_url: str = settings.DEFAULT_REFRESH_URL
     username: str | None = None
-    access_token: str | None = None
-    refresh_token: str | None = None
+    access_token: TSecretStrValue | None = None
+    refresh_token: TSecretStrValue | None = None
     app_id: str | None = None
-    secret_key: str | None = None
-    user_ids: tuple[int, ...] = field(default_factory=tuple)
+    secret_key: TSecretStrValue | None = None
+    user_ids: list[int] | None = None
+    start_date: str = settings.DEFAULT_START_DATE
+    end_date: str | None = None
+    lookback_days: int = settings.DEFAULT_LOOKBACK_DAYS
     row_count: int = settings.DEFAULT_ROW_COUNT
-    max_tries: int = 5
-    backoff_seconds: float = 1.0
-    request_timeout: float = 60.0
 
     @property
     def can_refresh(self) -> bool:
         """True when every setting a token refresh needs is present."""
         return all(getattr(self, key) for key in REFRESH_KEYS)
 
+    def accounts(self) -> tuple[int, ...]:
+        """The configured account ids (user_ids) as numbers."""
+        return tuple(int(user_id) for user_id in self.user_ids or ())
+
     def check(self) -> None:
         """Raises MissingSettingError / ValueError naming the setting, before any request is sent."""
-        require_settings(SOURCE_NAME, {"username": self.username})
+        self.require(["username"])
         if not self.access_token and not self.refresh_token:
             raise MissingSettingError(
                 f"baidu_sem: missing setting {describe_settings(SOURCE_NAME, ['access_token'])};"
                 f" or set {describe_settings(SOURCE_NAME, list(REFRESH_KEYS))} so leadloop can fetch one"
             )
-        if not 1 <= self.row_count <= settings.MAX_ROW_COUNT:
-            raise ValueError(
-                f"baidu_sem: SOURCES__BAIDU_SEM__ROW_COUNT must be between 1 and {settings.MAX_ROW_COUNT},"
-                f" got {self.row_count}"
-            )
-        if self.max_tries < 1:
-            raise ValueError(
-                f"baidu_sem: SOURCES__BAIDU_SEM__MAX_TRIES must be at least 1, got {self.max_tries}"
-            )
-
-    def retry_policy(self) -> RetryPolicy:
-        """The backoff policy these settings describe."""
-        return RetryPolicy(tries=self.max_tries, base_delay=self.backoff_seconds)
+        self.check_between("row_count", self.row_count, 1, settings.MAX_ROW_COUNT)
+        super().check()
 
 
 @dataclass(frozen=True)
@@ -154,32 +151,21 @@ def report_block(answer: Any) -> Mapping[str, Any] | None:
     return block
 
 
-def _json_body(response: requests.Response) -> Any:
-    """The decoded JSON body, or None when the body is not JSON."""
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
 def _snippet(response: requests.Response) -> str:
     """The first 120 characters of a body, for error texts."""
     return response.text[:120].replace("\n", " ")
 
 
-class BaiduSemClient:
+class BaiduSemClient(SourceClient):
     """Talks to 百度营销 for one API user; refreshes the access token once when it is rejected."""
 
+    config: BaiduSemSettings
+
     def __init__(self, config: BaiduSemSettings, session: RetryingSession | None = None) -> None:
-        self.config = config
-        self._http = session or RetryingSession(config.retry_policy(), timeout=config.request_timeout)
+        super().__init__(config, session)
         self._tokens = TokenCache(self._fetch_token)
         self._configured_token_used = False
         self._refresh_token = config.refresh_token
-
-    def close(self) -> None:
-        """Releases pooled HTTP connections."""
-        self._http.close()
 
     # -- auth ------------------------------------------------------------------------------------
 
@@ -193,14 +179,14 @@ class BaiduSemClient:
 
     def _refresh(self) -> Token:
         """POSTs the refresh token; a refusal becomes one BaiduSemAuthError naming what to fix."""
-        require_settings(SOURCE_NAME, {key: getattr(self.config, key) for key in REFRESH_KEYS})
+        self.config.require(REFRESH_KEYS)
         payload: dict[str, Any] = {
             "appId": self.config.app_id,
             "refreshToken": self._refresh_token,
             "secretKey": self.config.secret_key,
         }
-        if self.config.user_ids:
-            payload["userId"] = self.config.user_ids[0]
+        if self.config.accounts():
+            payload["userId"] = self.config.accounts()[0]
         response, body = self._http.retrying(
             partial(self._post_json, self.config.refresh_url, payload), what="baidu_sem token refresh"
         )
@@ -224,7 +210,7 @@ class BaiduSemClient:
     def _post_json(self, url: str, payload: Mapping[str, Any]) -> tuple[requests.Response, Any]:
         """One JSON POST; a 200 answer that is not JSON counts as a transient hiccup."""
         response = self._http.send("POST", url, json=dict(payload))
-        body = _json_body(response)
+        body = json_body(response)
         if response.status_code == 200 and body is None:
             raise TransientError(f"answer from {url} is not JSON: {_snippet(response)!r}")
         return response, body
@@ -239,7 +225,7 @@ class BaiduSemClient:
         while True:
             body = {
                 "reportType": report_type,
-                "userIds": list(self.config.user_ids),
+                "userIds": list(self.config.accounts()),
                 "startDate": start.isoformat(),
                 "endDate": end.isoformat(),
                 "timeUnit": settings.TIME_UNIT,

@@ -8,31 +8,26 @@ token refresh when the refresh settings are there, as in a load.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
-from extract.baidu_sem import baidu_sem_source, business_today, settings
+from extract.baidu_sem import baidu_sem_source, settings
 from extract.baidu_sem.client import BaiduSemAuthError, BaiduSemClient, BaiduSemSettings
-from extract.common.probe import PROBE_TIMEOUT_SECONDS, Probe, run_probe, settings_from
+from extract.common.probe import PROBE_TIMEOUT_SECONDS, Probe, run_probe
+from extract.common.reports import business_today
 
 
 def probe(timeout: float = PROBE_TIMEOUT_SECONDS) -> Probe:
     """Whether the report API answers, and whether it takes the configured user, token and accounts."""
-    return run_probe(baidu_sem_source, _settings, _check, refusals=(BaiduSemAuthError,), timeout=timeout)
-
-
-def _settings(arguments: dict[str, Any]) -> BaiduSemSettings:
-    """The client settings the source would build from its arguments, one row per page."""
-    user_ids = tuple(int(user_id) for user_id in arguments.get("user_ids") or ())
-    return settings_from(BaiduSemSettings, arguments, user_ids=user_ids, row_count=1)
+    return run_probe(baidu_sem_source, _check, refusals=(BaiduSemAuthError,), timeout=timeout,
+                     overrides={"row_count": 1})
 
 
 def _check(config: BaiduSemSettings) -> str:
     """Asks for the first row of yesterday's keyword report (China days); returns what that verified."""
-    day = business_today() - timedelta(days=1)
+    day = business_today(settings.BUSINESS_TIME_ZONE) - timedelta(days=1)
     client = BaiduSemClient(config)
     try:
         pages = client.report_pages(settings.KEYWORD_REPORT_TYPE, list(settings.REPORT_FIELDS), day, day)
         next(pages, None)
     finally:
         client.close()
-    return f"keyword report for {day.isoformat()} answered (accounts {list(config.user_ids)})"
+    return f"keyword report for {day.isoformat()} answered (accounts {list(config.accounts())})"

@@ -1,13 +1,21 @@
-"""What every leadloop source shares: retrying HTTP, token cache, arrow pages, quarantine."""
+"""What every leadloop source shares: settings, retrying HTTP, token cache, arrow pages, quarantine."""
 
 from extract.common.arrow import ArrowPage, Rejected, arrow_schema, column_hints, records_to_arrow
-from extract.common.config import MissingSettingError, describe_settings, require_settings, setting_env_var
+from extract.common.config import (
+    MissingSettingError,
+    SourceSettings,
+    describe_settings,
+    require_settings,
+    setting_env_var,
+)
 from extract.common.http import (
     RetriesExhaustedError,
     RetryingSession,
     RetryPolicy,
+    SourceClient,
     TransientError,
     call_with_retries,
+    json_body,
 )
 from extract.common.quarantine import (
     QUARANTINE_COLUMNS,
@@ -33,6 +41,8 @@ __all__ = [
     "RetriesExhaustedError",
     "RetryPolicy",
     "RetryingSession",
+    "SourceClient",
+    "SourceSettings",
     "Token",
     "TokenCache",
     "TransientError",
@@ -43,6 +53,7 @@ __all__ = [
     "column_hints",
     "data_item",
     "describe_settings",
+    "json_body",
     "page_items",
     "quarantine_id",
     "quarantine_item",

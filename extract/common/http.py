@@ -2,6 +2,13 @@
 
 Platforms throttle (429) and hiccup (5xx, dropped connections); one policy — bounded tries,
 exponential backoff with jitter, `Retry-After` honoured — keeps that out of each source's code.
+
+Why not dlt's own `dlt.sources.helpers.requests.Client`: it retries one `session.send` on a status,
+an exception or a predicate on the response, and when the tries run out on a status it hands back
+the last response. Our sources retry a whole attempt — send, decode, classify the body (WeCom's
+errcode 45009 and Baidu's status 3 come with HTTP 200; a malformed page is retried too) — and need
+`RetriesExhaustedError` when the tries run out (WeCom turns it into an incomplete snapshot). Its
+retries nested inside ours would multiply the bounded tries, so this module keeps the one loop.
 """
 
 from __future__ import annotations
@@ -11,9 +18,12 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import requests
+
+if TYPE_CHECKING:
+    from extract.common.config import SourceSettings
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +81,14 @@ def call_with_retries(
             )
             sleep(wait)
     raise AssertionError("unreachable: RetryPolicy.tries must be >= 1")
+
+
+def json_body(response: requests.Response) -> Any:
+    """The decoded JSON body, or None when the body is not JSON."""
+    try:
+        return response.json()
+    except ValueError:
+        return None
 
 
 def retry_after_seconds(response: requests.Response) -> float | None:
@@ -145,3 +163,15 @@ class RetryingSession:
     def close(self) -> None:
         """Closes pooled connections."""
         self._session.close()
+
+
+class SourceClient:
+    """The base of every source's client: its settings, and one RetryingSession under their policy."""
+
+    def __init__(self, config: SourceSettings, session: RetryingSession | None = None) -> None:
+        self.config = config
+        self._http = session or RetryingSession(config.retry_policy(), timeout=config.request_timeout)
+
+    def close(self) -> None:
+        """Releases pooled HTTP connections."""
+        self._http.close()

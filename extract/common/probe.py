@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, fields, replace
-from typing import Any, Protocol, TypeVar
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 import requests
 from dlt.common.configuration import resolve_configuration
 
-from extract.common.config import setting_env_var
+from extract.common.config import SourceSettings, setting_env_var
 
 PROBE_TIMEOUT_SECONDS = 5.0  # per request: a platform that needs longer to answer a token grant is not well
 PROBE_TRIES = 2  # one retry at most, for a dropped connection or a throttled answer
@@ -42,55 +42,36 @@ class Probe:
         return self.reachable and self.credentials_accepted is True
 
 
-class ProbeSettings(Protocol):
-    """What every source's settings dataclass offers (fields max_tries, backoff_seconds, request_timeout)."""
-
-    def check(self) -> None:
-        """Raises naming a missing or impossible setting, before any request is sent."""
-
-
-S = TypeVar("S", bound=ProbeSettings)
+S = TypeVar("S", bound=SourceSettings)
 
 
 class CredentialsRefused(Exception):
     """A refusal a probe words itself; its message is the probe's detail line as it stands."""
 
 
-def source_arguments(factory: Any) -> dict[str, Any]:
-    """The arguments a dlt source factory would be called with: its config spec resolved in its sections."""
+def source_settings(factory: Any) -> SourceSettings:
+    """The settings a dlt source factory would get: its config spec, resolved in its sections."""
     reference = factory.ref
-    spec = reference.SPEC
-    resolved = resolve_configuration(spec(), sections=("sources", reference.section, reference.name))
-    return {name: getattr(resolved, name) for name in spec.get_resolvable_fields()}
-
-
-def settings_from(settings_class: type[S], arguments: Mapping[str, Any], **overrides: Any) -> S:
-    """A client settings object from the source's arguments (same names), with `overrides` on top."""
-    names = {f.name for f in fields(settings_class)}  # type: ignore[arg-type]
-    values = {name: value for name, value in arguments.items() if name in names}
-    return settings_class(**{**values, **overrides})
+    return resolve_configuration(reference.SPEC(), sections=("sources", reference.section, reference.name))
 
 
 def run_probe(
     factory: Any,
-    make_settings: Callable[[dict[str, Any]], S],
     check: Callable[[S], str],
     *,
     refusals: tuple[type[Exception], ...],
     timeout: float = PROBE_TIMEOUT_SECONDS,
+    overrides: Mapping[str, Any] | None = None,
 ) -> Probe:
-    """Resolves the source's settings, then runs `check` (which returns what it verified) as a Probe.
+    """Resolves the source's settings (with `overrides`, e.g. one row per page), then runs `check`
+    (which returns what it verified) as a Probe.
 
     `refusals` are the client's errors that mean "the platform refused these credentials"; any other
     failure is sorted into unreachable (no connection, no answer in time) or answered with an error.
     """
     try:
-        config = replace(  # type: ignore[type-var]
-            make_settings(source_arguments(factory)),
-            max_tries=PROBE_TRIES,
-            backoff_seconds=PROBE_BACKOFF_SECONDS,
-            request_timeout=timeout,
-        )
+        limits = {"max_tries": PROBE_TRIES, "backoff_seconds": PROBE_BACKOFF_SECONDS, "request_timeout": timeout}
+        config = cast(S, source_settings(factory).overridden({**(overrides or {}), **limits}))
         config.check()
     except Exception as exc:  # noqa: BLE001 - a setting that cannot work: nothing was sent, say which
         return Probe(False, None, f"not contacted, a setting is wrong: {scrub(str(exc))}")
@@ -104,12 +85,12 @@ def run_probe(
         return failure(exc, endpoints(factory.ref.name, config), timeout)
 
 
-def endpoints(source: str, config: object) -> dict[str, str]:
+def endpoints(source: str, config: SourceSettings) -> dict[str, str]:
     """The URL settings of a source (base_url, token_url, login_url, …) by environment variable."""
     return {
-        setting_env_var(source, f.name): str(getattr(config, f.name))
-        for f in fields(config)  # type: ignore[arg-type]
-        if f.name.endswith("_url") and getattr(config, f.name)
+        setting_env_var(source, name): str(getattr(config, name))
+        for name in config.get_resolvable_fields()
+        if name.endswith("_url") and getattr(config, name)
     }
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -129,6 +129,16 @@ def add_incremental_passthrough(
     return table
 
 
+def typed_page_items(
+    table: pa.Table, rejected: Sequence[Rejected], *, source: str, resource: str, columns: TTableSchemaColumns
+) -> Iterator[Any]:
+    """A typed page as dlt items: its rejects to `quarantine`, its rows (if any) to the resource's table."""
+    if rejected:
+        yield quarantine_item(quarantine_table(rejected, source=source, resource=resource))
+    if table.num_rows:
+        yield data_item(table, table_name=resource, columns=columns)
+
+
 def page_items(
     records: Sequence[Mapping[str, Any]],
     fields: Mapping[str, str],
@@ -167,6 +177,19 @@ class _AfterIncremental(MapItem):
 def add_quarantine_passthrough_step(resource: DltResource) -> DltResource:
     """Adds `strip_incremental_passthrough` after the resource's incremental step."""
     return resource.add_step(_AfterIncremental(strip_incremental_passthrough))
+
+
+def passthrough_incremental(cursor: str, initial_value: Any) -> Any:
+    """A dlt incremental on `cursor` that lets rows without a cursor through: the quarantine rows a
+    resource yields pass it with a null cursor (see `add_incremental_passthrough`)."""
+    return dlt.sources.incremental(cursor, initial_value=initial_value, on_cursor_value_missing="include")
+
+
+def incremental_merge_resource(read: Callable[..., Iterator[Any]], *, name: str, primary_key: str) -> DltResource:
+    """A raw table merged on `primary_key`, read by `read` (whose argument is a
+    `passthrough_incremental`), with the pass-through columns stripped from its quarantine rows."""
+    resource = dlt.resource(read, name=name, primary_key=primary_key, write_disposition="merge")
+    return add_quarantine_passthrough_step(resource)
 
 
 def quarantine_resource() -> DltResource:

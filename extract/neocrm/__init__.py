@@ -11,63 +11,34 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dlt
-from dlt.common.typing import TSecretStrValue
 from dlt.extract.resource import DltResource
 
 from extract.common.arrow import column_hints
-from extract.common.quarantine import add_quarantine_passthrough_step, page_items, quarantine_resource
+from extract.common.custom_fields import custom_field_maps, object_fields
+from extract.common.quarantine import (
+    incremental_merge_resource,
+    page_items,
+    passthrough_incremental,
+    quarantine_resource,
+)
 from extract.neocrm import settings
 from extract.neocrm.client import SOURCE_NAME, NeocrmClient, NeocrmSettings, build_xoql
 
-__all__ = ["neocrm_source", "object_fields"]
+__all__ = ["neocrm_source"]
 
 INITIAL_UPDATED_AT = 0
-
-
-def object_fields(
-    obj: settings.NeocrmObject, custom_fields: Mapping[str, str] | None = None
-) -> tuple[dict[str, str], dict[str, str]]:
-    """(wire fields to select with their types, wire → loaded renames) for one object.
-
-    `custom_fields` replaces the object's settings map: custom fields it leaves out are not
-    selected (the tenant may not have them), new ones are read as text.
-    """
-    mapping = dict(obj.custom_fields if custom_fields is None else custom_fields)
-    fields = {
-        name: kind for name, kind in obj.fields.items() if name not in obj.custom_fields or name in mapping
-    }
-    fields.update({name: settings.STRING for name in mapping if name not in fields})
-    loaded = [mapping.get(name, name) for name in fields]
-    if len(set(loaded)) != len(loaded):
-        raise ValueError(
-            f"neocrm: SOURCES__NEOCRM__CUSTOM_FIELDS gives {obj.resource} two columns of the same name"
-        )
-    return fields, mapping
-
-
-def _check_custom_fields(custom_fields: Mapping[str, Mapping[str, str]]) -> None:
-    """Refuses overrides for resources that do not exist, naming the setting."""
-    unknown = sorted(set(custom_fields) - set(settings.OBJECTS_BY_RESOURCE))
-    if unknown:
-        raise ValueError(
-            f"neocrm: SOURCES__NEOCRM__CUSTOM_FIELDS names unknown resources {unknown};"
-            f" known: {sorted(settings.OBJECTS_BY_RESOURCE)}"
-        )
 
 
 def _object_resource(
     obj: settings.NeocrmObject, client: NeocrmClient, custom_fields: Mapping[str, str] | None
 ) -> DltResource:
     """The raw-table resource of one object: scroll pages → arrow tables, rejects → quarantine."""
-    fields, rename = object_fields(obj, custom_fields)
+    fields, rename = object_fields(SOURCE_NAME, obj, custom_fields)
     columns = column_hints(fields, rename, (settings.PRIMARY_KEY, settings.CURSOR_FIELD))
 
     def read_pages(
-        updated_at: dlt.sources.incremental[int] = dlt.sources.incremental(  # noqa: B008 - dlt idiom
-            settings.CURSOR_FIELD,
-            initial_value=INITIAL_UPDATED_AT,
-            # Quarantine rows pass the incremental step with a null cursor (see quarantine.py).
-            on_cursor_value_missing="include",
+        updated_at: dlt.sources.incremental[int] = passthrough_incremental(  # noqa: B008 - dlt idiom
+            settings.CURSOR_FIELD, INITIAL_UPDATED_AT
         ),
     ) -> Iterator[Any]:
         """Reads rows updated since the last run (everything on the first run)."""
@@ -79,44 +50,14 @@ def _object_resource(
                                   primary_key=settings.PRIMARY_KEY, cursor=settings.CURSOR_FIELD,
                                   rename=rename, columns=columns)
 
-    resource = dlt.resource(
-        read_pages, name=obj.resource, primary_key=settings.PRIMARY_KEY, write_disposition="merge"
-    )
-    return add_quarantine_passthrough_step(resource)
+    return incremental_merge_resource(read_pages, name=obj.resource, primary_key=settings.PRIMARY_KEY)
 
 
-@dlt.source(name=SOURCE_NAME, section=SOURCE_NAME, max_table_nesting=0)
-def neocrm_source(
-    base_url: str = settings.DEFAULT_BASE_URL,
-    token_url: str = settings.DEFAULT_TOKEN_URL,
-    client_id: str | None = None,
-    client_secret: TSecretStrValue | None = None,
-    username: str | None = None,
-    password: TSecretStrValue | None = None,
-    redirect_uri: str | None = None,
-    batch_count: int = settings.SCROLL_BATCH_COUNT,
-    custom_fields: dict[str, dict[str, str]] | None = None,
-    max_tries: int = 5,
-    backoff_seconds: float = 1.0,
-    request_timeout: float = 60.0,
-) -> list[DltResource]:
+@dlt.source(name=SOURCE_NAME, section=SOURCE_NAME, max_table_nesting=0, spec=NeocrmSettings)
+def neocrm_source(config: NeocrmSettings = dlt.config.value, **overrides: Any) -> list[DltResource]:
     """All 销售易 objects of settings.OBJECTS as `raw_neocrm.<resource>` tables, plus `quarantine`."""
-    overrides = custom_fields or {}
-    _check_custom_fields(overrides)
-    client = NeocrmClient(
-        NeocrmSettings(
-            base_url=base_url,
-            token_url=token_url,
-            client_id=client_id,
-            client_secret=client_secret,
-            username=username,
-            password=password,
-            redirect_uri=redirect_uri,
-            batch_count=batch_count,
-            max_tries=max_tries,
-            backoff_seconds=backoff_seconds,
-            request_timeout=request_timeout,
-        )
-    )
-    resources = [_object_resource(obj, client, overrides.get(obj.resource)) for obj in settings.OBJECTS]
+    config = config.overridden(overrides)
+    custom_fields = custom_field_maps(SOURCE_NAME, config.custom_fields, settings.OBJECTS_BY_RESOURCE)
+    client = NeocrmClient(config)
+    resources = [_object_resource(obj, client, custom_fields.get(obj.resource)) for obj in settings.OBJECTS]
     return [*resources, quarantine_resource()]

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, ClassVar
 
 import requests
+from dlt.common.configuration import configspec
+from dlt.common.typing import TSecretStrValue
 
-from extract.common.config import describe_settings, require_settings
-from extract.common.http import RetryingSession, RetryPolicy, TransientError
+from extract.common.config import SourceSettings, describe_settings
+from extract.common.http import RetryingSession, SourceClient, TransientError, json_body
 from extract.common.token import Token, TokenCache
 from extract.neocrm import settings
 
@@ -41,36 +42,27 @@ class NeocrmApiError(NeocrmError):
         self.code = code
 
 
-@dataclass(frozen=True)
-class NeocrmSettings:
-    """Everything the client needs, as resolved by dlt config; credentials may still be missing."""
+@configspec
+class NeocrmSettings(SourceSettings):
+    """The `[sources.neocrm]` settings, as dlt config resolves them; credentials may still be missing."""
+
+    __source__: ClassVar[str] = SOURCE_NAME
 
     base_url: str = settings.DEFAULT_BASE_URL
     token_url: str = settings.DEFAULT_TOKEN_URL
     client_id: str | None = None
-    client_secret: str | None = None
+    client_secret: TSecretStrValue | None = None
     username: str | None = None
-    password: str | None = None
+    password: TSecretStrValue | None = None
     redirect_uri: str | None = None
     batch_count: int = settings.SCROLL_BATCH_COUNT
-    max_tries: int = 5
-    backoff_seconds: float = 1.0
-    request_timeout: float = 60.0
+    custom_fields: dict[str, dict[str, str]] | None = None
 
     def check(self) -> None:
         """Raises MissingSettingError naming each missing credential, before any request is sent."""
-        require_settings(SOURCE_NAME, {key: getattr(self, key) for key in CREDENTIAL_KEYS})
-        if not 1 <= self.batch_count <= settings.SCROLL_BATCH_COUNT:
-            raise ValueError(
-                f"neocrm: SOURCES__NEOCRM__BATCH_COUNT must be between 1 and {settings.SCROLL_BATCH_COUNT},"
-                f" got {self.batch_count}"
-            )
-        if self.max_tries < 1:
-            raise ValueError(f"neocrm: SOURCES__NEOCRM__MAX_TRIES must be at least 1, got {self.max_tries}")
-
-    def retry_policy(self) -> RetryPolicy:
-        """The backoff policy these settings describe."""
-        return RetryPolicy(tries=self.max_tries, base_delay=self.backoff_seconds)
+        self.require(CREDENTIAL_KEYS)
+        self.check_between("batch_count", self.batch_count, 1, settings.SCROLL_BATCH_COUNT)
+        super().check()
 
 
 def build_xoql(
@@ -101,14 +93,6 @@ def action_for(code: str) -> str:
     return settings.ERROR_CODES.get(code, (settings.FAIL, ""))[0]
 
 
-def _json_body(response: requests.Response) -> Any:
-    """The decoded JSON body, or None when the body is not JSON."""
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
 def _message(body: Any) -> str:
     """The server's own words from an envelope or OAuth error body."""
     if isinstance(body, Mapping):
@@ -128,17 +112,14 @@ def next_locator(body: Mapping[str, Any]) -> str | None:
     return None
 
 
-class NeocrmClient:
+class NeocrmClient(SourceClient):
     """Talks to one 销售易 tenant: one token per client, refreshed once when the API rejects it."""
 
-    def __init__(self, config: NeocrmSettings, session: RetryingSession | None = None) -> None:
-        self.config = config
-        self._http = session or RetryingSession(config.retry_policy(), timeout=config.request_timeout)
-        self._tokens = TokenCache(self._fetch_token)
+    config: NeocrmSettings
 
-    def close(self) -> None:
-        """Releases pooled HTTP connections."""
-        self._http.close()
+    def __init__(self, config: NeocrmSettings, session: RetryingSession | None = None) -> None:
+        super().__init__(config, session)
+        self._tokens = TokenCache(self._fetch_token)
 
     # -- auth ------------------------------------------------------------------------------------
 
@@ -154,7 +135,7 @@ class NeocrmClient:
             "redirect_uri": self.config.redirect_uri or "",
         }
         response = self._http.post(self.config.token_url, data=form)
-        body = _json_body(response)
+        body = json_body(response)
         if response.status_code in (400, 401, 403) or not isinstance(body, Mapping):
             raise self._auth_error(response, body)
         token = body.get("access_token")
@@ -224,7 +205,7 @@ class NeocrmClient:
     def _post_once(self, url: str, form: Mapping[str, str], token: str) -> tuple[str, Any]:
         """One POST: returns (answer code, body); codes marked "retry" raise TransientError."""
         response = self._http.send("POST", url, data=dict(form), headers={"Authorization": f"Bearer {token}"})
-        body = _json_body(response)
+        body = json_body(response)
         code = answer_code(response, body)
         if action_for(code) == settings.RETRY:
             raise TransientError(f"code {code} from {url}: {_message(body)}")

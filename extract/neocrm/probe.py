@@ -6,9 +6,7 @@ SOURCES__NEOCRM__BASE_URL with the bearer token, asking for a batch of one row.
 
 from __future__ import annotations
 
-from typing import Any
-
-from extract.common.probe import PROBE_TIMEOUT_SECONDS, Probe, run_probe, settings_from
+from extract.common.probe import PROBE_TIMEOUT_SECONDS, Probe, run_probe
 from extract.neocrm import neocrm_source, settings
 from extract.neocrm.client import NeocrmAuthError, NeocrmClient, NeocrmSettings
 
@@ -17,12 +15,8 @@ PROBE_OBJECT = settings.OBJECTS[0]  # users: small, and readable by every API us
 
 def probe(timeout: float = PROBE_TIMEOUT_SECONDS) -> Probe:
     """Whether the token endpoint and the API host answer, and whether they take the credentials."""
-    return run_probe(neocrm_source, _settings, _check, refusals=(NeocrmAuthError,), timeout=timeout)
-
-
-def _settings(arguments: dict[str, Any]) -> NeocrmSettings:
-    """The client settings the source would build from its arguments, reading one row per batch."""
-    return settings_from(NeocrmSettings, arguments, batch_count=1)
+    return run_probe(neocrm_source, _check, refusals=(NeocrmAuthError,), timeout=timeout,
+                     overrides={"batch_count": 1})
 
 
 def _check(config: NeocrmSettings) -> str:

@@ -13,11 +13,11 @@ from datetime import date, timedelta
 from typing import Any
 
 import dlt
-from dlt.common.typing import TSecretStrValue
 from dlt.extract.resource import DltResource
 
 from extract.common.arrow import InvalidRecordError, Rejected, arrow_schema, column_hints, records_to_arrow
-from extract.common.quarantine import data_item, quarantine_item, quarantine_resource, quarantine_table
+from extract.common.quarantine import quarantine_resource, typed_page_items
+from extract.common.reports import day_windows
 from extract.oceanengine import settings
 from extract.oceanengine.client import SOURCE_NAME, OceanengineClient, OceanengineSettings
 
@@ -31,14 +31,8 @@ _DAY = re.compile(r"^(\d{4}-\d{2}-\d{2})(?: 00:00(?::00)?)?$")
 def report_windows(
     first: date, last: date, span_days: int = settings.MAX_WINDOW_DAYS
 ) -> list[tuple[date, date]]:
-    """Splits first..last (inclusive) into windows of at most `span_days` days, oldest first."""
-    windows: list[tuple[date, date]] = []
-    start = first
-    while start <= last:
-        end = min(last, start + timedelta(days=span_days - 1))
-        windows.append((start, end))
-        start = end + timedelta(days=1)
-    return windows
+    """first..last (inclusive) in the longest windows one report request may span, oldest first."""
+    return day_windows(first, last, span_days)
 
 
 def first_day_to_read(start: date, end: date, last_read: date | None, lookback_days: int) -> date:
@@ -116,10 +110,8 @@ def _page_items(rows: Sequence[Any], advertiser_id: int) -> Iterator[Any]:
         cursor="stat_time_day",
     )
     rejected += [_rejected(raw_of[id(r.record)], advertiser_id, r.reason) for r in page.rejected]
-    if rejected:
-        yield quarantine_item(quarantine_table(rejected, source=SOURCE_NAME, resource=settings.RESOURCE))
-    if page.table.num_rows:
-        yield data_item(page.table.cast(_SCHEMA), table_name=settings.RESOURCE, columns=_COLUMNS)
+    yield from typed_page_items(page.table.cast(_SCHEMA), rejected, source=SOURCE_NAME,
+                                resource=settings.RESOURCE, columns=_COLUMNS)
 
 
 def _report_resource(client: OceanengineClient) -> DltResource:
@@ -145,40 +137,7 @@ def _report_resource(client: OceanengineClient) -> DltResource:
     )
 
 
-@dlt.source(name=SOURCE_NAME, section=SOURCE_NAME, max_table_nesting=0)
-def oceanengine_source(
-    base_url: str = settings.DEFAULT_BASE_URL,
-    advertiser_ids: Any = None,
-    access_token: TSecretStrValue | None = None,
-    refresh_token: TSecretStrValue | None = None,
-    app_id: str | None = None,
-    secret: TSecretStrValue | None = None,
-    start_date: str = settings.DEFAULT_START_DATE,
-    lookback_days: int = settings.DEFAULT_LOOKBACK_DAYS,
-    end_date: str | None = None,
-    page_size: int = settings.MAX_PAGE_SIZE,
-    token_file: str | None = None,
-    max_tries: int = 5,
-    backoff_seconds: float = 1.0,
-    request_timeout: float = 60.0,
-) -> list[DltResource]:
+@dlt.source(name=SOURCE_NAME, section=SOURCE_NAME, max_table_nesting=0, spec=OceanengineSettings)
+def oceanengine_source(config: OceanengineSettings = dlt.config.value, **overrides: Any) -> list[DltResource]:
     """`raw_oceanengine.promotion_daily_report` (daily promotion numbers) plus `quarantine`."""
-    client = OceanengineClient(
-        OceanengineSettings(
-            base_url=base_url,
-            advertiser_ids=advertiser_ids,
-            access_token=access_token,
-            refresh_token=refresh_token,
-            app_id=app_id,
-            secret=secret,
-            start_date=start_date,
-            lookback_days=lookback_days,
-            end_date=end_date,
-            page_size=page_size,
-            token_file=token_file,
-            max_tries=max_tries,
-            backoff_seconds=backoff_seconds,
-            request_timeout=request_timeout,
-        )
-    )
-    return [_report_resource(client), quarantine_resource()]
+    return [_report_resource(OceanengineClient(config.overridden(overrides))), quarantine_resource()]

@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from functools import partial
-from typing import Any
-from zoneinfo import ZoneInfo
+from typing import Any, ClassVar
 
-import requests
+from dlt.common.configuration import configspec
+from dlt.common.typing import TSecretStrValue
 
-from extract.common.config import MissingSettingError, describe_settings, require_settings
-from extract.common.http import RetryingSession, RetryPolicy, TransientError
+from extract.common.config import MissingSettingError, SourceSettings, describe_settings, require_settings
+from extract.common.http import RetryingSession, SourceClient, TransientError, json_body
+from extract.common.reports import business_today, parse_day
 from extract.common.token import Token, TokenCache
 from extract.oceanengine import settings
 from extract.oceanengine.tokens import TokenFile
@@ -41,16 +41,6 @@ class OceanengineApiError(OceanengineError):
         self.code = code
 
 
-def parse_day(value: str, key: str) -> date:
-    """A YYYY-MM-DD setting as a date; a wrong value names the setting to fix."""
-    try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise ValueError(
-            f"{SOURCE_NAME}: {describe_settings(SOURCE_NAME, [key])} must be a day YYYY-MM-DD, got {value!r}"
-        ) from None
-
-
 def parse_advertiser_ids(value: Any) -> tuple[int, ...]:
     """Advertiser ids from a list, a number, or text such as `1,2` or `[1, 2]` (env vars)."""
     try:
@@ -67,28 +57,27 @@ def parse_advertiser_ids(value: Any) -> tuple[int, ...]:
         ) from None
 
 
-@dataclass(frozen=True)
-class OceanengineSettings:
-    """Everything the client needs, as resolved by dlt config; credentials may still be missing."""
+@configspec
+class OceanengineSettings(SourceSettings):
+    """The `[sources.oceanengine]` settings, as dlt config resolves them; credentials may still be missing."""
+
+    __source__: ClassVar[str] = SOURCE_NAME
 
     base_url: str = settings.DEFAULT_BASE_URL
-    advertiser_ids: Any = None
-    access_token: str | None = None
-    refresh_token: str | None = None
+    advertiser_ids: Any | None = None  # a list, or text such as `1,2` (see parse_advertiser_ids)
+    access_token: TSecretStrValue | None = None
+    refresh_token: TSecretStrValue | None = None
     app_id: str | None = None
-    secret: str | None = None
+    secret: TSecretStrValue | None = None
     start_date: str = settings.DEFAULT_START_DATE
     lookback_days: int = settings.DEFAULT_LOOKBACK_DAYS
     end_date: str | None = None
     page_size: int = settings.MAX_PAGE_SIZE
     token_file: str | None = None
-    max_tries: int = 5
-    backoff_seconds: float = 1.0
-    request_timeout: float = 60.0
 
     def check(self) -> None:
         """Raises naming each missing or wrong setting, before any request is sent."""
-        require_settings(SOURCE_NAME, {"advertiser_ids": self.advertiser_ids})
+        self.require(["advertiser_ids"])
         if not parse_advertiser_ids(self.advertiser_ids):
             require_settings(SOURCE_NAME, {"advertiser_ids": None})
         if not self.access_token and not self.can_refresh():
@@ -105,15 +94,8 @@ class OceanengineSettings:
             raise ValueError(
                 f"{SOURCE_NAME}: SOURCES__OCEANENGINE__LOOKBACK_DAYS must be >= 0, got {self.lookback_days}"
             )
-        if not 1 <= self.page_size <= settings.MAX_PAGE_SIZE:
-            raise ValueError(
-                f"{SOURCE_NAME}: SOURCES__OCEANENGINE__PAGE_SIZE must be between 1 and {settings.MAX_PAGE_SIZE},"
-                f" got {self.page_size}"
-            )
-        if self.max_tries < 1:
-            raise ValueError(
-                f"{SOURCE_NAME}: SOURCES__OCEANENGINE__MAX_TRIES must be at least 1, got {self.max_tries}"
-            )
+        self.check_between("page_size", self.page_size, 1, settings.MAX_PAGE_SIZE)
+        super().check()
 
     def can_refresh(self) -> bool:
         """True when refresh_token, app_id and secret are all set."""
@@ -125,17 +107,13 @@ class OceanengineSettings:
 
     def start_day(self) -> date:
         """The first report day ever read."""
-        return parse_day(self.start_date, "start_date")
+        return parse_day(SOURCE_NAME, self.start_date, "start_date")
 
     def end_day(self) -> date:
         """The last report day to read: end_date, or today in China."""
         if self.end_date:
-            return parse_day(self.end_date, "end_date")
-        return datetime.now(ZoneInfo(settings.BUSINESS_TIME_ZONE)).date()
-
-    def retry_policy(self) -> RetryPolicy:
-        """The backoff policy these settings describe."""
-        return RetryPolicy(tries=self.max_tries, base_delay=self.backoff_seconds)
+            return parse_day(SOURCE_NAME, self.end_date, "end_date")
+        return business_today(settings.BUSINESS_TIME_ZONE)
 
 
 def report_query(advertiser_id: int, start: date, end: date, page: int, page_size: int) -> dict[str, str]:
@@ -158,14 +136,6 @@ def action_for(code: int | None) -> str:
     if code == settings.OK_CODE:
         return "ok"
     return settings.ERROR_CODES.get(code, (settings.FAIL, "", ()))[0] if code is not None else settings.FAIL
-
-
-def _json_body(response: requests.Response) -> Any:
-    """The decoded JSON body, or None when the body is not JSON."""
-    try:
-        return response.json()
-    except ValueError:
-        return None
 
 
 def _code(body: Any) -> int | None:
@@ -200,21 +170,18 @@ def report_data(body: Any) -> Mapping[str, Any]:
     return data
 
 
-class OceanengineClient:
+class OceanengineClient(SourceClient):
     """Talks to 巨量引擎 for one set of credentials; renews the access token when it is refused."""
 
+    config: OceanengineSettings
+
     def __init__(self, config: OceanengineSettings, session: RetryingSession | None = None) -> None:
-        self.config = config
-        self._http = session or RetryingSession(config.retry_policy(), timeout=config.request_timeout)
+        super().__init__(config, session)
         self._tokens = TokenCache(self._next_token, leeway_seconds=300.0)
         self._store = TokenFile(config.token_file, config.refresh_token) if config.token_file else None
         self._access_token = config.access_token
         self._refresh_token = config.refresh_token
         self._checked = False
-
-    def close(self) -> None:
-        """Releases pooled HTTP connections."""
-        self._http.close()
 
     def ensure_configured(self) -> None:
         """Checks the settings once, at first use (the source itself is built without them)."""
@@ -272,7 +239,7 @@ class OceanengineClient:
     def _send_refresh(self, url: str, payload: Mapping[str, Any]) -> tuple[int | None, Any]:
         """One refresh POST: (code, body); codes marked "retry" raise TransientError."""
         response = self._http.send("POST", url, json=dict(payload))
-        body = _json_body(response)
+        body = json_body(response)
         code = _code(body)
         if action_for(code) == settings.RETRY:
             raise TransientError(f"code {code} from {url}: {_message(body)}")
@@ -327,7 +294,7 @@ class OceanengineClient:
         response = self._http.send(
             "GET", url, params=dict(query), headers={settings.ACCESS_TOKEN_HEADER: token}
         )
-        body = _json_body(response)
+        body = json_body(response)
         code = _code(body)
         if code is None:
             if response.status_code != 200:

@@ -8,11 +8,8 @@ is set to keep its successor; otherwise checking tonight's credentials would use
 
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import Any
-
 from extract.common.config import setting_env_var
-from extract.common.probe import PROBE_TIMEOUT_SECONDS, CredentialsRefused, Probe, run_probe, settings_from
+from extract.common.probe import PROBE_TIMEOUT_SECONDS, CredentialsRefused, Probe, run_probe
 from extract.oceanengine import oceanengine_source
 from extract.oceanengine.client import (
     SOURCE_NAME,
@@ -24,12 +21,8 @@ from extract.oceanengine.client import (
 
 def probe(timeout: float = PROBE_TIMEOUT_SECONDS) -> Probe:
     """Whether the report API answers, and whether it takes the configured token for the first advertiser."""
-    return run_probe(oceanengine_source, _settings, _check, refusals=(OceanengineAuthError,), timeout=timeout)
-
-
-def _settings(arguments: dict[str, Any]) -> OceanengineSettings:
-    """The client settings the source would build from its arguments, one row per page."""
-    return settings_from(OceanengineSettings, arguments, page_size=1)
+    return run_probe(oceanengine_source, _check, refusals=(OceanengineAuthError,), timeout=timeout,
+                     overrides={"page_size": 1})
 
 
 def holds_back_refresh(config: OceanengineSettings) -> bool:
@@ -40,7 +33,7 @@ def holds_back_refresh(config: OceanengineSettings) -> bool:
 def _check(config: OceanengineSettings) -> str:
     """Reads the first row of the last report day for the first advertiser; returns what that verified."""
     held_back = holds_back_refresh(config)
-    client = OceanengineClient(replace(config, refresh_token=None) if held_back else config)
+    client = OceanengineClient(config.overridden({"refresh_token": None}) if held_back else config)
     advertiser, day = config.advertisers()[0], config.end_day()
     try:
         client.ensure_configured()

@@ -19,14 +19,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import dlt
-from dlt.common.typing import TSecretStrValue
 from dlt.extract.resource import DltResource
 
 from extract.common.arrow import arrow_schema, column_hints
+from extract.common.custom_fields import custom_field_maps
 from extract.common.quarantine import (
-    add_quarantine_passthrough_step,
     data_item,
+    incremental_merge_resource,
     page_items,
+    passthrough_incremental,
     quarantine_resource,
 )
 from extract.salesforce import bulk, settings
@@ -42,12 +43,11 @@ from extract.salesforce.client import (
 from extract.salesforce.fields import (
     FieldSelection,
     log_missing,
-    object_fields,
     required_fields,
     select_fields,
 )
 
-__all__ = ["ReadStats", "object_fields", "parse_start", "salesforce_source", "select_fields"]
+__all__ = ["ReadStats", "parse_start", "salesforce_source", "select_fields"]
 
 logger = logging.getLogger(__name__)
 
@@ -66,16 +66,6 @@ def parse_start(text: str | None) -> datetime | None:
             f" e.g. 2025-01-01T00:00:00Z, or unset to read all history; got {text!r}"
         )
     return moment.astimezone(UTC)
-
-
-def _check_custom_fields(custom_fields: Mapping[str, Mapping[str, str]]) -> None:
-    """Refuses overrides for resources that do not exist, naming the setting."""
-    unknown = sorted(set(custom_fields) - set(settings.OBJECTS_BY_RESOURCE))
-    if unknown:
-        raise ValueError(
-            f"salesforce: SOURCES__SALESFORCE__CUSTOM_FIELDS names unknown resources {unknown};"
-            f" known: {sorted(settings.OBJECTS_BY_RESOURCE)}"
-        )
 
 
 def _check_bulk(bulk_threshold: int, bulk_poll_seconds: float) -> None:
@@ -243,11 +233,8 @@ def _object_resource(
     """The raw-table resource of one object: describe → fields, then REST or Bulk pages → arrow tables."""
 
     def read_pages(
-        modstamp: dlt.sources.incremental[datetime] = dlt.sources.incremental(  # noqa: B008 - dlt idiom
-            obj.cursor,
-            initial_value=options.start,
-            # Quarantine rows pass the incremental step with a null cursor (see quarantine.py).
-            on_cursor_value_missing="include",
+        modstamp: dlt.sources.incremental[datetime] = passthrough_incremental(  # noqa: B008 - dlt idiom
+            obj.cursor, options.start
         ),
     ) -> Iterator[Any]:
         """Reads rows changed (or deleted) since the last run; all history (or from `start`) at first."""
@@ -256,49 +243,16 @@ def _object_resource(
             return
         yield from _read_object(obj, client, selection, modstamp.start_value or options.start, options)
 
-    resource = dlt.resource(
-        read_pages, name=obj.resource, primary_key=settings.PRIMARY_KEY, write_disposition="merge"
-    )
-    return add_quarantine_passthrough_step(resource)
+    return incremental_merge_resource(read_pages, name=obj.resource, primary_key=settings.PRIMARY_KEY)
 
 
-@dlt.source(name=SOURCE_NAME, section=SOURCE_NAME, max_table_nesting=0)
-def salesforce_source(
-    login_url: str = settings.DEFAULT_LOGIN_URL,
-    client_id: str | None = None,
-    client_secret: TSecretStrValue | None = None,
-    username: str | None = None,
-    password: TSecretStrValue | None = None,
-    security_token: TSecretStrValue | None = None,
-    api_version: str = settings.DEFAULT_API_VERSION,
-    start: str | None = settings.DEFAULT_START,
-    batch_size: int = settings.MAX_BATCH_SIZE,
-    custom_fields: dict[str, dict[str, str]] | None = None,
-    bulk_threshold: int = settings.DEFAULT_BULK_THRESHOLD,
-    bulk_poll_seconds: float = settings.DEFAULT_BULK_POLL_SECONDS,
-    max_tries: int = 5,
-    backoff_seconds: float = 1.0,
-    request_timeout: float = 60.0,
-) -> list[DltResource]:
+@dlt.source(name=SOURCE_NAME, section=SOURCE_NAME, max_table_nesting=0, spec=SalesforceSettings)
+def salesforce_source(config: SalesforceSettings = dlt.config.value, **overrides: Any) -> list[DltResource]:
     """All Salesforce objects of settings.OBJECTS as `raw_salesforce.<resource>` tables, plus `quarantine`."""
-    overrides = custom_fields or {}
-    _check_custom_fields(overrides)
-    _check_bulk(bulk_threshold, bulk_poll_seconds)
-    options = _Options(parse_start(start), overrides, bulk_threshold, bulk_poll_seconds)
-    client = SalesforceClient(
-        SalesforceSettings(
-            login_url=login_url,
-            client_id=client_id,
-            client_secret=client_secret,
-            username=username,
-            password=password,
-            security_token=security_token,
-            api_version=api_version,
-            batch_size=batch_size,
-            max_tries=max_tries,
-            backoff_seconds=backoff_seconds,
-            request_timeout=request_timeout,
-        )
-    )
+    config = config.overridden(overrides)
+    custom_fields = custom_field_maps(SOURCE_NAME, config.custom_fields, settings.OBJECTS_BY_RESOURCE)
+    _check_bulk(config.bulk_threshold, config.bulk_poll_seconds)
+    options = _Options(parse_start(config.start), custom_fields, config.bulk_threshold, config.bulk_poll_seconds)
+    client = SalesforceClient(config)
     resources = [_object_resource(obj, client, options) for obj in settings.OBJECTS]
     return [*resources, quarantine_resource()]

@@ -17,7 +17,7 @@ from typing import Any
 
 import requests
 
-from extract.common.http import TransientError
+from extract.common.http import TransientError, json_body
 from extract.salesforce import settings
 from extract.salesforce.client import (
     Record,
@@ -25,7 +25,6 @@ from extract.salesforce.client import (
     SalesforceClient,
     SalesforceError,
     answered_by,
-    json_body,
 )
 
 logger = logging.getLogger(__name__)

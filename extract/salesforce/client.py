@@ -8,12 +8,14 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import requests
+from dlt.common.configuration import configspec
+from dlt.common.typing import TSecretStrValue
 
-from extract.common.config import describe_settings, require_settings
-from extract.common.http import RetryingSession, RetryPolicy, TransientError
+from extract.common.config import SourceSettings, describe_settings
+from extract.common.http import RetryingSession, SourceClient, TransientError, json_body
 from extract.common.token import Token, TokenCache
 from extract.salesforce import settings
 
@@ -41,21 +43,24 @@ class SalesforceApiError(SalesforceError):
         self.status = status
 
 
-@dataclass(frozen=True)
-class SalesforceSettings:
-    """Everything the client needs, as resolved by dlt config; credentials may still be missing."""
+@configspec
+class SalesforceSettings(SourceSettings):
+    """The `[sources.salesforce]` settings, as dlt config resolves them; credentials may still be missing."""
+
+    __source__: ClassVar[str] = SOURCE_NAME
 
     login_url: str = settings.DEFAULT_LOGIN_URL
     client_id: str | None = None
-    client_secret: str | None = None
+    client_secret: TSecretStrValue | None = None
     username: str | None = None
-    password: str | None = None
-    security_token: str | None = None
+    password: TSecretStrValue | None = None
+    security_token: TSecretStrValue | None = None
     api_version: str = settings.DEFAULT_API_VERSION
+    start: str | None = settings.DEFAULT_START
     batch_size: int = settings.MAX_BATCH_SIZE
-    max_tries: int = 5
-    backoff_seconds: float = 1.0
-    request_timeout: float = 60.0
+    custom_fields: dict[str, dict[str, str]] | None = None
+    bulk_threshold: int = settings.DEFAULT_BULK_THRESHOLD
+    bulk_poll_seconds: float = settings.DEFAULT_BULK_POLL_SECONDS
 
     @property
     def grant_type(self) -> str:
@@ -67,20 +72,9 @@ class SalesforceSettings:
         keys = ["client_id", "client_secret"]
         if self.grant_type == "password":
             keys += ["username", "password"]
-        require_settings(SOURCE_NAME, {key: getattr(self, key) for key in keys})
-        if not settings.MIN_BATCH_SIZE <= self.batch_size <= settings.MAX_BATCH_SIZE:
-            raise ValueError(
-                f"salesforce: SOURCES__SALESFORCE__BATCH_SIZE must be between {settings.MIN_BATCH_SIZE}"
-                f" and {settings.MAX_BATCH_SIZE}, got {self.batch_size}"
-            )
-        if self.max_tries < 1:
-            raise ValueError(
-                f"salesforce: SOURCES__SALESFORCE__MAX_TRIES must be at least 1, got {self.max_tries}"
-            )
-
-    def retry_policy(self) -> RetryPolicy:
-        """The backoff policy these settings describe."""
-        return RetryPolicy(tries=self.max_tries, base_delay=self.backoff_seconds)
+        self.require(keys)
+        self.check_between("batch_size", self.batch_size, settings.MIN_BATCH_SIZE, settings.MAX_BATCH_SIZE)
+        super().check()
 
 
 def soql_datetime(moment: datetime) -> str:
@@ -136,14 +130,6 @@ def action_for(code: str | None, status: int) -> str:
     if code in settings.ERROR_CODES:
         return settings.ERROR_CODES[code][0]
     return settings.STATUS_ACTIONS.get(status, settings.FAIL)
-
-
-def json_body(response: requests.Response) -> Any:
-    """The decoded JSON body, or None when the body is not JSON."""
-    try:
-        return response.json()
-    except ValueError:
-        return None
 
 
 def answered_by(response: requests.Response) -> str:
@@ -224,25 +210,22 @@ class _Refused:
     message: str
 
 
-class SalesforceClient:
+class SalesforceClient(SourceClient):
     """Talks to one Salesforce org: one token per client, refreshed once when the API rejects it.
 
     A client lives for one run (the source builds one), so its describe cache is read once per
     object per run.
     """
 
+    config: SalesforceSettings
+
     def __init__(self, config: SalesforceSettings, session: RetryingSession | None = None) -> None:
-        self.config = config
-        self._http = session or RetryingSession(config.retry_policy(), timeout=config.request_timeout)
+        super().__init__(config, session)
         self._tokens = TokenCache(self._fetch_token)
         self._instance_url: str | None = None
         self._describe_lock = threading.Lock()
         self._sobjects: frozenset[str] | None = None
         self._describes: dict[str, ObjectDescribe | None] = {}
-
-    def close(self) -> None:
-        """Releases pooled HTTP connections."""
-        self._http.close()
 
     def api_path(self, template: str, **parts: str) -> str:
         """A path of settings (…/{api_version}/…) for this org's configured API version."""

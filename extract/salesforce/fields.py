@@ -12,31 +12,11 @@ import logging
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
+from extract.common.custom_fields import object_fields
 from extract.salesforce import settings
+from extract.salesforce.client import SOURCE_NAME
 
 logger = logging.getLogger(__name__)
-
-
-def object_fields(
-    obj: settings.SalesforceObject, custom_fields: Mapping[str, str] | None = None
-) -> tuple[dict[str, str], dict[str, str]]:
-    """(wire fields wanted with their types, wire → loaded renames) for one object.
-
-    `custom_fields` replaces the object's settings map: custom fields it leaves out are not
-    selected, new ones are read as text.
-    """
-    mapping = dict(obj.custom_fields if custom_fields is None else custom_fields)
-    fields = {
-        name: kind for name, kind in obj.fields.items() if name not in obj.custom_fields or name in mapping
-    }
-    fields.update({name: settings.STRING for name in mapping if name not in fields})
-    loaded = [mapping.get(name, name) for name in fields]
-    if len(set(loaded)) != len(loaded):
-        raise ValueError(
-            f"salesforce: SOURCES__SALESFORCE__CUSTOM_FIELDS gives {obj.resource} two columns"
-            " of the same name"
-        )
-    return fields, mapping
 
 
 @dataclass(frozen=True)
@@ -65,7 +45,7 @@ def select_fields(
     Names match case-insensitively, as SOQL does, and are selected as the describe spells them,
     because the API keys its answers that way. CurrencyIsoCode is added when the org has it.
     """
-    wanted, mapping = object_fields(obj, custom_fields)
+    wanted, mapping = object_fields(SOURCE_NAME, obj, custom_fields)
     spelled = {name.lower(): name for name in available}
     fields: dict[str, str] = {}
     rename: dict[str, str] = {}

@@ -7,9 +7,7 @@ API request against the org's daily limit.
 
 from __future__ import annotations
 
-from typing import Any
-
-from extract.common.probe import PROBE_TIMEOUT_SECONDS, Probe, run_probe, settings_from
+from extract.common.probe import PROBE_TIMEOUT_SECONDS, Probe, run_probe
 from extract.salesforce import salesforce_source
 from extract.salesforce.client import (
     SalesforceAuthError,
@@ -23,12 +21,7 @@ PROBE_OBJECT = "Organization"  # every org has exactly one row, readable by any 
 
 def probe(timeout: float = PROBE_TIMEOUT_SECONDS) -> Probe:
     """Whether the org's login host and instance answer, and whether they take the configured credentials."""
-    return run_probe(salesforce_source, _settings, _check, refusals=(SalesforceAuthError,), timeout=timeout)
-
-
-def _settings(arguments: dict[str, Any]) -> SalesforceSettings:
-    """The client settings the source would build from its arguments."""
-    return settings_from(SalesforceSettings, arguments)
+    return run_probe(salesforce_source, _check, refusals=(SalesforceAuthError,), timeout=timeout)
 
 
 def _check(config: SalesforceSettings) -> str:

@@ -14,11 +14,10 @@ from typing import Any
 
 import dlt
 import pyarrow.compute as pc
-from dlt.common.typing import TSecretStrValue
 from dlt.extract.resource import DltResource
 
 from extract.common.arrow import ArrowPage
-from extract.common.quarantine import data_item, quarantine_item, quarantine_resource, quarantine_table
+from extract.common.quarantine import quarantine_resource, typed_page_items
 from extract.sensors import settings
 from extract.sensors.client import (
     SOURCE_NAME,
@@ -84,12 +83,9 @@ def _events_resource(client: SensorsClient) -> DltResource:
         windows = plan_windows(start, config.end(), _local_now(), config.window_hours)
         answers = client.query_all(window.sql() for window in windows)
         for page in _parsed(_batches(answers, config.batch_bytes)):
-            if page.rejected:
-                yield quarantine_item(
-                    quarantine_table(page.rejected, source=SOURCE_NAME, resource=settings.RESOURCE)
-                )
+            yield from typed_page_items(page.table, page.rejected, source=SOURCE_NAME,
+                                        resource=settings.RESOURCE, columns=columns)
             if page.table.num_rows:
-                yield data_item(page.table, table_name=settings.RESOURCE, columns=columns)
                 latest = pc.max(page.table.column(settings.CURSOR_FIELD)).as_py()
                 state[STATE_KEY] = max(latest, state.get(STATE_KEY) or latest)
 
@@ -101,36 +97,7 @@ def _events_resource(client: SensorsClient) -> DltResource:
     )
 
 
-@dlt.source(name=SOURCE_NAME, section=SOURCE_NAME, max_table_nesting=0)
-def sensors_source(
-    base_url: str | None = None,
-    token: TSecretStrValue | None = None,
-    project: str = settings.DEFAULT_PROJECT,
-    start_time: str = settings.DEFAULT_START_TIME,
-    end_time: str | None = None,
-    lookback_hours: float = settings.DEFAULT_LOOKBACK_HOURS,
-    window_hours: float = settings.DEFAULT_WINDOW_HOURS,
-    concurrency: int = settings.DEFAULT_CONCURRENCY,
-    batch_bytes: int = settings.DEFAULT_BATCH_BYTES,
-    max_tries: int = 5,
-    backoff_seconds: float = 1.0,
-    request_timeout: float = 300.0,
-) -> list[DltResource]:
+@dlt.source(name=SOURCE_NAME, section=SOURCE_NAME, max_table_nesting=0, spec=SensorsSettings)
+def sensors_source(config: SensorsSettings = dlt.config.value, **overrides: Any) -> list[DltResource]:
     """Sensors events as `raw_sensors.events` (merge on event_key), plus `quarantine`."""
-    client = SensorsClient(
-        SensorsSettings(
-            base_url=base_url,
-            token=token,
-            project=project,
-            start_time=start_time,
-            end_time=end_time,
-            lookback_hours=lookback_hours,
-            window_hours=window_hours,
-            concurrency=concurrency,
-            batch_bytes=batch_bytes,
-            max_tries=max_tries,
-            backoff_seconds=backoff_seconds,
-            request_timeout=request_timeout,
-        )
-    )
-    return [_events_resource(client), quarantine_resource()]
+    return [_events_resource(SensorsClient(config.overridden(overrides))), quarantine_resource()]

@@ -13,11 +13,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
+from typing import ClassVar
 
 import requests
+from dlt.common.configuration import configspec
+from dlt.common.typing import TSecretStrValue
 
-from extract.common.config import describe_settings, require_settings, setting_env_var
-from extract.common.http import RetryingSession, RetryPolicy, TransientError
+from extract.common.config import SourceSettings, describe_settings, setting_env_var
+from extract.common.http import RetryPolicy, SourceClient, TransientError
 from extract.sensors import settings
 
 logger = logging.getLogger(__name__)
@@ -62,12 +65,14 @@ def wire_time(moment: datetime) -> str:
     return f"{moment:%Y-%m-%d %H:%M:%S}.{moment.microsecond // 1000:03d}"
 
 
-@dataclass(frozen=True)
-class SensorsSettings:
-    """Everything the client needs, as resolved by dlt config; base_url and token may be missing."""
+@configspec
+class SensorsSettings(SourceSettings):
+    """The `[sources.sensors]` settings, as dlt config resolves them; base_url and token may be missing."""
+
+    __source__: ClassVar[str] = SOURCE_NAME
 
     base_url: str | None = None
-    token: str | None = None
+    token: TSecretStrValue | None = None
     project: str = settings.DEFAULT_PROJECT
     start_time: str = settings.DEFAULT_START_TIME
     end_time: str | None = None
@@ -75,13 +80,11 @@ class SensorsSettings:
     window_hours: float = settings.DEFAULT_WINDOW_HOURS
     concurrency: int = settings.DEFAULT_CONCURRENCY
     batch_bytes: int = settings.DEFAULT_BATCH_BYTES
-    max_tries: int = 5
-    backoff_seconds: float = 1.0
-    request_timeout: float = 300.0
+    request_timeout: float = 300.0  # a window of events can take minutes to answer
 
     def check(self) -> None:
         """Raises naming each missing or impossible setting, before any request is sent."""
-        require_settings(SOURCE_NAME, {key: getattr(self, key) for key in REQUIRED_KEYS})
+        self.require(REQUIRED_KEYS)
         self.start()
         self.end()
         for key, value, low in (
@@ -89,12 +92,9 @@ class SensorsSettings:
             ("window_hours", self.window_hours, 1 / 60),
             ("concurrency", self.concurrency, 1),
             ("batch_bytes", self.batch_bytes, 1),
-            ("max_tries", self.max_tries, 1),
         ):
-            if value < low:
-                raise ValueError(
-                    f"sensors: {setting_env_var(SOURCE_NAME, key)} must be at least {low}, got {value}"
-                )
+            self.check_at_least(key, value, low)
+        super().check()
 
     def start(self) -> datetime:
         """The configured first instant (local time)."""
@@ -174,16 +174,10 @@ def _message(response: requests.Response) -> str:
     return str(body)[:300]
 
 
-class SensorsClient:
+class SensorsClient(SourceClient):
     """Runs SQL queries against one Sensors project and returns their NDJSON answers."""
 
-    def __init__(self, config: SensorsSettings, session: RetryingSession | None = None) -> None:
-        self.config = config
-        self._http = session or RetryingSession(config.retry_policy(), timeout=config.request_timeout)
-
-    def close(self) -> None:
-        """Releases pooled HTTP connections."""
-        self._http.close()
+    config: SensorsSettings
 
     @property
     def url(self) -> str:

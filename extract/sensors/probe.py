@@ -7,21 +7,15 @@ authenticated request is a query. A `date` condition lets the deployment prune t
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from extract.common.probe import PROBE_TIMEOUT_SECONDS, Probe, run_probe, settings_from
+from extract.common.probe import PROBE_TIMEOUT_SECONDS, Probe, run_probe
 from extract.sensors import sensors_source, settings
 from extract.sensors.client import SensorsAuthError, SensorsClient, SensorsSettings
 
 
 def probe(timeout: float = PROBE_TIMEOUT_SECONDS) -> Probe:
     """Whether the deployment answers, and whether it takes the configured API token for the project."""
-    return run_probe(sensors_source, _settings, _check, refusals=(SensorsAuthError,), timeout=timeout)
-
-
-def _settings(arguments: dict[str, Any]) -> SensorsSettings:
-    """The client settings the source would build from its arguments."""
-    return settings_from(SensorsSettings, arguments)
+    return run_probe(sensors_source, _check, refusals=(SensorsAuthError,), timeout=timeout)
 
 
 def probe_sql(config: SensorsSettings) -> str:

@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import dlt
-from dlt.common.typing import TSecretStrValue
 from dlt.extract.resource import DltResource
 
 from extract.common.arrow import Rejected
@@ -117,32 +116,10 @@ def _own_pages(produce: Callable[[], Iterable[Page]]) -> Callable[[], SharedPage
     return lambda: SharedPages(lambda: iter(produce()))
 
 
-@dlt.source(name=SOURCE_NAME, section=SOURCE_NAME, max_table_nesting=0)
-def wecom_source(
-    base_url: str = settings.DEFAULT_BASE_URL,
-    corp_id: str | None = None,
-    corp_secret: TSecretStrValue | None = None,
-    page_size: int = settings.CONTACTS_PAGE_MAX,
-    contact_way_page_size: int = settings.CONTACT_WAYS_PAGE_MAX,
-    contact_ways_since: str = settings.CONTACT_WAYS_EARLIEST,
-    max_tries: int = 5,
-    backoff_seconds: float = 1.0,
-    request_timeout: float = 60.0,
-) -> list[DltResource]:
+@dlt.source(name=SOURCE_NAME, section=SOURCE_NAME, max_table_nesting=0, spec=WecomSettings)
+def wecom_source(config: WecomSettings = dlt.config.value, **overrides: Any) -> list[DltResource]:
     """WeCom external contacts, follow relations, corp tags and channel codes as `raw_wecom.*`."""
-    client = WecomClient(
-        WecomSettings(
-            base_url=base_url,
-            corp_id=corp_id,
-            corp_secret=corp_secret,
-            page_size=page_size,
-            contact_way_page_size=contact_way_page_size,
-            contact_ways_since=contact_ways_since,
-            max_tries=max_tries,
-            backoff_seconds=backoff_seconds,
-            request_timeout=request_timeout,
-        )
-    )
+    client = WecomClient(config.overridden(overrides))
     run = _Run(client)
     shared_contacts: Callable[[], SharedPages] = lambda: run.contacts
     return [

@@ -15,13 +15,21 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 import requests
+from dlt.common.configuration import configspec
+from dlt.common.typing import TSecretStrValue
 
-from extract.common.config import describe_settings, require_settings
-from extract.common.http import RetriesExhaustedError, RetryingSession, RetryPolicy, TransientError
+from extract.common.config import SourceSettings, describe_settings
+from extract.common.http import (
+    RetriesExhaustedError,
+    RetryingSession,
+    SourceClient,
+    TransientError,
+    json_body,
+)
 from extract.common.token import Token, TokenCache
 from extract.wecom import settings
 
@@ -49,28 +57,28 @@ class WecomApiError(WecomError):
         self.errcode = errcode
 
 
-@dataclass(frozen=True)
-class WecomSettings:
-    """Everything the client needs, as resolved by dlt config; credentials may still be missing."""
+@configspec
+class WecomSettings(SourceSettings):
+    """The `[sources.wecom]` settings, as dlt config resolves them; credentials may still be missing."""
+
+    __source__: ClassVar[str] = SOURCE_NAME
 
     base_url: str = settings.DEFAULT_BASE_URL
     corp_id: str | None = None
-    corp_secret: str | None = None
+    corp_secret: TSecretStrValue | None = None
     page_size: int = settings.CONTACTS_PAGE_MAX
     contact_way_page_size: int = settings.CONTACT_WAYS_PAGE_MAX
     contact_ways_since: str = settings.CONTACT_WAYS_EARLIEST
-    max_tries: int = 5
-    backoff_seconds: float = 1.0
-    request_timeout: float = 60.0
 
     def check(self) -> None:
         """Raises MissingSettingError / ValueError naming the setting, before any request is sent."""
-        require_settings(SOURCE_NAME, {key: getattr(self, key) for key in CREDENTIAL_KEYS})
-        _check_range("page_size", self.page_size, settings.CONTACTS_PAGE_MAX)
-        _check_range("contact_way_page_size", self.contact_way_page_size, settings.CONTACT_WAYS_PAGE_MAX)
-        if self.max_tries < 1:
-            raise ValueError(f"wecom: SOURCES__WECOM__MAX_TRIES must be at least 1, got {self.max_tries}")
+        self.require(CREDENTIAL_KEYS)
+        self.check_between("page_size", self.page_size, 1, settings.CONTACTS_PAGE_MAX)
+        self.check_between(
+            "contact_way_page_size", self.contact_way_page_size, 1, settings.CONTACT_WAYS_PAGE_MAX
+        )
         self.contact_ways_start()
+        super().check()
 
     def contact_ways_start(self) -> int:
         """`contact_ways_since` (a China-time date) as unix seconds."""
@@ -82,16 +90,6 @@ class WecomSettings:
                 f" got {self.contact_ways_since!r}"
             ) from None
         return int(datetime(day.year, day.month, day.day, tzinfo=CHINA_TZ).timestamp())
-
-    def retry_policy(self) -> RetryPolicy:
-        """The backoff policy these settings describe."""
-        return RetryPolicy(tries=self.max_tries, base_delay=self.backoff_seconds)
-
-
-def _check_range(key: str, value: int, high: int) -> None:
-    """Refuses a page size outside 1..high, naming the setting."""
-    if not 1 <= value <= high:
-        raise ValueError(f"wecom: SOURCES__WECOM__{key.upper()} must be between 1 and {high}, got {value}")
 
 
 @dataclass(frozen=True)
@@ -109,14 +107,6 @@ class Page:
 
     records: list[Any]
     failure: PageFailure | None = None
-
-
-def _json_body(response: requests.Response) -> Any:
-    """The decoded JSON body, or None when the body is not JSON."""
-    try:
-        return response.json()
-    except ValueError:
-        return None
 
 
 def action_for(errcode: int) -> str:
@@ -137,17 +127,14 @@ def _errcode(body: Any) -> int:
         raise TransientError("answer has no integer errcode") from None
 
 
-class WecomClient:
+class WecomClient(SourceClient):
     """Talks to one corp: one cached access token, refreshed once when WeCom rejects it."""
 
-    def __init__(self, config: WecomSettings, session: RetryingSession | None = None) -> None:
-        self.config = config
-        self._http = session or RetryingSession(config.retry_policy(), timeout=config.request_timeout)
-        self._tokens = TokenCache(self._fetch_token)
+    config: WecomSettings
 
-    def close(self) -> None:
-        """Releases pooled HTTP connections."""
-        self._http.close()
+    def __init__(self, config: WecomSettings, session: RetryingSession | None = None) -> None:
+        super().__init__(config, session)
+        self._tokens = TokenCache(self._fetch_token)
 
     # -- transport -------------------------------------------------------------------------------
 
@@ -176,7 +163,7 @@ class WecomClient:
                 f"wecom: {method} {path} answered HTTP {response.status_code}; check SOURCES__WECOM__BASE_URL"
                 f" ({self.config.base_url})"
             )
-        answer = _json_body(response)
+        answer = json_body(response)
         if answer is None:
             raise TransientError(f"{method} {path}: answer is not valid JSON")
         code = _errcode(answer)
@@ -275,14 +262,9 @@ class WecomClient:
                 yield Page([], PageFailure(settings.BATCH_GET_BY_USER_PATH, body, str(exc)))
                 return
             yield Page(list(answer["external_contact_list"]))
-            cursor = str(answer.get("next_cursor") or "")
+            cursor = _next_cursor(answer, seen, settings.BATCH_GET_BY_USER_PATH)
             if not cursor:
                 return
-            if cursor in seen:
-                raise WecomApiError(
-                    f"wecom: {settings.BATCH_GET_BY_USER_PATH} returned the same next_cursor twice"
-                )
-            seen.add(cursor)
 
     def corp_tag_pages(self) -> Iterator[Page]:
         """All corp tags as one page of {"group": …, "tag": …} items (groups × tags)."""
@@ -321,14 +303,9 @@ class WecomClient:
                 yield Page([], PageFailure(settings.LIST_CONTACT_WAY_PATH, body, str(exc)))
                 return
             yield self._contact_way_details(answer["contact_way"])
-            cursor = str(answer.get("next_cursor") or "")
+            cursor = _next_cursor(answer, seen, settings.LIST_CONTACT_WAY_PATH)
             if not cursor:
                 return
-            if cursor in seen:
-                raise WecomApiError(
-                    f"wecom: {settings.LIST_CONTACT_WAY_PATH} returned the same next_cursor twice"
-                )
-            seen.add(cursor)
 
     def _contact_way_details(self, listed: Sequence[Any]) -> Page:
         """get_contact_way for each listed config_id; one that fails for good is the page's failure."""
@@ -349,6 +326,15 @@ class WecomClient:
                 continue
             records.append(answer["contact_way"])
         return Page(records, failure)
+
+
+def _next_cursor(answer: Mapping[str, Any], seen: set[str], path: str) -> str:
+    """The answer's next_cursor, "" after the last page; a cursor that comes back would loop forever."""
+    cursor = str(answer.get("next_cursor") or "")
+    if cursor and cursor in seen:
+        raise WecomApiError(f"wecom: {path} returned the same next_cursor twice")
+    seen.add(cursor)
+    return cursor
 
 
 def _group_tags(groups: Sequence[Any]) -> Iterator[Any]:

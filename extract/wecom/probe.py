@@ -6,21 +6,14 @@ external-contact API (errcode 48001 otherwise), which a token alone does not sho
 
 from __future__ import annotations
 
-from typing import Any
-
-from extract.common.probe import PROBE_TIMEOUT_SECONDS, Probe, run_probe, settings_from
+from extract.common.probe import PROBE_TIMEOUT_SECONDS, Probe, run_probe
 from extract.wecom import wecom_source
 from extract.wecom.client import WecomClient, WecomSettings, WecomSettingsError
 
 
 def probe(timeout: float = PROBE_TIMEOUT_SECONDS) -> Probe:
     """Whether WeCom answers, and whether it takes the configured corp ID and secret for external contacts."""
-    return run_probe(wecom_source, _settings, _check, refusals=(WecomSettingsError,), timeout=timeout)
-
-
-def _settings(arguments: dict[str, Any]) -> WecomSettings:
-    """The client settings the source would build from its arguments."""
-    return settings_from(WecomSettings, arguments)
+    return run_probe(wecom_source, _check, refusals=(WecomSettingsError,), timeout=timeout)
 
 
 def _check(config: WecomSettings) -> str:

@@ -60,28 +60,29 @@ def flatten(record: Any, table: settings.Table) -> dict[str, Any]:
     return row
 
 
-def record_id(record: Any, table: settings.Table) -> str | None:
-    """The key of a wire record as text (`a/b` for two-part keys), if it can be read at all."""
+def _key_parts(record: Any, table: settings.Table) -> list[Any] | None:
+    """The wire values of a record's primary-key fields, or None when the record cannot be read."""
     if not isinstance(record, Mapping):
         return None
     paths = {field.column: field.path for field in table.fields}
     try:
-        parts = [dig(record, paths[key]) for key in table.primary_key]
+        return [dig(record, paths[key]) for key in table.primary_key]
     except InvalidWireRecordError:
         return None
-    return None if all(p is None for p in parts) else "/".join("" if p is None else str(p) for p in parts)
+
+
+def record_id(record: Any, table: settings.Table) -> str | None:
+    """The key of a wire record as text (`a/b` for two-part keys), if it can be read at all."""
+    parts = _key_parts(record, table)
+    if parts is None or all(p is None for p in parts):
+        return None
+    return "/".join("" if p is None else str(p) for p in parts)
 
 
 def key_of(record: Any, table: settings.Table) -> tuple[str, ...] | None:
     """The key of a wire record as loaded (text), or None when any part is missing or unreadable."""
-    if not isinstance(record, Mapping):
-        return None
-    paths = {field.column: field.path for field in table.fields}
-    try:
-        parts = [dig(record, paths[key]) for key in table.primary_key]
-    except InvalidWireRecordError:
-        return None
-    if any(p is None or p == "" or isinstance(p, (Mapping, list)) for p in parts):
+    parts = _key_parts(record, table)
+    if parts is None or any(p is None or p == "" or isinstance(p, (Mapping, list)) for p in parts):
         return None
     return tuple(str(p) for p in parts)
 

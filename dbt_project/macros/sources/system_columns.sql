@@ -2,7 +2,7 @@
    whose records are deactivated, never deleted: deletable=false), CreatedDate, LastModifiedDate and
    SystemModstamp as UTC timestamps. #}
 {% macro salesforce_system_columns(deletable=true) -%}
-    {%- if deletable -%}
+    {% if deletable -%}
         coalesce(is_deleted, false) as is_deleted,
         {% endif -%}
         {{ utc_timestamp('created_date') }} as created_at,
@@ -15,7 +15,7 @@
    (WeCom's), last in its staging select: is_deleted, and when the row was deleted, first loaded and
    last written, as UTC timestamps. #}
 {% macro snapshot_bookkeeping_columns() -%}
-    is_deleted,
+        is_deleted,
         {{ utc_timestamp('deleted_at') }} as deleted_at,
         {{ utc_timestamp('first_seen_at') }} as first_seen_at,
         {{ utc_timestamp('last_changed_at') }} as last_changed_at

@@ -25,16 +25,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from _harness import (
-    TARGET_RATIO,
-    LineChild,
-    SourceRun,
-    concatenate,
-    duckdb_create_tables,
-    run_json_child,
-    scratch_pipeline,
-    timed_run,
-)
+import _harness as harness
 
 TOKEN = "benchmark-token"
 
@@ -55,18 +46,18 @@ def child_run(base_url: str, workdir: str) -> dict[str, Any]:
     from extract.sensors import sensors_source
 
     pa.scalar("warm-up")  # pyarrow's first Python-scalar conversion imports pandas: a once-per-process cost
-    pipeline = scratch_pipeline("sensors_benchmark", "raw_sensors", workdir)
-    measured = timed_run(pipeline, sensors_source)
+    pipeline = harness.scratch_pipeline("sensors_benchmark", "raw_sensors", workdir)
+    measured = harness.timed_run(pipeline, sensors_source)
     return {"rows": measured["tables"].get("events", 0), **measured}
 
 
 # -- parent: simulator, yardstick, report -------------------------------------------------------
 
 
-def run_source_in_child(base_url: str) -> SourceRun:
+def run_source_in_child(base_url: str) -> harness.SourceRun:
     """Starts a child Python running `child_run` and reads its JSON answer."""
     with tempfile.TemporaryDirectory(prefix="sensors-bench-") as workdir:
-        return SourceRun(**run_json_child([__file__, "--child", base_url, workdir]))
+        return harness.SourceRun(**harness.run_json_child([__file__, "--child", base_url, workdir]))
 
 
 def duckdb_read_json(folder: Path, *, single_file: bool) -> tuple[int, float]:
@@ -74,19 +65,19 @@ def duckdb_read_json(folder: Path, *, single_file: bool) -> tuple[int, float]:
     with tempfile.TemporaryDirectory(prefix="sensors-yardstick-") as scratch:
         pattern = f"{folder}/*.ndjson"
         if single_file:
-            pattern = str(concatenate(sorted(folder.glob("*.ndjson")), Path(scratch, "pages.ndjson")))
+            pattern = str(harness.concatenate(sorted(folder.glob("*.ndjson")), Path(scratch, "pages.ndjson")))
         select = f"select * from read_json('{pattern}', format = 'newline_delimited')"
-        rows, seconds = duckdb_create_tables({"events": select}, scratch)
+        rows, seconds = harness.duckdb_create_tables({"events": select}, scratch)
     return rows["events"], seconds
 
 
 def yardstick_in_child(folder: str, *, single_file: bool) -> tuple[int, float]:
     """`duckdb_read_json` in a child process, so that this parent stays small (see the docstring)."""
-    rows, seconds = run_json_child([__file__, "--yardstick", folder, "single" if single_file else "pages"])
+    rows, seconds = harness.run_json_child([__file__, "--yardstick", folder, "single" if single_file else "pages"])
     return int(rows), float(seconds)
 
 
-class ServerChild(LineChild):
+class ServerChild(harness.LineChild):
     """The simulator in its own process, steered by one-line commands on its stdin."""
 
     def __init__(self, scale: float) -> None:
@@ -156,7 +147,7 @@ def _seconds(result: tuple[int, float]) -> float:
 
 def report(result: dict[str, Any]) -> None:
     """Prints one scale's figures."""
-    source: SourceRun = result["source"]
+    source: harness.SourceRun = result["source"]
     per_page_rows, per_page_seconds = result["per_page"]
     single_rows, single_seconds = result["single"]
     per_page_rate, single_rate = per_page_rows / per_page_seconds, single_rows / single_seconds
@@ -175,8 +166,8 @@ def report(result: dict[str, Any]) -> None:
     print(f"duckdb read_json, one file    : {single_rate:>10,.0f} rows/s  ({single_seconds:.2f} s)")
     for name, rate in (("page files", per_page_rate), ("one file", single_rate)):
         ratio = source.rate / rate
-        verdict = "meets" if ratio >= TARGET_RATIO else "below"
-        print(f"ratio source / read_json ({name}): {ratio:6.1%}  ({verdict} the {TARGET_RATIO:.0%} target)")
+        verdict = "meets" if ratio >= harness.TARGET_RATIO else "below"
+        print(f"ratio source / read_json ({name}): {ratio:6.1%}  ({verdict} the {harness.TARGET_RATIO:.0%} target)")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlsplit
@@ -482,36 +483,45 @@ def _strip_latin_suffixes(name: str) -> str:
     return name
 
 
+def _until_unchanged(step: Callable[[str], str], name: str) -> str:
+    """Apply a one-affix step again and again, until it takes nothing more off."""
+    while (shorter := step(name)) != name:
+        name = shorter
+    return name
+
+
+def _strip_legal_form(name: str) -> str:
+    """Drop one Chinese legal-form suffix (有限公司, 集团 …), then Latin ones, never leaving < 2 characters."""
+    for suffix in _LEGAL_SUFFIXES:
+        rest = name.removesuffix(suffix)
+        # A trailing 分 means this was 'xx分公司' whose branch could not be split off: keep it whole.
+        if rest != name and len(rest) >= 2 and not rest.endswith("分"):
+            name = rest
+            break
+    return _strip_latin_suffixes(name)
+
+
 def _strip_legal_forms(name: str) -> str:
     """Drop Chinese legal-form suffixes (有限公司, 集团 …) and Latin ones, never leaving < 2 characters."""
-    changed = True
-    while changed:
-        changed = False
-        for suffix in _LEGAL_SUFFIXES:
-            rest = name.removesuffix(suffix)
-            # A trailing 分 means this was 'xx分公司' whose branch could not be split off: keep it whole.
-            if rest != name and len(rest) >= 2 and not rest.endswith("分"):
-                name, changed = rest, True
-                break
-        latin = _strip_latin_suffixes(name)
-        name, changed = latin, changed or latin != name
+    return _until_unchanged(_strip_legal_form, name)
+
+
+def _strip_leading_region(name: str) -> str:
+    """Drop one leading province/city word (北京字节跳动 → 字节跳动) unless only an industry word would remain."""
+    for region in REGION_WORDS:
+        rest = name.removeprefix(region)
+        if rest == name:
+            continue
+        if region.endswith("市") and name[len(region) - 1 :].startswith(_SHI_WORDS):
+            continue  # 北京市政路桥 is 北京 + 市政路桥, not 北京市 + 政路桥
+        # longest match only: a shorter one would cut inside the same word
+        return rest if len(rest) >= 2 and not _is_generic(rest) else name
     return name
 
 
 def _strip_leading_regions(name: str) -> str:
     """Drop leading province/city words (北京字节跳动 → 字节跳动) unless only an industry word would remain."""
-    stripped = True
-    while stripped:
-        stripped = False
-        for region in REGION_WORDS:
-            rest = name.removeprefix(region)
-            if rest != name and region.endswith("市") and name[len(region) - 1 :].startswith(_SHI_WORDS):
-                continue  # 北京市政路桥 is 北京 + 市政路桥, not 北京市 + 政路桥
-            if rest != name:
-                if len(rest) >= 2 and not _is_generic(rest):
-                    name, stripped = rest, True
-                break  # longest match only: a shorter one would cut inside the same word
-    return name
+    return _until_unchanged(_strip_leading_region, name)
 
 
 def _is_generic(text: str) -> bool:

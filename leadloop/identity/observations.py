@@ -50,31 +50,50 @@ class RecordSource:
     relation: str | None = None  # SQL to read instead of the bare table (same columns plus extras)
 
 
-def _crm(table: str, record_type: str, seen_at: str, seen_kind: str, where: str | None,
-         *carried: Carried) -> RecordSource:
-    return RecordSource(table, record_type, "id", seen_at, seen_kind, carried, where)
+@dataclass(frozen=True)
+class CrmColumns:
+    """How one CRM's raw tables name what its records carry (they carry the same things in both)."""
+
+    name: str  # neocrm | salesforce: raw_<name>.<table>, record types <name>_lead, …
+    seen_at: str
+    seen_kind: str
+    where: str | None
+    mobile: str
+    lead_company: str
+    lead_contact: str  # a lead's column holding the contact it became
+    lead_account: str  # a lead's column holding the account it became
+    account_company: str
+    account_uscc: str | None  # the account's unified social credit code, where the CRM has one
+
+
+def _crm_records(crm: CrmColumns) -> tuple[RecordSource, ...]:
+    """A CRM's leads, contacts and accounts: a person record carries phones and an e-mail (a lead
+    also its company and what it was converted into), an account its company (and USCC)."""
+
+    def record(table: str, record_type: str, *carried: Carried) -> RecordSource:
+        return RecordSource(f"raw_{crm.name}.{table}", f"{crm.name}_{record_type}", "id", crm.seen_at,
+                            crm.seen_kind, carried, crm.where)
+
+    reached = (Carried(crm.mobile, "phone"), Carried("phone", "phone"), Carried("email", "email"))
+    uscc = (Carried(crm.account_uscc, "uscc"),) if crm.account_uscc else ()
+    return (
+        record("leads", "lead", *reached, Carried(crm.lead_company, "company"),
+               Carried(crm.lead_contact, f"{crm.name}_contact"), Carried(crm.lead_account, f"{crm.name}_account")),
+        record("contacts", "contact", *reached, Carried("account_id", f"{crm.name}_account")),
+        record("accounts", "account", Carried(crm.account_company, "company"), *uscc),
+    )
 
 
 NOT_DELETED = "not coalesce(is_deleted, false)"
+NEOCRM = CrmColumns("neocrm", "created_at", "epoch_ms", None, mobile="mobile",
+                    lead_company="company_name", lead_contact="contact_id", lead_account="account_id",
+                    account_company="account_name", account_uscc="unified_social_credit_code")
+SALESFORCE = CrmColumns("salesforce", "created_date", "timestamp", NOT_DELETED, mobile="mobile_phone",
+                        lead_company="company", lead_contact="converted_contact_id",
+                        lead_account="converted_account_id", account_company="name", account_uscc=None)
 RECORD_SOURCES: tuple[RecordSource, ...] = (
-    _crm("raw_neocrm.leads", "neocrm_lead", "created_at", "epoch_ms", None,
-         Carried("mobile", "phone"), Carried("phone", "phone"), Carried("email", "email"),
-         Carried("company_name", "company"), Carried("contact_id", "neocrm_contact"),
-         Carried("account_id", "neocrm_account")),
-    _crm("raw_neocrm.contacts", "neocrm_contact", "created_at", "epoch_ms", None,
-         Carried("mobile", "phone"), Carried("phone", "phone"), Carried("email", "email"),
-         Carried("account_id", "neocrm_account")),
-    _crm("raw_neocrm.accounts", "neocrm_account", "created_at", "epoch_ms", None,
-         Carried("account_name", "company"), Carried("unified_social_credit_code", "uscc")),
-    _crm("raw_salesforce.leads", "salesforce_lead", "created_date", "timestamp", NOT_DELETED,
-         Carried("mobile_phone", "phone"), Carried("phone", "phone"), Carried("email", "email"),
-         Carried("company", "company"), Carried("converted_contact_id", "salesforce_contact"),
-         Carried("converted_account_id", "salesforce_account")),
-    _crm("raw_salesforce.contacts", "salesforce_contact", "created_date", "timestamp", NOT_DELETED,
-         Carried("mobile_phone", "phone"), Carried("phone", "phone"), Carried("email", "email"),
-         Carried("account_id", "salesforce_account")),
-    _crm("raw_salesforce.accounts", "salesforce_account", "created_date", "timestamp", NOT_DELETED,
-         Carried("name", "company")),
+    *_crm_records(NEOCRM),
+    *_crm_records(SALESFORCE),
     # A Sensors visitor is its user_id: every distinct_id, the login id ($SignUp), and what forms
     # and WeCom-shared article links told about them.
     RecordSource("raw_sensors.events", "sensors_user", "user_id", "time", "china_local_text", (

@@ -19,13 +19,18 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
 import pytest
 
 from leadloop import settings
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 pytestmark = pytest.mark.e2e
 
@@ -228,39 +233,44 @@ def _dismiss_welcome_dialog(page) -> None:
     skip.wait_for(state="hidden", timeout=10_000)
 
 
-def _browser(playwright):
-    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+@contextmanager
+def _browser_page() -> Iterator[Page]:
+    """A page of a fresh headless Chromium; a failure inside leaves test-artifacts/failure.png."""
+    from playwright.sync_api import sync_playwright
 
-
-def test_lineage_and_a_materialization_from_the_ui(leadloop_ui):
-    from playwright.sync_api import expect, sync_playwright
-
-    url = _running(leadloop_ui)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
-        browser = _browser(playwright)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         page = browser.new_page(viewport={"width": 1600, "height": 1000})
         try:
-            page.goto(f"{url}/assets/marts/mart_funnel?view=lineage&lineageScope=upstream&lineageDepth=6")
-            _dismiss_welcome_dialog(page)
-            # The upstream lineage reaches back to the raw CRM tables.
-            expect(page.get_by_text("leads", exact=True).first).to_be_visible(timeout=60_000)
-            expect(page.get_by_text("mart_funnel").first).to_be_visible()
-            page.screenshot(path=str(ARTIFACTS / "lineage_mart_funnel.png"), full_page=True)
-
-            page.goto(f"{url}/assets/raw_neocrm/leads")
-            materialize = page.locator("button:has-text('Materialize')").first
-            expect(materialize).to_be_visible(timeout=60_000)
-            materialize.click()
-            expect(page.get_by_text("Launched run").first).to_be_visible(timeout=30_000)
-            page.goto(f"{url}/runs")
-            expect(page.get_by_text("Success").first).to_be_visible(timeout=120_000)
-            page.screenshot(path=str(ARTIFACTS / "run_succeeded.png"), full_page=True)
+            yield page
         except Exception:
             page.screenshot(path=str(ARTIFACTS / "failure.png"), full_page=True)
             raise
         finally:
             browser.close()
+
+
+def test_lineage_and_a_materialization_from_the_ui(leadloop_ui):
+    from playwright.sync_api import expect
+
+    url = _running(leadloop_ui)
+    with _browser_page() as page:
+        page.goto(f"{url}/assets/marts/mart_funnel?view=lineage&lineageScope=upstream&lineageDepth=6")
+        _dismiss_welcome_dialog(page)
+        # The upstream lineage reaches back to the raw CRM tables.
+        expect(page.get_by_text("leads", exact=True).first).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("mart_funnel").first).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / "lineage_mart_funnel.png"), full_page=True)
+
+        page.goto(f"{url}/assets/raw_neocrm/leads")
+        materialize = page.locator("button:has-text('Materialize')").first
+        expect(materialize).to_be_visible(timeout=60_000)
+        materialize.click()
+        expect(page.get_by_text("Launched run").first).to_be_visible(timeout=30_000)
+        page.goto(f"{url}/runs")
+        expect(page.get_by_text("Success").first).to_be_visible(timeout=120_000)
+        page.screenshot(path=str(ARTIFACTS / "run_succeeded.png"), full_page=True)
 
 
 def _runs_tab_ids(url: str, job_name: str) -> set[str]:
@@ -287,7 +297,7 @@ def _on_timeline(run: dict | None) -> bool:
 def test_a_run_started_the_cli_way_is_listed_like_a_ui_run(leadloop_ui, demo_world, monkeypatch):
     """One source's raw tables, run through orchestration/launch.py against the webserver's
     DAGSTER_HOME, show in the job's Runs tab and on the timeline; an execute_in_process run does not."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     from leadloop.demo_sources import running_demo_sources
     from orchestration.definitions import defs
@@ -313,20 +323,12 @@ def test_a_run_started_the_cli_way_is_listed_like_a_ui_run(leadloop_ui, demo_wor
     assert timeline[cli_run.run_id]["repositoryOrigin"]["repositoryLocationName"] == "leadloop"
     assert not _on_timeline(timeline.get(no_origin.run_id))
 
-    with sync_playwright() as playwright:
-        browser = _browser(playwright)
-        page = browser.new_page(viewport={"width": 1600, "height": 1000})
-        try:
-            page.goto(f"{url}/locations/leadloop/jobs/nightly_refresh/runs")
-            _dismiss_welcome_dialog(page)
-            expect(page.get_by_text(cli_run.run_id[:8]).first).to_be_visible(timeout=60_000)
-            expect(page.get_by_text(no_origin.run_id[:8])).to_have_count(0)
-            page.screenshot(path=str(ARTIFACTS / "cli_run_on_job_runs_page.png"), full_page=True)
-        except Exception:
-            page.screenshot(path=str(ARTIFACTS / "failure.png"), full_page=True)
-            raise
-        finally:
-            browser.close()
+    with _browser_page() as page:
+        page.goto(f"{url}/locations/leadloop/jobs/nightly_refresh/runs")
+        _dismiss_welcome_dialog(page)
+        expect(page.get_by_text(cli_run.run_id[:8]).first).to_be_visible(timeout=60_000)
+        expect(page.get_by_text(no_origin.run_id[:8])).to_have_count(0)
+        page.screenshot(path=str(ARTIFACTS / "cli_run_on_job_runs_page.png"), full_page=True)
 
 
 def test_sigterm_to_leadloop_ui_stops_every_process_it_started(leadloop_ui):

@@ -24,31 +24,23 @@ rounds_ran_out as (
     where not is_converged
 ),
 
-edges_split as (
+edges_failing as (
+    -- Each edge with the rows of its two ends: an end without a row, or ends in different components.
     select
         edges.identifier_a,
         edges.identifier_b,
-        'the ends of this edge have different {{ key_column }}s' as failure
-    from edges
-    inner join components as components_a
-        on edges.identifier_a = components_a.identifier
-    inner join components as components_b
-        on edges.identifier_b = components_b.identifier
-    where components_a.{{ key_column }} <> components_b.{{ key_column }}
-),
-
-identifiers_missing as (
-    select
-        edges.identifier_a,
-        edges.identifier_b,
-        'an identifier of this edge has no row' as failure
+        case
+            when (edges.identifier_a is not null and components_a.identifier is null)
+                or (edges.identifier_b is not null and components_b.identifier is null)
+                then 'an identifier of this edge has no row'
+            when components_a.{{ key_column }} <> components_b.{{ key_column }}
+                then 'the ends of this edge have different {{ key_column }}s'
+        end as failure
     from edges
     left join components as components_a
         on edges.identifier_a = components_a.identifier
     left join components as components_b
         on edges.identifier_b = components_b.identifier
-    where (edges.identifier_a is not null and components_a.identifier is null)
-        or (edges.identifier_b is not null and components_b.identifier is null)
 ),
 
 component_smallest as (
@@ -71,9 +63,8 @@ keys_not_smallest as (
 final as (
     select * from rounds_ran_out
     union all
-    select * from edges_split
-    union all
-    select * from identifiers_missing
+    select * from edges_failing
+    where failure is not null
     union all
     select * from keys_not_smallest
 )

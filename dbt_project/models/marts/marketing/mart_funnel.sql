@@ -5,6 +5,8 @@
 -- cell takes the rounding remainder), and spend that found no lead gets a cell of its own with no
 -- region or industry — so the mart's spend adds up to the platforms' spend.
 {%- set stages = funnel_stages() %}
+{#- a cell of the funnel: the mart's grain #}
+{%- set cell_columns = ['lead_cohort_month', 'channel', 'campaign', 'keyword', 'province', 'industry'] %}
 
 with journeys as (
     select * from {{ ref('fct_lead_journeys') }}
@@ -74,12 +76,9 @@ shares as (
 
 allocated as (
     select
-        lead_cohort_month,
-        channel,
-        campaign,
-        keyword,
-        province,
-        industry,
+        {%- for column in cell_columns %}
+        {{ column }},
+        {%- endfor %}
         {%- for stage in funnel_stages() %}
         {{ stage.counts_as }},
         {%- endfor %}
@@ -127,12 +126,9 @@ unioned as (
 
 final as (
     select
-        lead_cohort_month,
-        channel,
-        campaign,
-        keyword,
-        province,
-        industry,
+        {%- for column in cell_columns %}
+        {{ column }},
+        {%- endfor %}
         {%- for stage in stages %}
         cast({{ stage.counts_as }} as bigint) as {{ stage.counts_as }},
         {%- endfor %}

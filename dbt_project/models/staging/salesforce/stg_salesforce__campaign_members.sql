@@ -11,10 +11,7 @@ renamed as (
         status as member_status,
         coalesce(has_responded, false) as has_responded,
         first_responded_date as first_responded_on,
-        coalesce(is_deleted, false) as is_deleted,
-        {{ utc_timestamp('created_date') }} as created_at,
-        {{ utc_timestamp('last_modified_date') }} as updated_at,
-        {{ utc_timestamp('system_modstamp') }} as system_modified_at
+        {{ salesforce_system_columns() }}
     from source
 )
 

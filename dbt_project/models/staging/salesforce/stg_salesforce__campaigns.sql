@@ -14,10 +14,7 @@ renamed as (
         owner_id as owner_user_id,
         utm_source,
         utm_medium,
-        coalesce(is_deleted, false) as is_deleted,
-        {{ utc_timestamp('created_date') }} as created_at,
-        {{ utc_timestamp('last_modified_date') }} as updated_at,
-        {{ utc_timestamp('system_modstamp') }} as system_modified_at
+        {{ salesforce_system_columns() }}
     from source
 )
 

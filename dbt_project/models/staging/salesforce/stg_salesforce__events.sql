@@ -19,10 +19,7 @@ renamed as (
         {{ utc_timestamp('start_date_time') }} as started_at,
         {{ utc_timestamp('end_date_time') }} as ended_at,
         cast(duration_in_minutes as integer) as duration_minutes,
-        coalesce(is_deleted, false) as is_deleted,
-        {{ utc_timestamp('created_date') }} as created_at,
-        {{ utc_timestamp('last_modified_date') }} as updated_at,
-        {{ utc_timestamp('system_modstamp') }} as system_modified_at
+        {{ salesforce_system_columns() }}
     from source
 )
 

@@ -28,10 +28,7 @@ renamed as (
         utm_campaign,
         utm_term,
         utm_content,
-        coalesce(is_deleted, false) as is_deleted,
-        {{ utc_timestamp('created_date') }} as created_at,
-        {{ utc_timestamp('last_modified_date') }} as updated_at,
-        {{ utc_timestamp('system_modstamp') }} as system_modified_at
+        {{ salesforce_system_columns() }}
     from source
 )
 

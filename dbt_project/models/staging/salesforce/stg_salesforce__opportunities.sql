@@ -19,10 +19,7 @@ renamed as (
         trim(lead_source) as lead_source,
         type as opportunity_type,
         campaign_id,
-        coalesce(is_deleted, false) as is_deleted,
-        {{ utc_timestamp('created_date') }} as created_at,
-        {{ utc_timestamp('last_modified_date') }} as updated_at,
-        {{ utc_timestamp('system_modstamp') }} as system_modified_at
+        {{ salesforce_system_columns() }}
     from source
 )
 

@@ -18,10 +18,7 @@ renamed as (
         {{ utc_timestamp('completed_date_time') }} as completed_at,
         call_type,
         cast(call_duration_in_seconds as integer) as call_duration_seconds,
-        coalesce(is_deleted, false) as is_deleted,
-        {{ utc_timestamp('created_date') }} as created_at,
-        {{ utc_timestamp('last_modified_date') }} as updated_at,
-        {{ utc_timestamp('system_modstamp') }} as system_modified_at
+        {{ salesforce_system_columns() }}
     from source
 )
 

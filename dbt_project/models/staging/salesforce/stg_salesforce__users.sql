@@ -11,9 +11,7 @@ renamed as (
         department as department_name,
         title as job_position,
         is_active,
-        {{ utc_timestamp('created_date') }} as created_at,
-        {{ utc_timestamp('last_modified_date') }} as updated_at,
-        {{ utc_timestamp('system_modstamp') }} as system_modified_at
+        {{ salesforce_system_columns(deletable=false) }}
     from source
 )
 

@@ -22,10 +22,7 @@ renamed as (
         qr_code as qr_code_url,
         user_ids as staff_user_ids_json,
         party_ids as department_ids_json,
-        is_deleted,
-        {{ utc_timestamp('deleted_at') }} as deleted_at,
-        {{ utc_timestamp('first_seen_at') }} as first_seen_at,
-        {{ utc_timestamp('last_changed_at') }} as last_changed_at
+        {{ snapshot_bookkeeping_columns() }}
     from source
 )
 

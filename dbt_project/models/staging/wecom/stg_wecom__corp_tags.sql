@@ -12,10 +12,7 @@ renamed as (
         group_name as tag_group_name,
         cast(group_order as {{ dbt.type_int() }}) as tag_group_order,
         {{ wecom_unix_seconds_to_timestamp('group_create_time') }} as tag_group_created_at,
-        is_deleted,
-        {{ utc_timestamp('deleted_at') }} as deleted_at,
-        {{ utc_timestamp('first_seen_at') }} as first_seen_at,
-        {{ utc_timestamp('last_changed_at') }} as last_changed_at
+        {{ snapshot_bookkeeping_columns() }}
     from source
 )
 

@@ -22,10 +22,7 @@ renamed as (
         nullif(trim(corp_name), '') as corp_name,
         nullif(trim(corp_full_name), '') as corp_full_name,
         nullif(avatar, '') as avatar_url,
-        is_deleted,
-        {{ utc_timestamp('deleted_at') }} as deleted_at,
-        {{ utc_timestamp('first_seen_at') }} as first_seen_at,
-        {{ utc_timestamp('last_changed_at') }} as last_changed_at
+        {{ snapshot_bookkeeping_columns() }}
     from source
 )
 

@@ -32,10 +32,7 @@ renamed as (
         nullif(trim(remark_corp_name), '') as remark_corp_name,
         nullif(trim(remark_mobile), '') as remark_mobile,
         remark_mobiles as remark_mobiles_json,
-        is_deleted,
-        {{ utc_timestamp('deleted_at') }} as deleted_at,
-        {{ utc_timestamp('first_seen_at') }} as first_seen_at,
-        {{ utc_timestamp('last_changed_at') }} as last_changed_at
+        {{ snapshot_bookkeeping_columns() }}
     from source
 )
 

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import secrets
 import threading
-import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from demo.simulators.base import Request, Response, SimulatorBase, json_response
+from demo.simulators.base import AccessTokens, Request, Response, SimulatorBase, json_response
 from demo.simulators.query_tokens import COMPARISONS, TokenCursor, simple_token_pattern, sort_key
 from demo.simulators.query_tokens import Condition as Comparison
 from extract.neocrm import settings
@@ -140,7 +139,7 @@ class NeocrmSimulator(SimulatorBase):
         self._credentials = (client_id, client_secret, username, password)
         self.token_ttl_seconds = token_ttl_seconds
         self.tenant_id = tenant_id
-        self._tokens: dict[str, float] = {}
+        self.tokens = AccessTokens(token_ttl_seconds)
         self._scrolls: dict[str, _Scroll] = {}
         self._state_lock = threading.Lock()
         self.add_route("POST", TOKEN_PATH, self._token)
@@ -152,11 +151,6 @@ class NeocrmSimulator(SimulatorBase):
     def set_records(self, records: Mapping[str, list[Record]]) -> None:
         """Replaces the whole data set served from the next query on."""
         self.records = records
-
-    def expire_tokens(self) -> None:
-        """Invalidates every issued token, as if they all reached their TTL."""
-        with self._state_lock:
-            self._tokens.clear()
 
     @property
     def token_url(self) -> str:
@@ -175,9 +169,7 @@ class NeocrmSimulator(SimulatorBase):
             return _oauth_error("invalid_client", "client_id or client_secret is wrong", 401)
         if form.get("username") != username or form.get("password") != password:
             return _oauth_error("invalid_grant", "username or password (+ security token) is wrong", 401)
-        token = secrets.token_hex(16)
-        with self._state_lock:
-            self._tokens[token] = time.monotonic() + self.token_ttl_seconds
+        token = self.tokens.issue(secrets.token_hex(16))
         return json_response(
             {
                 "access_token": token,
@@ -233,9 +225,7 @@ class NeocrmSimulator(SimulatorBase):
         scheme, _, token = request.header("authorization").partition(" ")
         if scheme.lower() != "bearer" or not token:
             return json_response({"code": "401", "msg": "missing Authorization: Bearer token"}, 401)
-        with self._state_lock:
-            expires = self._tokens.get(token)
-        if expires is None or expires < time.monotonic():
+        if not self.tokens.is_valid(token):
             return json_response({"code": "401", "msg": "access token is invalid or expired"}, 401)
         return None
 

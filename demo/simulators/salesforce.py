@@ -295,7 +295,6 @@ class SalesforceSimulator(SimulatorBase):
         self._credentials = (client_id, client_secret, username, password)
         self.client_credentials = client_credentials
         self.api_version = api_version
-        self._tokens: set[str] = set()
         self._cursors: dict[str, tuple[str, list[Record]]] = {}
         self._jobs: dict[str, BulkJob] = {}
         self._state_lock = threading.Lock()
@@ -343,11 +342,6 @@ class SalesforceSimulator(SimulatorBase):
         self.records = records
         if shape is not None:
             self.shape = shape
-
-    def expire_tokens(self) -> None:
-        """Invalidates every issued token, as when the org's session timeout passes."""
-        with self._state_lock:
-            self._tokens.clear()
 
     @property
     def open_bulk_jobs(self) -> int:
@@ -402,9 +396,7 @@ class SalesforceSimulator(SimulatorBase):
             return _oauth_error("invalid_grant", "no client credentials user enabled")
         if grant == "password" and (form.get("username") != username or form.get("password") != password):
             return _oauth_error("invalid_grant", "authentication failure")
-        token = f"{ORG_ID}!{secrets.token_urlsafe(24)}"
-        with self._state_lock:
-            self._tokens.add(token)
+        token = self.tokens.issue(f"{ORG_ID}!{secrets.token_urlsafe(24)}")
         return json_response(
             {
                 "access_token": token,
@@ -573,9 +565,7 @@ class SalesforceSimulator(SimulatorBase):
     def _check_token(self, request: Request) -> Response | None:
         """A 401 INVALID_SESSION_ID answer unless the Bearer token is known."""
         scheme, _, token = request.header("authorization").partition(" ")
-        with self._state_lock:
-            valid = scheme.lower() == "bearer" and token in self._tokens
-        if not valid:
+        if scheme.lower() != "bearer" or not self.tokens.is_valid(token):
             return _error(401, "INVALID_SESSION_ID", "Session expired or invalid")
         return None
 

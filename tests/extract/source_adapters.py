@@ -169,6 +169,15 @@ class WrongCredentials:
 
 
 @dataclass(frozen=True)
+class Refusal:
+    """A request the platform refuses for good (set up by `plant`): the run stops with its message."""
+
+    plant: Step
+    named: tuple[str, ...]  # texts the error must contain: the platform's code and words, the setting
+    served: Mapping[str, int]  # requests the simulator answered, per path: no retries
+
+
+@dataclass(frozen=True)
 class Missing:
     """Settings left out and the message that must name them."""
 
@@ -206,7 +215,8 @@ class SourceCase:
     """The adapter of one source: what the shared tests need to know about it.
 
     Its section below fills it in next to the code: `@CASE.expects` (rows a first run loads),
-    `@CASE.fault(name)`, `CASE.refuses(…)` (wrong credentials), `CASE.names_missing(…)`,
+    `@CASE.fault(name)`, `CASE.refuses(…)` (wrong credentials), `@CASE.stops_on(…)` (a refusal for
+    good), `CASE.names_missing(…)`,
     `@CASE.plants_invalid`, and optionally `@CASE.prepares` / `@CASE.checks_content`.
     """
 
@@ -219,6 +229,7 @@ class SourceCase:
     content: Step = _nothing  # what a complete first run must hold beyond row counts
     faults: dict[str, Fault] = field(default_factory=dict)
     wrong_credentials: dict[str, WrongCredentials] = field(default_factory=dict)
+    refusals: dict[str, Refusal] = field(default_factory=dict)
     missing: list[Missing] = field(default_factory=list)
 
     @property
@@ -275,6 +286,17 @@ class SourceCase:
     def refuses(self, name: str, settings: Mapping[str, str | None], **expected: Any) -> None:
         """Registers wrong credentials and what their failure must show (see WrongCredentials)."""
         self.wrong_credentials[name] = WrongCredentials(settings, **expected)
+
+    def stops_on(
+        self, name: str, named: tuple[str, ...], served: Mapping[str, int] | None = None
+    ) -> Callable[[Step], Step]:
+        """Registers the decorated function as a refusal to plant and what the stopped run must show."""
+
+        def register(plant: Step) -> Step:
+            self.refusals[name] = Refusal(plant, named, served or {})
+            return plant
+
+        return register
 
     def names_missing(self, *keys: str, message: str | None = None) -> None:
         """Registers settings to leave out; one alone must be named as every source words it."""
@@ -334,6 +356,11 @@ NEOCRM.refuses(
     hidden=("not-the-secret",),
 )
 NEOCRM.names_missing("CLIENT_SECRET")
+
+
+@NEOCRM.stops_on("unknown_custom_field", named=("customItem999__c", "code 400"))
+def _neocrm_unknown_field(run: SourceRun) -> None:
+    run.setenv("CUSTOM_FIELDS", json.dumps({"leads": {"customItem999__c": "nothing"}}))
 
 
 @NEOCRM.plants_invalid
@@ -497,6 +524,15 @@ SENSORS.names_missing(
 )
 
 
+@SENSORS.stops_on(
+    "unknown_project",
+    named=("HTTP 400", "project 'production' does not exist"),
+    served={sensors_sim.QUERY_PATH: 1},
+)
+def _sensors_unknown_project(run: SourceRun) -> None:
+    run.setenv("PROJECT", "production")
+
+
 @SENSORS.plants_invalid
 def _sensors_invalid(run: SourceRun) -> Planted:
     sim, pipeline = run.sim, run.pipeline
@@ -600,6 +636,16 @@ WECOM.refuses(
     total_served=1,
 )
 WECOM.names_missing("CORP_SECRET")
+
+
+@WECOM.stops_on(
+    "api_not_authorised",
+    named=("errcode 48001", *WECOM.env("CORP_SECRET"), "客户联系"),
+    served={wecom_sim.FOLLOW_USER_LIST_PATH: 1},  # no retry storm
+)
+def _wecom_api_forbidden(run: SourceRun) -> None:
+    forbidden = {"errcode": 48001, "errmsg": "api forbidden"}
+    run.sim.inject(wecom_sim.FOLLOW_USER_LIST_PATH, 200, forbidden, times=10)
 
 
 @WECOM.plants_invalid
@@ -843,6 +889,14 @@ OCEANENGINE.names_missing("ADVERTISER_IDS")
 OCEANENGINE.names_missing(
     "ACCESS_TOKEN", "REFRESH_TOKEN", message=f"missing setting {OCEANENGINE.setting('ACCESS_TOKEN')}"
 )
+
+
+@OCEANENGINE.stops_on(
+    "advertiser_without_permission", named=("code 40002", "advertiser 42", *OCEANENGINE.env("ADVERTISER_IDS"))
+)
+def _ocean_advertiser_without_permission(run: SourceRun) -> None:
+    """An advertiser the token may not read: code 40002, naming the setting that lists it."""
+    run.setenv("ADVERTISER_IDS", "[1760000001, 42]")
 
 
 @OCEANENGINE.plants_invalid

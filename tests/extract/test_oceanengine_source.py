@@ -7,7 +7,6 @@ from datetime import date, timedelta
 
 import dlt
 import pytest
-from dlt.pipeline.exceptions import PipelineStepFailed
 
 from demo.digital import DigitalWorld
 from demo.model import World
@@ -127,14 +126,3 @@ def test_next_day_reloads_only_the_lookback_window(
     again = run_oceanengine(oceanengine_pipeline)  # the same day again: the window, no value changes
     assert again[TABLE] == len(expected_rows(digital, as_of_ms, today(world, 1) - timedelta(days=6)))
     assert loaded_rows(oceanengine_pipeline) == second
-
-
-def test_advertiser_without_permission_stops_with_the_server_message(
-    oceanengine_env: OceanengineSimulator, oceanengine_pipeline: dlt.Pipeline, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("SOURCES__OCEANENGINE__ADVERTISER_IDS", "[1760000001, 42]")
-    with pytest.raises(PipelineStepFailed) as failure:
-        run_oceanengine(oceanengine_pipeline)
-    message = str(failure.value)
-    assert "code 40002" in message and "advertiser 42" in message
-    assert "SOURCES__OCEANENGINE__ADVERTISER_IDS" in message

@@ -141,16 +141,6 @@ def test_a_token_reset_mid_run_stops_with_one_clear_error(
     assert sensors_env.requests_served[QUERY_PATH] <= 3 + 2  # in-flight windows only: no retries
 
 
-def test_unknown_project_stops_with_the_server_message(
-    sensors_env: SensorsSimulator, sensors_pipeline: dlt.Pipeline, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("SOURCES__SENSORS__PROJECT", "production")
-    with pytest.raises(PipelineStepFailed) as failure:
-        run_sensors(sensors_pipeline)
-    assert "HTTP 400" in str(failure.value) and "project 'production' does not exist" in str(failure.value)
-    assert sensors_env.requests_served[QUERY_PATH] == 1
-
-
 def test_window_and_end_time_come_from_config(
     sensors_env: SensorsSimulator,
     sensors_pipeline: dlt.Pipeline,

@@ -1,7 +1,8 @@
 """What every source must do, run against each one's simulator on 127.0.0.1 (adapters in
 tests/extract/source_adapters.py): it builds without credentials; throttling, 5xx, expiring
 tokens and malformed answers are absorbed and the run completes; wrong credentials fail once,
-naming the setting to fix; a missing setting is named; invalid records land in quarantine."""
+naming the setting to fix; a request refused for good stops the run with the platform's message;
+a missing setting is named; invalid records land in quarantine."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from tests.extract.source_adapters import (
     QUARANTINE_COLUMNS,
     Fault,
     Missing,
+    Refusal,
     SourceCase,
     SourceRun,
     WrongCredentials,
@@ -102,6 +104,19 @@ def test_wrong_credentials_fail_once_naming_the_setting(
     assert {path: served[path] for path in wrong.served} == dict(wrong.served)  # no retries
     if wrong.total_served is not None:
         assert sum(served.values()) == wrong.total_served
+
+
+@pytest.mark.parametrize(("case", "refusal"), by_source_and(lambda case: case.refusals))
+def test_a_refusal_stops_the_run_with_the_platform_message(
+    case: SourceCase, refusal: Refusal, source_run: SourceRun
+) -> None:
+    refusal.plant(source_run)
+    with pytest.raises(PipelineStepFailed) as failure:
+        source_run.load()
+    for text in refusal.named:
+        assert text in str(failure.value)
+    served = source_run.sim.requests_served
+    assert {path: served[path] for path in refusal.served} == dict(refusal.served)  # no retries
 
 
 @pytest.mark.parametrize(("case", "missing"), by_source_and(lambda case: case.missing))

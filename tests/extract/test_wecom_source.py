@@ -7,12 +7,10 @@ from dataclasses import replace
 
 import dlt
 import pytest
-from dlt.pipeline.exceptions import PipelineStepFailed
 
 from demo.model import DAY_MS
 from demo.simulators.wecom import (
     BATCH_GET_BY_USER_PATH,
-    FOLLOW_USER_LIST_PATH,
     WecomSimulator,
 )
 from demo.wecom_records import contact_way_created_ms
@@ -229,17 +227,3 @@ def test_deletions_need_a_complete_snapshot_and_returns_are_undeleted(
     assert loaded["follow_relations"] == 1
     assert query(wecom_pipeline, select_victim)[0][:3] == (False, None, first_seen)
     assert query(wecom_pipeline, "select count(*) from follow_relations where is_deleted") == [(0,)]
-
-
-# -- credentials -------------------------------------------------------------------------------
-
-
-def test_api_not_authorised_stops_naming_the_secret(
-    wecom_env: WecomSimulator, wecom_pipeline: dlt.Pipeline
-) -> None:
-    wecom_env.inject(FOLLOW_USER_LIST_PATH, 200, {"errcode": 48001, "errmsg": "api forbidden"}, times=10)
-    with pytest.raises(PipelineStepFailed) as failure:
-        run_wecom(wecom_pipeline)
-    message = str(failure.value)
-    assert "errcode 48001" in message and "SOURCES__WECOM__CORP_SECRET" in message and "客户联系" in message
-    assert wecom_env.requests_served[FOLLOW_USER_LIST_PATH] == 1  # no retry storm

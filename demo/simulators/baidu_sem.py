@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import secrets
 import threading
-import time
 from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from demo.simulators.base import Request, Response, SimulatorBase, json_response
+from demo.simulators.base import AccessTokens, Request, Response, SimulatorBase, json_response
 from extract.baidu_sem import settings
 
 REPORT_PATH = settings.REPORT_PATH
@@ -59,7 +58,7 @@ class BaiduSemSimulator(SimulatorBase):
         self._app = (app_id, secret_key, refresh_token)
         self.token_ttl_seconds = token_ttl_seconds
         self.max_row_count = max_row_count
-        self._tokens: dict[str, float] = {access_token: time.monotonic() + token_ttl_seconds}
+        self.tokens = AccessTokens(token_ttl_seconds, [access_token])
         self._remaining_quota = DAILY_QUOTA
         self._state_lock = threading.Lock()
         self.add_route("POST", REPORT_PATH, self._report)
@@ -70,11 +69,6 @@ class BaiduSemSimulator(SimulatorBase):
     def set_rows(self, rows: list[Record]) -> None:
         """Replaces every report row served from the next request on (e.g. the world a day later)."""
         self.rows = rows
-
-    def expire_tokens(self) -> None:
-        """Invalidates every issued access token, as if they all reached their expiry."""
-        with self._state_lock:
-            self._tokens.clear()
 
     @property
     def refresh_url(self) -> str:
@@ -103,9 +97,7 @@ class BaiduSemSimulator(SimulatorBase):
                     "data": None,
                 }
             )
-        token = secrets.token_hex(16)
-        with self._state_lock:
-            self._tokens[token] = time.monotonic() + self.token_ttl_seconds
+        token = self.tokens.issue(secrets.token_hex(16))
         data = {
             "accessToken": token,
             "refreshToken": refresh_token,
@@ -146,9 +138,7 @@ class BaiduSemSimulator(SimulatorBase):
         """A known, unexpired accessToken issued to this userName."""
         if not isinstance(header, Mapping):
             raise _Refusal(settings.BAD_REQUEST_CODE, "header is missing", "header")
-        with self._state_lock:
-            expires = self._tokens.get(str(header.get("accessToken") or ""))
-        if expires is None or expires < time.monotonic():
+        if not self.tokens.is_valid(str(header.get("accessToken") or "")):
             raise _Refusal(
                 settings.TOKEN_EXPIRED_CODE, "accessToken is invalid or expired", "header.accessToken"
             )

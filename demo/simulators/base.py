@@ -2,15 +2,17 @@
 
 Each simulator subclass registers handlers for (method, path) pairs and speaks one platform's
 wire format on 127.0.0.1, so extractors can be tested against real HTTP without the network.
-Tests steer it with canned fault answers (`inject`) and read what it served (`requests_served`).
+Tests steer it with canned fault answers (`inject`, `call_after`, `expire_tokens`) and read what it
+served (`requests_served`).
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import Counter, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -118,6 +120,42 @@ class _SimulatorHTTPServer(ThreadingHTTPServer):
         super().__init__(address, _RequestHandler)
 
 
+class AccessTokens:
+    """The access tokens a simulator has issued, each valid for a time to live; safe across threads.
+
+    `expire_all` backs every simulator's `expire_tokens` test control: issued tokens stay known but
+    expired, so a platform that answers 'expired' apart from 'unknown' can say which.
+    """
+
+    def __init__(self, ttl_seconds: float, issued: Iterable[str] = ()) -> None:
+        self.ttl_seconds = ttl_seconds
+        self._lock = threading.Lock()
+        self._expiry = {token: time.monotonic() + ttl_seconds for token in issued}
+
+    def issue(self, token: str) -> str:
+        """Records a new token, valid for the time to live from now."""
+        with self._lock:
+            self._expiry[token] = time.monotonic() + self.ttl_seconds
+        return token
+
+    def state(self, token: str) -> str:
+        """'valid', 'expired', or 'unknown' (never issued)."""
+        with self._lock:
+            expires = self._expiry.get(token)
+        if expires is None:
+            return "unknown"
+        return "valid" if time.monotonic() < expires else "expired"
+
+    def is_valid(self, token: str) -> bool:
+        """Issued and not expired."""
+        return self.state(token) == "valid"
+
+    def expire_all(self) -> None:
+        """Every issued token expires now."""
+        with self._lock:
+            self._expiry = dict.fromkeys(self._expiry, 0.0)
+
+
 class SimulatorBase:
     """Generic local HTTP simulator: routing, fault injection and request counting.
 
@@ -136,6 +174,7 @@ class SimulatorBase:
         self._server: _SimulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.requests_served: Counter[str] = Counter()
+        self.tokens = AccessTokens(float("inf"))  # a platform with expiring tokens sets its time to live
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -205,6 +244,10 @@ class SimulatorBase:
         canned = canned_response(status, body, headers)
         with self._lock:
             self._faults.setdefault(path, deque()).extend([canned] * times)
+
+    def expire_tokens(self) -> None:
+        """Every issued access token expires now; the platform's next answer to one says so its way."""
+        self.tokens.expire_all()
 
     def call_after(self, path: str, count: int, action: Callable[[], None]) -> None:
         """Runs `action` once, right after the `count`-th request to `path` has been answered."""

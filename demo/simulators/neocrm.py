@@ -7,16 +7,15 @@ query, so tests may mutate the mapping in place or swap it with `set_records` be
 
 from __future__ import annotations
 
-import re
 import secrets
 import threading
-import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from demo.simulators.base import Request, Response, SimulatorBase, json_response
-from demo.simulators.query_tokens import COMPARISONS, TokenCursor, tokenize
+from demo.simulators.base import AccessTokens, Request, Response, SimulatorBase, json_response
+from demo.simulators.query_tokens import COMPARISONS, TokenCursor, simple_token_pattern, sort_key
+from demo.simulators.query_tokens import Condition as Comparison
 from extract.neocrm import settings
 
 TOKEN_PATH = "/auc/oauth2/token"
@@ -26,28 +25,18 @@ XOQL_MAX_ROWS = 3000
 SCROLL_MAX_BATCH = 2000
 
 Record = dict[str, Any]
-Scalar = int | float | str
 
 # -- xoql ------------------------------------------------------------------------------------------
 
-_TOKEN_RE = re.compile(
-    r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<num>-?\d+(?:\.\d+)?)|(?P<op>>=|<=|!=|<>|=|>|<)"
-    r"|(?P<punct>[,*])|(?P<ident>[A-Za-z_][A-Za-z0-9_.]*))"
-)
-_OPS = COMPARISONS
+_TOKEN_RE = simple_token_pattern(r"[A-Za-z_][A-Za-z0-9_.]*")
 
 
 class XoqlError(ValueError):
     """A query the simulator cannot parse or run; its text goes back in `msg`."""
 
 
-@dataclass(frozen=True)
-class Condition:
+class Condition(Comparison):
     """`<field> <op> <literal>` in a where clause."""
-
-    field: str
-    op: str
-    value: Scalar
 
     def matches(self, record: Mapping[str, Any]) -> bool:
         """SQL-like test: a missing/null value or a type clash never matches."""
@@ -55,7 +44,7 @@ class Condition:
         if actual is None or isinstance(actual, bool):
             return False
         try:
-            return bool(_OPS[self.op](actual, self.value))
+            return bool(COMPARISONS[self.op](actual, self.value))
         except TypeError:
             return False
 
@@ -71,77 +60,33 @@ class XoqlQuery:
     descending: bool = False
 
 
-def _xoql_syntax_error(text: str, pos: int) -> XoqlError:
-    return XoqlError(f"xoql syntax error near: {text[pos : pos + 20]!r}")
-
-
 class _Parser(TokenCursor):
     """Recursive-descent parser of the xoql subset."""
 
-    def __init__(self, text: str) -> None:
-        super().__init__(tokenize(text.strip(), _TOKEN_RE, _xoql_syntax_error))
-
-    def error(self, message: str) -> XoqlError:
-        return XoqlError(message)
-
-    def ended_early(self, expected: str) -> str:
-        return f"xoql ended early, expected {expected}"
-
-    def unexpected(self, expected: str, got: str) -> str:
-        return f"xoql syntax error: expected {expected}, got {got!r}"
+    pattern = _TOKEN_RE
+    near_text = "xoql syntax error near: {near!r}"
+    error_type = XoqlError
+    ended_early_text = "xoql ended early, expected {expected}"
+    unexpected_text = "xoql syntax error: expected {expected}, got {got!r}"
+    trailing_text = "xoql syntax error: unexpected {got!r}"
+    literal_text = "xoql syntax error: expected a number or 'string' after {field} {op}"
+    condition_type = Condition
 
     def parse(self) -> XoqlQuery:
         """Parses a whole statement."""
         self.take("ident", "select")
-        fields = [self.take("ident")]
-        while self.peek() == ",":
-            self.take("punct")
-            fields.append(self.take("ident"))
+        fields = self.names()
         self.take("ident", "from")
         object_name = self.take("ident")
-        conditions: list[Condition] = []
-        if self.peek() == "where":
-            self.take("ident")
-            conditions.append(self.condition())
-            while self.peek() == "and":
-                self.take("ident")
-                conditions.append(self.condition())
-        order_by, descending = None, False
-        if self.peek() == "order":
-            self.take("ident")
-            self.take("ident", "by")
-            order_by = self.take("ident")
-            if self.peek() in ("asc", "desc"):
-                descending = self.take("ident").lower() == "desc"
-        if self.pos != len(self.tokens):
-            raise XoqlError(f"xoql syntax error: unexpected {self.tokens[self.pos][1]!r}")
+        conditions = self.where(self.condition)
+        [(order_by, descending)] = self.order_by() or [(None, False)]
+        self.end()
         return XoqlQuery(tuple(fields), object_name, tuple(conditions), order_by, descending)
-
-    def condition(self) -> Condition:
-        """Parses `<field> <op> <int|float|'string'>`."""
-        name = self.take("ident")
-        op = self.take("op")
-        kind, text = self.tokens[self.pos] if self.pos < len(self.tokens) else ("", "")
-        self.pos += 1
-        if kind == "num":
-            return Condition(name, op, float(text) if "." in text else int(text))
-        if kind == "str":
-            return Condition(name, op, text[1:-1].replace("''", "'"))
-        raise XoqlError(f"xoql syntax error: expected a number or 'string' after {name} {op}")
 
 
 def parse_xoql(text: str) -> XoqlQuery:
     """Parses the xoql subset used by leadloop (select/from/where … and …/order by)."""
     return _Parser(text).parse()
-
-
-def _sort_key(value: Any) -> tuple[int, Any]:
-    """Orders nulls first, then numbers, then strings, without comparing across types."""
-    if value is None:
-        return (0, 0)
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return (1, value)
-    return (2, str(value))
 
 
 def run_query(query: XoqlQuery, records: Iterable[Mapping[str, Any]], known_fields: set[str]) -> list[Record]:
@@ -156,10 +101,10 @@ def run_query(query: XoqlQuery, records: Iterable[Mapping[str, Any]], known_fiel
     if query.order_by:
         order_by = query.order_by
         rows.sort(
-            key=lambda r: (_sort_key(r.get(order_by)), _sort_key(r.get("id"))), reverse=query.descending
+            key=lambda r: (sort_key(r.get(order_by)), sort_key(r.get("id"))), reverse=query.descending
         )
     else:
-        rows.sort(key=lambda r: _sort_key(r.get("id")))
+        rows.sort(key=lambda r: sort_key(r.get("id")))
     return [{name: row[name] for name in query.fields if name in row} for row in rows]
 
 
@@ -194,7 +139,7 @@ class NeocrmSimulator(SimulatorBase):
         self._credentials = (client_id, client_secret, username, password)
         self.token_ttl_seconds = token_ttl_seconds
         self.tenant_id = tenant_id
-        self._tokens: dict[str, float] = {}
+        self.tokens = AccessTokens(token_ttl_seconds)
         self._scrolls: dict[str, _Scroll] = {}
         self._state_lock = threading.Lock()
         self.add_route("POST", TOKEN_PATH, self._token)
@@ -206,11 +151,6 @@ class NeocrmSimulator(SimulatorBase):
     def set_records(self, records: Mapping[str, list[Record]]) -> None:
         """Replaces the whole data set served from the next query on."""
         self.records = records
-
-    def expire_tokens(self) -> None:
-        """Invalidates every issued token, as if they all reached their TTL."""
-        with self._state_lock:
-            self._tokens.clear()
 
     @property
     def token_url(self) -> str:
@@ -229,9 +169,7 @@ class NeocrmSimulator(SimulatorBase):
             return _oauth_error("invalid_client", "client_id or client_secret is wrong", 401)
         if form.get("username") != username or form.get("password") != password:
             return _oauth_error("invalid_grant", "username or password (+ security token) is wrong", 401)
-        token = secrets.token_hex(16)
-        with self._state_lock:
-            self._tokens[token] = time.monotonic() + self.token_ttl_seconds
+        token = self.tokens.issue(secrets.token_hex(16))
         return json_response(
             {
                 "access_token": token,
@@ -287,9 +225,7 @@ class NeocrmSimulator(SimulatorBase):
         scheme, _, token = request.header("authorization").partition(" ")
         if scheme.lower() != "bearer" or not token:
             return json_response({"code": "401", "msg": "missing Authorization: Bearer token"}, 401)
-        with self._state_lock:
-            expires = self._tokens.get(token)
-        if expires is None or expires < time.monotonic():
+        if not self.tokens.is_valid(token):
             return json_response({"code": "401", "msg": "access token is invalid or expired"}, 401)
         return None
 

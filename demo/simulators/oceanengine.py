@@ -11,7 +11,6 @@ import json
 import math
 import secrets
 import threading
-import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from demo.simulators.base import Request, Response, SimulatorBase, json_response
+from demo.simulators.base import AccessTokens, Request, Response, SimulatorBase, json_response
 from extract.oceanengine import settings
 
 REPORT_PATH = settings.REPORT_PATH
@@ -160,7 +159,7 @@ class OceanengineSimulator(SimulatorBase):
         self._app = (str(app_id), secret)
         self.token_ttl_seconds = token_ttl_seconds
         self._state_lock = threading.Lock()
-        self._tokens: dict[str, float] = {access_token: time.monotonic() + token_ttl_seconds}
+        self.tokens = AccessTokens(token_ttl_seconds, [access_token])  # expired: code 40102
         self._refresh_tokens = {refresh_token}
         self.rows_served = 0
         self.add_route("GET", REPORT_PATH, self._report)
@@ -171,11 +170,6 @@ class OceanengineSimulator(SimulatorBase):
     def set_reports(self, reports: Mapping[int, list[Row]]) -> None:
         """Replaces every advertiser's report rows from the next request on."""
         self.reports = reports
-
-    def expire_tokens(self) -> None:
-        """Lets every issued access token reach its expiry (answers turn into code 40102)."""
-        with self._state_lock:
-            self._tokens = dict.fromkeys(self._tokens, 0.0)
 
     @property
     def refresh_tokens(self) -> set[str]:
@@ -199,8 +193,7 @@ class OceanengineSimulator(SimulatorBase):
             if body.get("refresh_token") not in self._refresh_tokens:
                 return _error(CODE_REFRESH_TOKEN_INVALID, "refresh_token is invalid or has been used")
             self._refresh_tokens.discard(body["refresh_token"])
-            access, refresh = secrets.token_hex(20), secrets.token_hex(20)
-            self._tokens[access] = time.monotonic() + self.token_ttl_seconds
+            access, refresh = self.tokens.issue(secrets.token_hex(20)), secrets.token_hex(20)
             self._refresh_tokens.add(refresh)
         return _ok(
             {
@@ -239,11 +232,10 @@ class OceanengineSimulator(SimulatorBase):
         """An error answer unless the Access-Token is known and unexpired."""
         if not token:
             return _error(40104, "Access-Token header is missing")
-        with self._state_lock:
-            expires = self._tokens.get(token)
-        if expires is None:
+        state = self.tokens.state(token)
+        if state == "unknown":
             return _error(CODE_TOKEN_INVALID, "access token is invalid")
-        if expires < time.monotonic():
+        if state == "expired":
             return _error(CODE_TOKEN_EXPIRED, "access token has expired")
         return None
 

@@ -27,7 +27,7 @@ from typing import Any
 from demo.salesforce_records import ORG_ID, PREFIXES
 from demo.salesforce_shape import DEFAULT_SHAPE, OrgShape
 from demo.simulators.base import Request, Response, SimulatorBase, json_response
-from demo.simulators.query_tokens import TokenCursor, tokenize
+from demo.simulators.query_tokens import TokenCursor
 from demo.simulators.salesforce_bulk import BulkJob, csv_page, decode_locator, encode_locator
 from extract.salesforce import settings
 
@@ -125,10 +125,6 @@ class SoqlQuery:
     count: bool = False  # SELECT COUNT(): the answer is the number of rows, no records
 
 
-def _soql_syntax_error(text: str, pos: int) -> SoqlError:
-    return SoqlError(f"line 1:{pos} no viable alternative at character '{text[pos]}'")
-
-
 def _literal(kind: str, text: str) -> Literal:
     """The Python value of a literal token."""
     if kind == "datetime":
@@ -148,19 +144,13 @@ def _literal(kind: str, text: str) -> Literal:
 class _Parser(TokenCursor):
     """Recursive-descent parser of the SOQL subset."""
 
-    def __init__(self, text: str) -> None:
-        super().__init__(tokenize(text.strip(), _TOKEN_RE, _soql_syntax_error))
+    pattern = _TOKEN_RE
+    near_text = "line 1:{pos} no viable alternative at character '{char}'"
+    error_type = SoqlError
+    ended_early_text = "unexpected token: <EOF> (expected {expected})"
+    unexpected_text = trailing_text = "unexpected token: '{got}'"
 
-    def error(self, message: str) -> SoqlError:
-        return SoqlError(message)
-
-    def ended_early(self, expected: str) -> str:
-        return f"unexpected token: <EOF> (expected {expected})"
-
-    def unexpected(self, expected: str, got: str) -> str:
-        return f"unexpected token: '{got}'"
-
-    def name(self) -> str:
+    def field_name(self) -> str:
         """A field or object name (not a keyword)."""
         text = self.take("ident")
         if text.lower() in _KEYWORDS:
@@ -172,28 +162,11 @@ class _Parser(TokenCursor):
         self.take("ident", "select")
         fields, count = self.selection()
         self.take("ident", "from")
-        sobject = self.name()
-        conditions: list[Condition] = []
-        if self.peek() == "where":
-            self.take()
-            conditions.append(self.condition())
-            while self.peek() == "and":
-                self.take()
-                conditions.append(self.condition())
-        order_by: list[tuple[str, bool]] = []
-        if self.peek() == "order":
-            self.take()
-            self.take("ident", "by")
-            order_by.append(self.ordering())
-            while self.peek() == ",":
-                self.take("punct")
-                order_by.append(self.ordering())
-        limit = None
-        if self.peek() == "limit":
-            self.take()
-            limit = int(self.take("num"))
-        if self.pos != len(self.tokens):
-            raise SoqlError(f"unexpected token: '{self.tokens[self.pos][1]}'")
+        sobject = self.field_name()
+        conditions = self.where(self.condition)
+        order_by = self.order_by(several=True)
+        limit = self.limit()
+        self.end()
         return SoqlQuery(tuple(fields), sobject, tuple(conditions), tuple(order_by), limit, count)
 
     def selection(self) -> tuple[list[str], bool]:
@@ -203,28 +176,17 @@ class _Parser(TokenCursor):
             self.take("punct", "(")
             self.take("punct", ")")
             return [], True
-        fields = [self.name()]
-        while self.peek() == ",":
-            self.take("punct")
-            fields.append(self.name())
-        return fields, False
+        return self.names(), False
 
     def condition(self) -> Condition:
         """Parses `<field> <op> <literal>`."""
-        name = self.name()
+        name = self.field_name()
         op = self.take("op")
         if self.pos >= len(self.tokens):
             raise SoqlError(f"unexpected token: <EOF> (expected a value after {name} {op})")
         kind, text = self.tokens[self.pos]
         self.pos += 1
         return Condition(name, op, _literal(kind, text))
-
-    def ordering(self) -> tuple[str, bool]:
-        """Parses `<field> [ASC|DESC]`."""
-        name = self.name()
-        if self.peek() in ("asc", "desc"):
-            return name, self.take().lower() == "desc"
-        return name, False
 
 
 def parse_soql(text: str) -> SoqlQuery:
@@ -333,7 +295,6 @@ class SalesforceSimulator(SimulatorBase):
         self._credentials = (client_id, client_secret, username, password)
         self.client_credentials = client_credentials
         self.api_version = api_version
-        self._tokens: set[str] = set()
         self._cursors: dict[str, tuple[str, list[Record]]] = {}
         self._jobs: dict[str, BulkJob] = {}
         self._state_lock = threading.Lock()
@@ -381,11 +342,6 @@ class SalesforceSimulator(SimulatorBase):
         self.records = records
         if shape is not None:
             self.shape = shape
-
-    def expire_tokens(self) -> None:
-        """Invalidates every issued token, as when the org's session timeout passes."""
-        with self._state_lock:
-            self._tokens.clear()
 
     @property
     def open_bulk_jobs(self) -> int:
@@ -440,9 +396,7 @@ class SalesforceSimulator(SimulatorBase):
             return _oauth_error("invalid_grant", "no client credentials user enabled")
         if grant == "password" and (form.get("username") != username or form.get("password") != password):
             return _oauth_error("invalid_grant", "authentication failure")
-        token = f"{ORG_ID}!{secrets.token_urlsafe(24)}"
-        with self._state_lock:
-            self._tokens.add(token)
+        token = self.tokens.issue(f"{ORG_ID}!{secrets.token_urlsafe(24)}")
         return json_response(
             {
                 "access_token": token,
@@ -611,9 +565,7 @@ class SalesforceSimulator(SimulatorBase):
     def _check_token(self, request: Request) -> Response | None:
         """A 401 INVALID_SESSION_ID answer unless the Bearer token is known."""
         scheme, _, token = request.header("authorization").partition(" ")
-        with self._state_lock:
-            valid = scheme.lower() == "bearer" and token in self._tokens
-        if not valid:
+        if scheme.lower() != "bearer" or not self.tokens.is_valid(token):
             return _error(401, "INVALID_SESSION_ID", "Session expired or invalid")
         return None
 

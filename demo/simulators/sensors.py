@@ -18,7 +18,6 @@ reset in the console: every later query is refused), `rows_served`, plus the bas
 from __future__ import annotations
 
 import bisect
-import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -29,7 +28,14 @@ import orjson
 
 from demo.sensors_records import local_ms
 from demo.simulators.base import Request, Response, SimulatorBase, json_response
-from demo.simulators.query_tokens import COMPARISONS, TokenCursor, tokenize
+from demo.simulators.query_tokens import (
+    COMPARISONS,
+    Condition,
+    Token,
+    TokenCursor,
+    simple_token_pattern,
+    sort_key,
+)
 from extract.sensors import settings
 
 QUERY_PATH = settings.QUERY_PATH
@@ -37,26 +43,12 @@ TABLE = "events"
 NDJSON_HEADERS = {"Content-Type": "application/x-ndjson;charset=UTF-8"}
 DAY_MS = 86_400_000
 Row = dict[str, Any]
-Scalar = int | float | str
 
-_TOKEN_RE = re.compile(
-    r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<num>-?\d+(?:\.\d+)?)|(?P<op>>=|<=|!=|<>|=|>|<)"
-    r"|(?P<punct>[,*])|(?P<ident>[A-Za-z_$][A-Za-z0-9_$]*))"
-)
-_OPS = COMPARISONS
+_TOKEN_RE = simple_token_pattern(r"[A-Za-z_$][A-Za-z0-9_$]*")
 
 
 class SqlError(ValueError):
     """A query the simulator cannot parse or run; its text goes back in the error answer."""
-
-
-@dataclass(frozen=True)
-class Condition:
-    """`<column> <op> <literal>`."""
-
-    column: str
-    op: str
-    value: Scalar
 
 
 @dataclass(frozen=True)
@@ -71,24 +63,20 @@ class Query:
     limit: int | None = None
 
 
-def _sql_syntax_error(text: str, pos: int) -> SqlError:
-    return SqlError(f"SQL syntax error near: {text[pos : pos + 20]!r}")
-
-
 class _Parser(TokenCursor):
     """Recursive-descent parser of the Sensors SQL subset."""
 
-    def __init__(self, text: str) -> None:
-        super().__init__(tokenize(text.strip().rstrip(";"), _TOKEN_RE, _sql_syntax_error))
+    pattern = _TOKEN_RE
+    near_text = "SQL syntax error near: {near!r}"
+    error_type = SqlError
+    ended_early_text = "SQL ended early, expected {expected}"
+    unexpected_text = "SQL syntax error: expected {expected}, got {got!r}"
+    trailing_text = "SQL syntax error: unexpected {got!r}"
+    literal_text = "SQL syntax error: expected a number or 'text' after {field} {op}"
 
-    def error(self, message: str) -> SqlError:
-        return SqlError(message)
-
-    def ended_early(self, expected: str) -> str:
-        return f"SQL ended early, expected {expected}"
-
-    def unexpected(self, expected: str, got: str) -> str:
-        return f"SQL syntax error: expected {expected}, got {got!r}"
+    def tokenize(self, text: str) -> list[Token]:
+        """A trailing `;` ends the statement."""
+        return super().tokenize(text.rstrip(";"))
 
     def parse(self) -> Query:
         """Parses a whole statement."""
@@ -97,46 +85,16 @@ class _Parser(TokenCursor):
         if self.peek() == "*":
             self.take("punct")
         else:
-            columns = [self.take("ident")]
-            while self.peek() == ",":
-                self.take("punct")
-                columns.append(self.take("ident"))
+            columns = self.names()
         self.take("ident", "from")
         table = self.take("ident")
-        conditions: list[Condition] = []
-        if self.peek() == "where":
-            self.take("ident")
-            conditions.append(self.condition())
-            while self.peek() == "and":
-                self.take("ident")
-                conditions.append(self.condition())
-        order_by, descending, limit = None, False, None
-        if self.peek() == "order":
-            self.take("ident")
-            self.take("ident", "by")
-            order_by = self.take("ident")
-            if self.peek() in ("asc", "desc"):
-                descending = self.take("ident").lower() == "desc"
-        if self.peek() == "limit":
-            self.take("ident")
-            limit = int(self.take("num"))
-        if self.pos != len(self.tokens):
-            raise SqlError(f"SQL syntax error: unexpected {self.tokens[self.pos][1]!r}")
+        conditions = self.where(self.condition)
+        [(order_by, descending)] = self.order_by() or [(None, False)]
+        limit = self.limit()
+        self.end()
         return Query(
             tuple(columns) if columns else None, table, tuple(conditions), order_by, descending, limit
         )
-
-    def condition(self) -> Condition:
-        """Parses `<column> <op> <number|'text'>`."""
-        column = self.take("ident")
-        op = self.take("op")
-        kind, text = self.tokens[self.pos] if self.pos < len(self.tokens) else ("", "")
-        self.pos += 1
-        if kind == "num":
-            return Condition(column, op, float(text) if "." in text else int(text))
-        if kind == "str":
-            return Condition(column, op, text[1:-1].replace("''", "'"))
-        raise SqlError(f"SQL syntax error: expected a number or 'text' after {column} {op}")
 
 
 def parse_sql(text: str) -> Query:
@@ -148,7 +106,7 @@ def _time_bounds(condition: Condition) -> tuple[int, int]:
     """The [low, high) epoch-ms range a condition on `time` or `date` allows."""
     value = str(condition.value)
     try:
-        if condition.column == "date":
+        if condition.field == "date":
             day = datetime.strptime(value[:10], "%Y-%m-%d")
             low = local_ms(f"{day:%Y-%m-%d}")
             low_after, high_incl = local_ms(f"{day + timedelta(days=1):%Y-%m-%d}"), None
@@ -156,7 +114,7 @@ def _time_bounds(condition: Condition) -> tuple[int, int]:
             low = local_ms(value)
             low_after, high_incl = low + 1, low + 1
     except ValueError as exc:
-        raise SqlError(f"cannot compare {condition.column} with {value!r}") from exc
+        raise SqlError(f"cannot compare {condition.field} with {value!r}") from exc
     everything = (-(2**62), 2**62)
     bounds = {
         ">=": (low, everything[1]),
@@ -166,17 +124,8 @@ def _time_bounds(condition: Condition) -> tuple[int, int]:
         "=": (low, high_incl if high_incl is not None else low_after),
     }
     if condition.op not in bounds:
-        raise SqlError(f"operator {condition.op} is not supported on {condition.column}")
+        raise SqlError(f"operator {condition.op} is not supported on {condition.field}")
     return bounds[condition.op]
-
-
-def _sort_key(value: Any) -> tuple[int, Any]:
-    """Orders nulls first, then numbers, then text, without comparing across types."""
-    if value is None:
-        return (0, 0)
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return (1, value)
-    return (2, str(value))
 
 
 @dataclass(frozen=True)
@@ -285,7 +234,7 @@ class SensorsSimulator(SimulatorBase):
         low, high = 0, len(index.times)
         other: list[Condition] = []
         for condition in query.conditions:
-            if condition.column in ("time", "date"):
+            if condition.field in ("time", "date"):
                 lo_ms, hi_ms = _time_bounds(condition)
                 low = max(low, bisect.bisect_left(index.times, lo_ms))
                 high = min(high, bisect.bisect_left(index.times, hi_ms))
@@ -294,7 +243,7 @@ class SensorsSimulator(SimulatorBase):
         picked = [n for n in range(low, high) if _matches(index.rows[n], other)]
         if query.order_by not in (None, "time"):
             order_by = query.order_by
-            picked.sort(key=lambda n: _sort_key((index.rows[n] or {}).get(order_by)))
+            picked.sort(key=lambda n: sort_key((index.rows[n] or {}).get(order_by)))
         if query.descending:
             picked.reverse()
         if query.limit is not None:
@@ -311,9 +260,9 @@ def _matches(row: Mapping[str, Any] | None, conditions: Sequence[Condition]) -> 
     if row is None:
         return False
     for condition in conditions:
-        actual = row.get(condition.column)
+        actual = row.get(condition.field)
         try:
-            if actual is None or not _OPS[condition.op](actual, condition.value):
+            if actual is None or not COMPARISONS[condition.op](actual, condition.value):
                 return False
         except TypeError:
             return False

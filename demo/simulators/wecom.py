@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from demo.simulators.base import Request, Response, SimulatorBase, json_response
+from demo.simulators.base import AccessTokens, Request, Response, SimulatorBase, json_response
 from demo.wecom_records import WecomRecords
 from extract.wecom import settings
 
@@ -76,7 +76,7 @@ class WecomSimulator(SimulatorBase):
         self.records = records
         self._corp = (corp_id, corp_secret)
         self.token_ttl_seconds = token_ttl_seconds
-        self._tokens: dict[str, float] = {}
+        self.tokens = AccessTokens(token_ttl_seconds)  # expired: errcode 42001, unknown: 40014
         self._cursors: dict[str, _Cursor] = {}
         self._state_lock = threading.Lock()
         self.add_route("GET", TOKEN_PATH, self._gettoken)
@@ -91,11 +91,6 @@ class WecomSimulator(SimulatorBase):
     def set_records(self, records: WecomRecords) -> None:
         """Replaces the whole corp served from the next call on."""
         self.records = records
-
-    def expire_tokens(self) -> None:
-        """Every issued token expires now: the next call with one answers errcode 42001."""
-        with self._state_lock:
-            self._tokens = dict.fromkeys(self._tokens, 0.0)
 
     # -- plumbing --------------------------------------------------------------------------------
 
@@ -118,11 +113,10 @@ class WecomSimulator(SimulatorBase):
         token = request.query.get("access_token", "")
         if not token:
             return error(41001, "access_token missing")
-        with self._state_lock:
-            expires = self._tokens.get(token)
-        if expires is None:
+        state = self.tokens.state(token)
+        if state == "unknown":
             return error(40014, f"invalid access_token, hint: [{secrets.token_hex(4)}]")
-        if expires <= time.monotonic():
+        if state == "expired":
             return error(42001, "access_token expired")
         return None
 
@@ -167,9 +161,7 @@ class WecomSimulator(SimulatorBase):
             return error(40013, "invalid corpid")
         if request.query.get("corpsecret") != corp_secret:
             return error(40001, "invalid credential")
-        token = secrets.token_urlsafe(48)
-        with self._state_lock:
-            self._tokens[token] = time.monotonic() + self.token_ttl_seconds
+        token = self.tokens.issue(secrets.token_urlsafe(48))
         return ok({"access_token": token, "expires_in": self.token_ttl_seconds})
 
     def _follow_users(self, _: Request) -> Mapping[str, Any]:

@@ -16,7 +16,17 @@ import dlt
 import pytest
 
 from demo.simulators.neocrm import NeocrmSimulator
-from extract.neocrm import neocrm_source
+from extract.neocrm import neocrm_source, settings
+
+# The helper modules test modules share: their asserts report like a test's, whoever imports them first.
+pytest.register_assert_rewrite(
+    "tests.extract.source_adapters",
+    "tests.extract.baidu_sem_fixtures",
+    "tests.extract.oceanengine_fixtures",
+    "tests.extract.salesforce_fixtures",
+    "tests.extract.sensors_fixtures",
+    "tests.extract.wecom_fixtures",
+)
 
 Record = dict[str, Any]
 World = dict[str, list[Record]]
@@ -220,6 +230,11 @@ def build_world(seed: int = 7) -> World:
         "payment": _payments,
     }
     return {name: build(rng) for name, build in builders.items()}
+
+
+def expected_counts(world: World) -> dict[str, int]:
+    """Rows per raw table the simulator holds."""
+    return {obj.resource: len(world[obj.xoql_name]) for obj in settings.OBJECTS}
 
 
 @pytest.fixture

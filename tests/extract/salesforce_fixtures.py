@@ -15,12 +15,14 @@ from typing import Any
 import dlt
 import pytest
 
+from demo import catalog
 from demo.digital import simulate_digital
 from demo.model import World
-from demo.salesforce_records import render
+from demo.sales_activities import MEETING, sales_activities
+from demo.salesforce_records import duplicate_of, render
 from demo.salesforce_shape import OrgShape
 from demo.simulators.salesforce import SalesforceSimulator
-from extract.salesforce import salesforce_source
+from extract.salesforce import salesforce_source, settings
 
 Records = dict[str, list[dict[str, Any]]]
 
@@ -28,6 +30,13 @@ CLIENT_ID, CLIENT_SECRET = "leadloop-sf-test", "sf-s3cret"
 USERNAME, PASSWORD, SECURITY_TOKEN = "api@leadloop.test", "pass-word", "T0KEN"
 BATCH_SIZE = 200  # the smallest page Salesforce allows: leads and history span several pages
 DAY_MS = 86_400_000
+DATA_TABLES = [obj.resource for obj in settings.OBJECTS]
+# Stage names of the brief, restated here so that the renderer is checked against them.
+STAGE = {
+    catalog.STAGE_DISCOVERY: "Prospecting", catalog.STAGE_NEEDS: "Needs Analysis",
+    catalog.STAGE_POC: "Proof of Concept", catalog.STAGE_NEGOTIATION: "Negotiation/Review",
+    catalog.STAGE_WON: "Closed Won", catalog.STAGE_LOST: "Closed Lost",
+}
 
 
 @pytest.fixture(scope="session")
@@ -117,3 +126,58 @@ def rows(pipeline: dlt.Pipeline, sql: str) -> list[tuple[Any, ...]]:
     """Runs a query against the pipeline's dataset."""
     with pipeline.sql_client() as client:
         return [tuple(row) for row in client.execute_sql(sql)]
+
+
+def contact_role_count(world: World, now: int) -> int:
+    """Committee members who are contacts while a deal runs, once the deal and they exist."""
+    accounts = {a.account_id: a for a in world.accounts}
+    count = 0
+    for o in (o for o in world.opportunities if o.created_at <= now):
+        for p in accounts[o.account_id].committee:
+            became = p.contact_created_at
+            if p.contact_id is None or became is None or (o.closed_at is not None and became > o.closed_at):
+                continue
+            count += max(o.created_at, became) <= now
+    return count
+
+
+def field_history_count(world: World, now: int) -> int:
+    """Stage changes seen by `now`, plus one Amount change per deal won for another amount."""
+    count = 0
+    for o in world.opportunities:
+        stages = [s for at, s in o.stage_events if at <= now]
+        count += max(0, len(stages) - 1)
+        count += bool(stages) and stages[-1] == catalog.STAGE_WON and o.won_amount not in (None, o.estimate)
+    return count
+
+
+def expected_counts(world: World, now: int) -> dict[str, int]:
+    """Rows per raw table the demo world holds at `now`, counted from the world itself."""
+    journeys = [j for j in world.journeys if j.created_at <= now]
+    activities = [a for a in sales_activities(world) if a.at_ms <= now]
+    duplicates = [d for j in world.journeys if (d := duplicate_of(j)) and d.created_at <= now]
+    people = [p for a in world.accounts for p in a.committee]
+    campaigns = {(j.utm["utmSource"], j.utm["utmCampaign"]) for j in world.journeys if j.utm["utmCampaign"]}
+    return {
+        "users": len(world.users),
+        "accounts": sum(1 for a in world.accounts if 0 < a.created_at <= now),
+        "contacts": sum(
+            1 for p in people if p.contact_created_at is not None and p.contact_created_at <= now
+        ),
+        "leads": len(journeys) + len(duplicates),
+        "lead_history": sum(sum(1 for at, _ in j.status_events[1:] if at <= now) for j in journeys),
+        "opportunities": sum(1 for o in world.opportunities if o.created_at <= now),
+        "opportunity_history": sum(1 for o in world.opportunities for at, _ in o.stage_events if at <= now),
+        "campaigns": len(campaigns),
+        "campaign_members": sum(1 for j in journeys if j.utm["utmCampaign"]),
+        "tasks": sum(1 for a in activities if a.kind != MEETING),
+        "events": sum(1 for a in activities if a.kind == MEETING),
+        "opportunity_contact_roles": contact_role_count(world, now),
+        "opportunity_field_history": field_history_count(world, now),
+        "organization": 1,
+    }
+
+
+def table_counts(pipeline: dlt.Pipeline) -> dict[str, int]:
+    """Rows per raw table in DuckDB."""
+    return {name: rows(pipeline, f"select count(*) from {name}")[0][0] for name in DATA_TABLES}

@@ -5,7 +5,6 @@ The simulator serves the default demo company; expectations come from `demo.digi
 
 from __future__ import annotations
 
-import json
 from datetime import date, timedelta
 
 import dlt
@@ -14,7 +13,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 
 from demo.model import DAY_MS
 from demo.simulators.baidu_sem import REFRESH_PATH, REPORT_PATH, BaiduSemSimulator
-from extract.baidu_sem import baidu_sem_source, settings
+from extract.baidu_sem import settings
 from tests.extract.baidu_sem_fixtures import (  # noqa: F401 - *_fixture: pytest fixtures
     LOOKBACK_DAYS,
     BaiduDemo,
@@ -37,31 +36,6 @@ UNITS = 15  # Baidu keywords of the demo company: 3 campaigns × 5 terms (demo.c
 def _baidu_units(demo: BaiduDemo) -> int:
     """Keywords the demo world advertises on Baidu, counted from demo.digital."""
     return sum(1 for unit in demo.digital.ad_units if unit.platform == "baidu")
-
-
-def _status_answer(status: int, *failures: tuple[int, str]) -> dict[str, object]:
-    """A 百度营销 answer envelope with the given status and failure codes."""
-    return {
-        "header": {
-            "desc": "failure",
-            "failures": [{"code": code, "message": message, "position": ""} for code, message in failures],
-            "oprs": 0,
-            "oprtime": 0,
-            "quota": 2,
-            "rquota": 100,
-            "status": status,
-        },
-        "body": {},
-    }
-
-
-def test_source_builds_without_any_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key in ("USERNAME", "ACCESS_TOKEN", "REFRESH_TOKEN", "APP_ID", "SECRET_KEY", "BASE_URL"):
-        monkeypatch.delenv(f"SOURCES__BAIDU_SEM__{key}", raising=False)
-    source = baidu_sem_source()
-    assert list(source.resources) == [TABLE, "quarantine"]
-    report = source.resources[TABLE]
-    assert report.write_disposition == "merge" and report.table_name == TABLE
 
 
 def test_full_load_matches_the_demo_world(
@@ -141,114 +115,6 @@ def test_missed_runs_widen_the_window_back_to_the_last_end(
     assert loaded_report(baidu_pipeline) == expected_report(baidu_demo)
 
 
-def test_rate_limits_are_retried(
-    baidu_env: BaiduSemSimulator, baidu_demo: BaiduDemo, baidu_pipeline: dlt.Pipeline
-) -> None:
-    baidu_env.inject(REPORT_PATH, 200, _status_answer(2, (settings.RATE_LIMITED_CODE, "too frequent")))
-    baidu_env.inject(REPORT_PATH, 429, {"error": "slow down"}, headers={"Retry-After": "0"})
-    baidu_env.inject(REPORT_PATH, 200, _status_answer(1, (settings.QUOTA_EXHAUSTED_CODE, "quota")))
-    loaded = run_baidu(baidu_pipeline)
-    assert loaded[TABLE] == len(expected_report(baidu_demo))
-    assert loaded_report(baidu_pipeline) == expected_report(baidu_demo)
-
-
-def test_token_expiring_mid_run_is_refreshed_once(
-    baidu_env: BaiduSemSimulator, baidu_demo: BaiduDemo, baidu_pipeline: dlt.Pipeline
-) -> None:
-    baidu_env.call_after(REPORT_PATH, 3, baidu_env.expire_tokens)
-    loaded = run_baidu(baidu_pipeline)
-    assert loaded[TABLE] == len(expected_report(baidu_demo))
-    assert baidu_env.requests_served[REFRESH_PATH] == 1
-    pages = -(-len(expected_report(baidu_demo)) // 1000)
-    assert baidu_env.requests_served[REPORT_PATH] == pages + 1  # one page asked twice
-
-
-def test_server_error_burst_is_retried(
-    baidu_env: BaiduSemSimulator,
-    baidu_demo: BaiduDemo,
-    baidu_pipeline: dlt.Pipeline,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("SOURCES__BAIDU_SEM__MAX_TRIES", "6")  # five failures in a row on the first page
-    baidu_env.inject(REPORT_PATH, 503, "Service Unavailable", times=3)
-    baidu_env.inject(REPORT_PATH, 200, _status_answer(3))  # system error without details
-    baidu_env.inject(REPORT_PATH, 200, _status_answer(3, (settings.SYSTEM_BUSY_CODE, "busy")))
-    loaded = run_baidu(baidu_pipeline)
-    assert loaded[TABLE] == len(expected_report(baidu_demo))
-
-
-def test_malformed_pages_are_asked_again(
-    baidu_env: BaiduSemSimulator, baidu_demo: BaiduDemo, baidu_pipeline: dlt.Pipeline
-) -> None:
-    ok_header = _status_answer(0)["header"]
-    baidu_env.inject(REPORT_PATH, 200, b"<html>upstream timed out</html>")  # not JSON
-    baidu_env.inject(REPORT_PATH, 200, {"header": ok_header, "body": {}})  # no data
-    baidu_env.inject(REPORT_PATH, 200, {"header": ok_header, "body": {"data": [{"rows": []}]}})  # no total
-    loaded = run_baidu(baidu_pipeline)
-    assert loaded[TABLE] == len(expected_report(baidu_demo))
-    assert loaded_report(baidu_pipeline) == expected_report(baidu_demo)
-
-
-def test_invalid_rows_land_in_quarantine(
-    baidu_env: BaiduSemSimulator, baidu_demo: BaiduDemo, baidu_pipeline: dlt.Pipeline
-) -> None:
-    template = dict(baidu_env.rows[-1])
-    bad_cost = dict(template, keywordId=99_001, cost="12,5O")
-    no_keyword = {key: value for key, value in template.items() if key != "keywordId"}
-    bad_day = dict(template, keywordId=99_003, date=template["date"][:-1])  # e.g. 2026-11-2
-    baidu_env.rows.extend([bad_cost, no_keyword, bad_day])
-    served = len(baidu_env.rows)
-
-    loaded = run_baidu(baidu_pipeline)
-    rows = table_rows(
-        baidu_pipeline, "select record_id, reason, raw_payload from quarantine order by record_id"
-    )
-    assert loaded["quarantine"] == 3
-    reasons = {record_id: reason for record_id, reason, _ in rows}
-    assert "cost" in reasons[f"30001/99001/{template['date']}"]
-    assert "keywordId" in reasons[f"30001//{template['date']}"]
-    assert "YYYY-MM-DD" in reasons[f"30001/99003/{bad_day['date']}"]
-    assert json.loads(rows[0][2])["userId"] == 30001
-    raw = table_rows(baidu_pipeline, f"select count(*) from {TABLE}")[0][0]
-    assert served == raw + len(rows)  # every row served is either loaded or quarantined
-
-
-def test_wrong_username_fails_once_naming_the_setting(
-    baidu_env: BaiduSemSimulator, monkeypatch: pytest.MonkeyPatch, baidu_pipeline: dlt.Pipeline
-) -> None:
-    monkeypatch.setenv("SOURCES__BAIDU_SEM__USERNAME", "somebody-else")
-    with pytest.raises(PipelineStepFailed) as failure:
-        run_baidu(baidu_pipeline)
-    assert "SOURCES__BAIDU_SEM__USERNAME" in str(failure.value)
-    assert baidu_env.requests_served[REPORT_PATH] == 1
-    assert baidu_env.requests_served[REFRESH_PATH] == 0
-
-
-def test_rejected_token_with_wrong_refresh_token_names_the_settings(
-    baidu_env: BaiduSemSimulator, monkeypatch: pytest.MonkeyPatch, baidu_pipeline: dlt.Pipeline
-) -> None:
-    monkeypatch.setenv("SOURCES__BAIDU_SEM__ACCESS_TOKEN", "stale-token")
-    monkeypatch.setenv("SOURCES__BAIDU_SEM__REFRESH_TOKEN", "not-the-refresh-token")
-    with pytest.raises(PipelineStepFailed) as failure:
-        run_baidu(baidu_pipeline)
-    assert "SOURCES__BAIDU_SEM__REFRESH_TOKEN" in str(failure.value)
-    assert baidu_env.requests_served[REPORT_PATH] == 1
-    assert baidu_env.requests_served[REFRESH_PATH] == 1
-
-
-def test_rejected_token_without_refresh_settings_says_what_to_set(
-    baidu_env: BaiduSemSimulator, monkeypatch: pytest.MonkeyPatch, baidu_pipeline: dlt.Pipeline
-) -> None:
-    monkeypatch.setenv("SOURCES__BAIDU_SEM__ACCESS_TOKEN", "stale-token")
-    for key in ("REFRESH_TOKEN", "APP_ID", "SECRET_KEY"):
-        monkeypatch.delenv(f"SOURCES__BAIDU_SEM__{key}")
-    with pytest.raises(PipelineStepFailed) as failure:
-        run_baidu(baidu_pipeline)
-    message = str(failure.value)
-    assert "SOURCES__BAIDU_SEM__ACCESS_TOKEN" in message and "SOURCES__BAIDU_SEM__REFRESH_TOKEN" in message
-    assert baidu_env.requests_served[REPORT_PATH] == 1
-
-
 def test_without_access_token_the_refresh_token_fetches_one(
     baidu_env: BaiduSemSimulator,
     baidu_demo: BaiduDemo,
@@ -259,19 +125,6 @@ def test_without_access_token_the_refresh_token_fetches_one(
     loaded = run_baidu(baidu_pipeline)
     assert loaded[TABLE] == len(expected_report(baidu_demo))
     assert baidu_env.requests_served[REFRESH_PATH] == 1
-
-
-def test_missing_setting_is_named(
-    baidu_env: BaiduSemSimulator, monkeypatch: pytest.MonkeyPatch, baidu_pipeline: dlt.Pipeline
-) -> None:
-    monkeypatch.delenv("SOURCES__BAIDU_SEM__USERNAME")
-    with pytest.raises(PipelineStepFailed) as failure:
-        run_baidu(baidu_pipeline)
-    assert (
-        "baidu_sem: missing setting SOURCES__BAIDU_SEM__USERNAME (or username under [sources.baidu_sem]"
-        " in .dlt/secrets.toml)" in str(failure.value)
-    )
-    assert sum(baidu_env.requests_served.values()) == 0
 
 
 def test_ranges_longer_than_the_api_allows_are_split(

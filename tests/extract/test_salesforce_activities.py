@@ -18,18 +18,9 @@ pytest.register_assert_rewrite("tests.extract.salesforce_fixtures")
 
 import itertools
 
-from tests.extract.salesforce_fixtures import columns_of, rows, run_salesforce
+from tests.extract.salesforce_fixtures import STAGE, columns_of, rows, run_salesforce
 
 pytest_plugins = ("tests.extract.salesforce_fixtures",)  # the sf_* fixtures
-
-STAGES = {
-    catalog.STAGE_DISCOVERY: "Prospecting",
-    catalog.STAGE_NEEDS: "Needs Analysis",
-    catalog.STAGE_POC: "Proof of Concept",
-    catalog.STAGE_NEGOTIATION: "Negotiation/Review",
-    catalog.STAGE_WON: "Closed Won",
-    catalog.STAGE_LOST: "Closed Lost",
-}
 
 
 def sf(sobject: str, kind: str, world_id: int) -> str:
@@ -202,7 +193,7 @@ def test_opportunity_field_history_tracks_stage_and_amount(
         stages = [(at, s) for at, s in deal.stage_events if at <= now]
         deal_id = sf("Opportunity", "opportunity", deal.opportunity_id)
         for (_, old), (at, new) in itertools.pairwise(stages):
-            expected.append((deal_id, "StageName", STAGES[old], STAGES[new], at))
+            expected.append((deal_id, "StageName", STAGE[old], STAGE[new], at))
         if stages and stages[-1][1] == catalog.STAGE_WON and deal.won_amount != deal.estimate:
             expected.append((deal_id, "Amount", str(deal.estimate), str(deal.won_amount), stages[-1][0]))
     expected = [(d, f, o, n, datetime.fromtimestamp(at / 1000, UTC)) for d, f, o, n, at in expected]

@@ -25,6 +25,7 @@ from extract.salesforce import settings
 pytest.register_assert_rewrite("tests.extract.salesforce_fixtures")
 
 from tests.extract.salesforce_fixtures import (
+    DATA_TABLES,
     DAY_MS,
     Records,
     columns_of,
@@ -34,7 +35,6 @@ from tests.extract.salesforce_fixtures import (
 
 pytest_plugins = ("tests.extract.salesforce_fixtures",)  # the sf_* fixtures
 
-DATA_TABLES = [obj.resource for obj in settings.OBJECTS]
 OLD_STAMP = "2019-03-04T05:06:07.000+0000"
 
 
@@ -122,6 +122,14 @@ def test_start_is_a_lower_bound_that_reports_what_it_leaves_out(
 # -- Bulk API 2.0 ---------------------------------------------------------------------------------
 
 
+@pytest.fixture
+def sf_bulk_env(sf_env: SalesforceSimulator, monkeypatch: pytest.MonkeyPatch) -> SalesforceSimulator:
+    """The simulator, with every object that has a row read through a Bulk API job, polled fast."""
+    monkeypatch.setenv("SOURCES__SALESFORCE__BULK_THRESHOLD", "0")
+    monkeypatch.setenv("SOURCES__SALESFORCE__BULK_POLL_SECONDS", "0.01")
+    return sf_env
+
+
 def test_objects_above_the_threshold_go_through_bulk_paged_by_locator(
     sf_env: SalesforceSimulator,
     sf_records: Records,
@@ -182,11 +190,9 @@ def test_bulk_and_rest_load_identical_tables(
 
 
 def test_a_failed_bulk_job_stops_the_run_naming_the_setting(
-    sf_env: SalesforceSimulator, sf_pipeline: dlt.Pipeline, monkeypatch: pytest.MonkeyPatch
+    sf_bulk_env: SalesforceSimulator, sf_pipeline: dlt.Pipeline
 ) -> None:
-    monkeypatch.setenv("SOURCES__SALESFORCE__BULK_THRESHOLD", "0")
-    monkeypatch.setenv("SOURCES__SALESFORCE__BULK_POLL_SECONDS", "0.01")
-    sf_env.bulk_failure = "InternalServerError: retried more than 15 times"
+    sf_bulk_env.bulk_failure = "InternalServerError: retried more than 15 times"
     with pytest.raises(PipelineStepFailed) as failure:
         run_salesforce(sf_pipeline, _source("leads"))
     message = str(failure.value)
@@ -195,18 +201,17 @@ def test_a_failed_bulk_job_stops_the_run_naming_the_setting(
 
 
 def test_bulk_refused_for_the_org_falls_back_to_rest(
-    sf_env: SalesforceSimulator,
+    sf_bulk_env: SalesforceSimulator,
     sf_records: Records,
     sf_pipeline: dlt.Pipeline,
-    monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    monkeypatch.setenv("SOURCES__SALESFORCE__BULK_THRESHOLD", "0")
-    sf_env.bulk_refusal = ("FeatureNotEnabled", "Bulk API 2.0 is not enabled for this organization")
+    sf_bulk_env.bulk_refusal = ("FeatureNotEnabled", "Bulk API 2.0 is not enabled for this organization")
     with caplog.at_level(logging.INFO, logger="extract.salesforce"):
         loaded = run_salesforce(sf_pipeline, _source("leads"))
     assert loaded["leads"] == len(sf_records["Lead"])
-    assert sf_env.requests_served[BULK_JOBS_PATH] == 1 and sf_env.requests_served[QUERY_ALL_PATH] == 1
+    served = sf_bulk_env.requests_served
+    assert served[BULK_JOBS_PATH] == 1 and served[QUERY_ALL_PATH] == 1
     assert any(
         "no Bulk API job (FeatureNotEnabled" in r.getMessage() and r.levelno == logging.WARNING
         for r in caplog.records
@@ -214,17 +219,12 @@ def test_bulk_refused_for_the_org_falls_back_to_rest(
 
 
 def test_bulk_results_survive_server_hiccups_and_expired_tokens(
-    sf_env: SalesforceSimulator,
-    sf_records: Records,
-    sf_pipeline: dlt.Pipeline,
-    monkeypatch: pytest.MonkeyPatch,
+    sf_bulk_env: SalesforceSimulator, sf_records: Records, sf_pipeline: dlt.Pipeline
 ) -> None:
-    monkeypatch.setenv("SOURCES__SALESFORCE__BULK_THRESHOLD", "0")
-    monkeypatch.setenv("SOURCES__SALESFORCE__BULK_POLL_SECONDS", "0.01")
-    sf_env.bulk_page_size = 100
-    sf_env.inject(BULK_RESULTS_PATH, 503, "Service Unavailable")
-    sf_env.inject(BULK_JOB_PATH, 200, b'{"id": "750x", "sta')  # cut off: read again
-    sf_env.call_after(BULK_RESULTS_PATH, 3, sf_env.expire_tokens)
+    sf_bulk_env.bulk_page_size = 100
+    sf_bulk_env.inject(BULK_RESULTS_PATH, 503, "Service Unavailable")
+    sf_bulk_env.inject(BULK_JOB_PATH, 200, b'{"id": "750x", "sta')  # cut off: read again
+    sf_bulk_env.call_after(BULK_RESULTS_PATH, 3, sf_bulk_env.expire_tokens)
     loaded = run_salesforce(sf_pipeline, _source("leads"))
     assert loaded["leads"] == len(sf_records["Lead"])
     assert rows(sf_pipeline, "select count(distinct id) from leads") == [(len(sf_records["Lead"]),)]
@@ -257,15 +257,14 @@ def test_bad_settings_are_named(
 
 
 def test_a_refused_count_falls_back_to_rest(
-    sf_env: SalesforceSimulator,
+    sf_bulk_env: SalesforceSimulator,
     sf_records: Records,
     sf_pipeline: dlt.Pipeline,
-    monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    monkeypatch.setenv("SOURCES__SALESFORCE__BULK_THRESHOLD", "0")
-    sf_env.inject(QUERY_PATH, 400, [{"message": "COUNT() is not supported", "errorCode": "MALFORMED_QUERY"}])
+    refused = [{"message": "COUNT() is not supported", "errorCode": "MALFORMED_QUERY"}]
+    sf_bulk_env.inject(QUERY_PATH, 400, refused)
     with caplog.at_level(logging.INFO, logger="extract.salesforce"):
         loaded = run_salesforce(sf_pipeline, _source("leads"))
-    assert loaded["leads"] == len(sf_records["Lead"]) and sf_env.bulk_jobs_created == []
+    assert loaded["leads"] == len(sf_records["Lead"]) and sf_bulk_env.bulk_jobs_created == []
     assert any("COUNT() refused" in r.getMessage() for r in caplog.records)

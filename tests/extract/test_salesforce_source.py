@@ -18,7 +18,6 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from demo import catalog
 from demo.digital import simulate_digital
 from demo.model import ID_BASE, World
-from demo.sales_activities import MEETING, sales_activities
 from demo.salesforce_records import duplicate_of, render, salesforce_id
 from demo.simulators.salesforce import QUERY_ALL_PATH, QUERY_MORE_PATH, TOKEN_PATH, SalesforceSimulator
 from extract.salesforce import salesforce_source, settings
@@ -28,16 +27,19 @@ pytest.register_assert_rewrite("tests.extract.salesforce_fixtures")
 from tests.extract.salesforce_fixtures import (
     CLIENT_ID,
     CLIENT_SECRET,
+    DATA_TABLES,
     DAY_MS,
+    STAGE,
     Records,
     columns_of,
+    expected_counts,
     rows,
     run_salesforce,
+    table_counts,
 )
 
 pytest_plugins = ("tests.extract.salesforce_fixtures",)  # the sf_* fixtures
 
-DATA_TABLES = [obj.resource for obj in settings.OBJECTS]
 # The mapping of the brief, restated here so that the renderer is checked against it.
 STATUS = {
     catalog.LEAD_STATUS_NEW: "Open - Not Contacted",
@@ -46,74 +48,11 @@ STATUS = {
     catalog.LEAD_STATUS_CONVERTED: "Closed - Converted",
     catalog.LEAD_STATUS_DISQUALIFIED: "Closed - Not Converted",
 }
-STAGE = {
-    catalog.STAGE_DISCOVERY: "Prospecting",
-    catalog.STAGE_NEEDS: "Needs Analysis",
-    catalog.STAGE_POC: "Proof of Concept",
-    catalog.STAGE_NEGOTIATION: "Negotiation/Review",
-    catalog.STAGE_WON: "Closed Won",
-    catalog.STAGE_LOST: "Closed Lost",
-}
 
 
 def _sf_id(sobject: str, kind: str, world_id: int) -> str:
     """The Salesforce id the org must show for a world id."""
     return salesforce_id(sobject, world_id - ID_BASE[kind])
-
-
-def contact_role_count(world: World, now: int) -> int:
-    """Committee members who are contacts while a deal runs, once the deal and they exist."""
-    accounts = {a.account_id: a for a in world.accounts}
-    count = 0
-    for o in (o for o in world.opportunities if o.created_at <= now):
-        for p in accounts[o.account_id].committee:
-            became = p.contact_created_at
-            if p.contact_id is None or became is None or (o.closed_at is not None and became > o.closed_at):
-                continue
-            count += max(o.created_at, became) <= now
-    return count
-
-
-def field_history_count(world: World, now: int) -> int:
-    """Stage changes seen by `now`, plus one Amount change per deal won for another amount."""
-    count = 0
-    for o in world.opportunities:
-        stages = [s for at, s in o.stage_events if at <= now]
-        count += max(0, len(stages) - 1)
-        count += bool(stages) and stages[-1] == catalog.STAGE_WON and o.won_amount not in (None, o.estimate)
-    return count
-
-
-def expected_counts(world: World, now: int) -> dict[str, int]:
-    """Rows per raw table the demo world holds at `now`, counted from the world itself."""
-    journeys = [j for j in world.journeys if j.created_at <= now]
-    activities = [a for a in sales_activities(world) if a.at_ms <= now]
-    duplicates = [d for j in world.journeys if (d := duplicate_of(j)) and d.created_at <= now]
-    people = [p for a in world.accounts for p in a.committee]
-    campaigns = {(j.utm["utmSource"], j.utm["utmCampaign"]) for j in world.journeys if j.utm["utmCampaign"]}
-    return {
-        "users": len(world.users),
-        "accounts": sum(1 for a in world.accounts if 0 < a.created_at <= now),
-        "contacts": sum(
-            1 for p in people if p.contact_created_at is not None and p.contact_created_at <= now
-        ),
-        "leads": len(journeys) + len(duplicates),
-        "lead_history": sum(sum(1 for at, _ in j.status_events[1:] if at <= now) for j in journeys),
-        "opportunities": sum(1 for o in world.opportunities if o.created_at <= now),
-        "opportunity_history": sum(1 for o in world.opportunities for at, _ in o.stage_events if at <= now),
-        "campaigns": len(campaigns),
-        "campaign_members": sum(1 for j in journeys if j.utm["utmCampaign"]),
-        "tasks": sum(1 for a in activities if a.kind != MEETING),
-        "events": sum(1 for a in activities if a.kind == MEETING),
-        "opportunity_contact_roles": contact_role_count(world, now),
-        "opportunity_field_history": field_history_count(world, now),
-        "organization": 1,
-    }
-
-
-def table_counts(pipeline: dlt.Pipeline) -> dict[str, int]:
-    """Rows per raw table in DuckDB."""
-    return {name: rows(pipeline, f"select count(*) from {name}")[0][0] for name in DATA_TABLES}
 
 
 def snapshot(pipeline: dlt.Pipeline) -> dict[str, list[tuple[object, ...]]]:
@@ -133,16 +72,6 @@ def changed_rows(before: Records, after: Records) -> dict[str, int]:
         old = {r["Id"]: r for r in before[obj.sobject]}
         changed[obj.resource] = sum(1 for r in after[obj.sobject] if old.get(r["Id"]) != r)
     return changed
-
-
-def test_source_builds_without_any_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key in ("CLIENT_ID", "CLIENT_SECRET", "USERNAME", "PASSWORD", "SECURITY_TOKEN", "LOGIN_URL"):
-        monkeypatch.delenv(f"SOURCES__SALESFORCE__{key}", raising=False)
-    source = salesforce_source()
-    assert list(source.resources) == [*DATA_TABLES, "quarantine"]
-    leads = source.resources["leads"]
-    assert leads.write_disposition == "merge" and leads.table_name == "leads"
-    assert leads.compute_table_schema()["columns"]["Id"]["primary_key"]
 
 
 def test_full_load_matches_the_demo_world(
@@ -256,125 +185,6 @@ def test_deletion_reaches_raw_as_a_flag(
     loaded = run_salesforce(sf_pipeline, salesforce_source().with_resources("leads"))
     assert rows(sf_pipeline, flag) == [(True,)]
     assert loaded["leads"] >= 1
-
-
-def test_request_limit_then_success(
-    sf_env: SalesforceSimulator, demo_world: World, sf_pipeline: dlt.Pipeline
-) -> None:
-    limit = [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}]
-    sf_env.inject(QUERY_ALL_PATH, 403, limit, times=2)
-    loaded = run_salesforce(sf_pipeline)
-    assert {name: loaded[name] for name in DATA_TABLES} == expected_counts(demo_world, demo_world.as_of_ms)
-    assert sf_env.requests_served[QUERY_ALL_PATH] == len(DATA_TABLES) + 2
-
-
-def test_token_expiring_mid_run_is_refreshed(
-    sf_env: SalesforceSimulator, demo_world: World, sf_pipeline: dlt.Pipeline
-) -> None:
-    sf_env.call_after(QUERY_MORE_PATH, 1, sf_env.expire_tokens)  # between two pages of one query
-    loaded = run_salesforce(sf_pipeline)
-    assert {name: loaded[name] for name in DATA_TABLES} == expected_counts(demo_world, demo_world.as_of_ms)
-    assert sf_env.requests_served[TOKEN_PATH] == 2
-
-
-def test_server_errors_are_retried(
-    sf_env: SalesforceSimulator, demo_world: World, sf_pipeline: dlt.Pipeline
-) -> None:
-    unavailable = [{"message": "Server unavailable", "errorCode": "SERVER_UNAVAILABLE"}]
-    sf_env.inject(TOKEN_PATH, 502, "Bad Gateway")
-    sf_env.inject(QUERY_ALL_PATH, 503, unavailable, times=2, headers={"Retry-After": "0"})
-    sf_env.inject(QUERY_ALL_PATH, 500, [{"message": "An unexpected error", "errorCode": "UNKNOWN_EXCEPTION"}])
-    sf_env.inject(QUERY_MORE_PATH, 502, "Bad Gateway")
-    loaded = run_salesforce(sf_pipeline)
-    expected = expected_counts(demo_world, demo_world.as_of_ms)
-    assert {name: loaded[name] for name in DATA_TABLES} == expected
-    assert table_counts(sf_pipeline) == expected
-
-
-def test_malformed_pages_are_read_again(
-    sf_env: SalesforceSimulator, demo_world: World, sf_pipeline: dlt.Pipeline
-) -> None:
-    sf_env.inject(QUERY_ALL_PATH, 200, b'{"totalSize": 3, "done": tr')  # cut off mid-answer
-    sf_env.inject(QUERY_MORE_PATH, 200, {"totalSize": 558, "nextRecordsUrl": None})  # no records / done
-    run_salesforce(sf_pipeline)
-    expected = expected_counts(demo_world, demo_world.as_of_ms)
-    assert table_counts(sf_pipeline) == expected
-    assert rows(sf_pipeline, "select count(*) from quarantine") == [(0,)]
-    for obj in settings.OBJECTS:  # rows served = rows in raw (+ quarantine, empty here)
-        assert sf_env.rows_served[obj.sobject] == expected[obj.resource]
-
-
-def test_invalid_records_land_in_quarantine(
-    sf_env: SalesforceSimulator, sf_records: Records, sf_pipeline: dlt.Pipeline
-) -> None:
-    sf_records["Lead"][3]["IsConverted"] = "maybe"
-    sf_records["Opportunity"][0]["Amount"] = "lots"
-    sf_records["Contact"][5]["MobilePhone"] = ["13800138000", "13900139000"]  # a list, not text
-    sf_records["CampaignMember"][7]["Id"] = None
-    sf_records["LeadHistory"][0]["CreatedDate"] = "2026-01-01 08:00"  # no time zone: not an instant
-
-    loaded = run_salesforce(sf_pipeline)
-    quarantined = rows(
-        sf_pipeline, "select resource, record_id, reason, raw_payload from quarantine order by resource"
-    )
-    assert [(r[0], r[1]) for r in quarantined] == [
-        ("campaign_members", None),
-        ("contacts", sf_records["Contact"][5]["Id"]),
-        ("lead_history", sf_records["LeadHistory"][0]["Id"]),
-        ("leads", sf_records["Lead"][3]["Id"]),
-        ("opportunities", sf_records["Opportunity"][0]["Id"]),
-    ]
-    reasons = {r[0]: r[2] for r in quarantined}
-    assert "IsConverted" in reasons["leads"] and "Amount" in reasons["opportunities"]
-    assert "MobilePhone" in reasons["contacts"] and "Id" in reasons["campaign_members"]
-    assert "CreatedDate" in reasons["lead_history"]
-    assert json.loads(quarantined[3][3])["IsConverted"] == "maybe"
-    assert loaded["quarantine"] == 5
-    counts, per_resource = table_counts(sf_pipeline), {r[0]: 1 for r in quarantined}
-    for obj in settings.OBJECTS:  # every row served is in raw or in quarantine
-        assert sf_env.rows_served[obj.sobject] == counts[obj.resource] + per_resource.get(obj.resource, 0)
-        assert len(sf_records[obj.sobject]) == sf_env.rows_served[obj.sobject]
-
-    run_salesforce(sf_pipeline)  # quarantine is idempotent
-    assert rows(sf_pipeline, "select count(*) from quarantine") == [(5,)]
-
-
-def test_wrong_client_secret_fails_once_naming_the_setting(
-    sf_env: SalesforceSimulator, monkeypatch: pytest.MonkeyPatch, sf_pipeline: dlt.Pipeline
-) -> None:
-    monkeypatch.setenv("SOURCES__SALESFORCE__CLIENT_SECRET", "not-the-secret")
-    with pytest.raises(PipelineStepFailed) as failure:
-        run_salesforce(sf_pipeline)
-    message = str(failure.value)
-    assert "SOURCES__SALESFORCE__CLIENT_SECRET" in message and "invalid_client" in message
-    assert sf_env.requests_served[TOKEN_PATH] == 1
-    assert sf_env.requests_served[QUERY_ALL_PATH] == 0
-
-
-def test_wrong_security_token_names_password_and_token(
-    sf_env: SalesforceSimulator, monkeypatch: pytest.MonkeyPatch, sf_pipeline: dlt.Pipeline
-) -> None:
-    monkeypatch.delenv("SOURCES__SALESFORCE__SECURITY_TOKEN")
-    with pytest.raises(PipelineStepFailed) as failure:
-        run_salesforce(sf_pipeline)
-    message = str(failure.value)
-    assert "SOURCES__SALESFORCE__PASSWORD" in message and "SOURCES__SALESFORCE__SECURITY_TOKEN" in message
-    assert "authentication failure" in message
-    assert sf_env.requests_served[TOKEN_PATH] == 1
-
-
-@pytest.mark.parametrize("key", ["CLIENT_SECRET", "PASSWORD"])
-def test_missing_setting_is_named(
-    key: str, sf_env: SalesforceSimulator, monkeypatch: pytest.MonkeyPatch, sf_pipeline: dlt.Pipeline
-) -> None:
-    monkeypatch.delenv(f"SOURCES__SALESFORCE__{key}")
-    with pytest.raises(PipelineStepFailed) as failure:
-        run_salesforce(sf_pipeline)
-    assert (
-        f"salesforce: missing setting SOURCES__SALESFORCE__{key} (or {key.lower()} under [sources.salesforce]"
-        " in .dlt/secrets.toml)" in str(failure.value)
-    )
-    assert sf_env.requests_served[TOKEN_PATH] == 0
 
 
 def test_client_credentials_grant_without_a_user(

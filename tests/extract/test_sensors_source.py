@@ -17,7 +17,6 @@ from demo.digital import DigitalWorld
 from demo.model import World
 from demo.sensors_records import receive_ms, render
 from demo.simulators.sensors import QUERY_PATH, SensorsSimulator
-from extract.sensors import sensors_source
 from tests.extract.sensors_fixtures import *  # the fixtures, found by name
 from tests.extract.sensors_fixtures import (
     DAY_MS,
@@ -42,17 +41,6 @@ def _snapshot(pipeline: dlt.Pipeline) -> list[tuple[object, ...]]:
 def _identities(pipeline: dlt.Pipeline) -> Counter[tuple[str, str, str]]:
     """(event, time, distinct_id) of every loaded row, with multiplicity."""
     return Counter(rows(pipeline, "select event, time, distinct_id from events"))
-
-
-def test_source_builds_without_any_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key in ("BASE_URL", "TOKEN", "PROJECT"):
-        monkeypatch.delenv(f"SOURCES__SENSORS__{key}", raising=False)
-    source = sensors_source()
-    assert list(source.resources) == ["events", "quarantine"]
-    events = source.resources["events"]
-    assert events.compute_table_schema()["write_disposition"] == "merge" and events.table_name == "events"
-    assert events.compute_table_schema()["x-merge-strategy"] == "insert-only"  # type: ignore[typeddict-item]
-    assert events.compute_table_schema()["columns"]["event_key"]["primary_key"] is True
 
 
 def test_full_load_matches_the_demo_world(
@@ -141,72 +129,6 @@ def test_next_day_reads_the_lookback_and_picks_up_late_events(
     assert _snapshot(sensors_pipeline) == snapshot
 
 
-def test_rate_limit_and_server_errors_are_retried(
-    sensors_env: SensorsSimulator,
-    sensors_pipeline: dlt.Pipeline,
-    monkeypatch: pytest.MonkeyPatch,
-    demo_world: World,
-    digital: DigitalWorld,
-) -> None:
-    monkeypatch.setenv("SOURCES__SENSORS__START_TIME", RECENT_START)
-    sensors_env.inject(QUERY_PATH, 429, {"error": "too many requests"}, headers={"Retry-After": "0"})
-    sensors_env.call_after(QUERY_PATH, 10, lambda: sensors_env.inject(QUERY_PATH, 503, "busy", times=3))
-    loaded = run_sensors(sensors_pipeline)
-    expected = served_events(digital, demo_world.as_of_ms, RECENT_START)
-    assert loaded["events"] == len(expected) == sensors_env.rows_served
-    windows = len(sensors_env.queries)
-    assert sensors_env.requests_served[QUERY_PATH] == windows + 4
-
-
-def test_bad_lines_go_to_quarantine_and_the_rest_loads_unchanged(
-    sensors_env: SensorsSimulator,
-    sensors_pipeline: dlt.Pipeline,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: object,
-) -> None:
-    monkeypatch.setenv("SOURCES__SENSORS__START_TIME", RECENT_START)
-    clean = dlt.pipeline(
-        pipeline_name="sensors_clean",
-        destination=dlt.destinations.duckdb(str(sensors_pipeline.pipelines_dir) + "/clean.duckdb"),
-        dataset_name="raw_sensors",
-        pipelines_dir=str(sensors_pipeline.pipelines_dir) + "/clean",
-    )
-    run_sensors(clean)
-    clean_keys = set(rows(clean, "select event_key from events"))
-
-    moment = "2026-10-05 10:00:00.000"
-    bad = [
-        b'{"event":"$pageview","time":"2026-10-05 10:00:00.000","distinct_id":',  # cut off
-        b'{"event":"$pageview","time":"2026-10-05 10:00:00.000"}',  # no distinct_id
-        b'{"event":"$WebStay","time":"2026-10-05 10:00:00.000","distinct_id":"x-sa","event_duration":"long"}',
-        b'{"event":"$pageview","time":"5 Oct 2026","distinct_id":"x-sa"}',
-        b"[1, 2]",
-    ]
-    for line in bad:
-        sensors_env.add_raw_line(moment, line)
-    sensors_env.reset_counters()
-    loaded = run_sensors(sensors_pipeline)
-
-    quarantined = rows(sensors_pipeline, "select reason, raw_payload from quarantine order by reason")
-    assert loaded["quarantine"] == len(quarantined) == len(bad)
-    reasons = " | ".join(reason for reason, _ in quarantined)
-    for words in (
-        "malformed NDJSON line",
-        "missing required field distinct_id",
-        "event_duration",
-        "field time",
-        "not an object",
-    ):
-        assert words in reasons
-    assert any(
-        'distinct_id":' in json.loads(payload) for _, payload in quarantined if payload.startswith('"')
-    )
-    # rows served = rows loaded + rows quarantined; the good rows keep the keys of a clean run
-    count = rows(sensors_pipeline, "select count(*) from events")[0][0]
-    assert sensors_env.rows_served == count + len(quarantined)
-    assert set(rows(sensors_pipeline, "select event_key from events")) == clean_keys
-
-
 def test_a_token_reset_mid_run_stops_with_one_clear_error(
     sensors_env: SensorsSimulator, sensors_pipeline: dlt.Pipeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -217,57 +139,6 @@ def test_a_token_reset_mid_run_stops_with_one_clear_error(
     message = str(failure.value)
     assert "refused the API token (HTTP 403" in message and "SOURCES__SENSORS__TOKEN" in message
     assert sensors_env.requests_served[QUERY_PATH] <= 3 + 2  # in-flight windows only: no retries
-
-
-def test_wrong_token_fails_once_naming_the_setting(
-    sensors_env: SensorsSimulator, sensors_pipeline: dlt.Pipeline, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("SOURCES__SENSORS__TOKEN", "not-the-token")
-    with pytest.raises(PipelineStepFailed) as failure:
-        run_sensors(sensors_pipeline)
-    assert "SOURCES__SENSORS__TOKEN" in str(failure.value) and "SOURCES__SENSORS__PROJECT" in str(
-        failure.value
-    )
-    assert "not-the-token" not in str(failure.value)
-    assert sensors_env.requests_served[QUERY_PATH] == 1
-
-
-@pytest.mark.parametrize(
-    ("missing", "message"),
-    [
-        (
-            ("BASE_URL",),
-            "sensors: missing setting SOURCES__SENSORS__BASE_URL (or base_url under [sources.sensors]",
-        ),
-        (
-            ("BASE_URL", "TOKEN"),
-            "sensors: missing settings SOURCES__SENSORS__BASE_URL, SOURCES__SENSORS__TOKEN",
-        ),
-    ],
-)
-def test_missing_settings_are_named(
-    sensors_env: SensorsSimulator,
-    sensors_pipeline: dlt.Pipeline,
-    monkeypatch: pytest.MonkeyPatch,
-    missing: tuple[str, ...],
-    message: str,
-) -> None:
-    for key in missing:
-        monkeypatch.delenv(f"SOURCES__SENSORS__{key}")
-    with pytest.raises(PipelineStepFailed) as failure:
-        run_sensors(sensors_pipeline)
-    assert message in str(failure.value)
-    assert sensors_env.requests_served[QUERY_PATH] == 0
-
-
-def test_unknown_project_stops_with_the_server_message(
-    sensors_env: SensorsSimulator, sensors_pipeline: dlt.Pipeline, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("SOURCES__SENSORS__PROJECT", "production")
-    with pytest.raises(PipelineStepFailed) as failure:
-        run_sensors(sensors_pipeline)
-    assert "HTTP 400" in str(failure.value) and "project 'production' does not exist" in str(failure.value)
-    assert sensors_env.requests_served[QUERY_PATH] == 1
 
 
 def test_window_and_end_time_come_from_config(

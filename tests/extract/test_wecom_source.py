@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import replace
 
 import dlt
 import pytest
-from dlt.pipeline.exceptions import PipelineStepFailed
 
 from demo.model import DAY_MS
 from demo.simulators.wecom import (
     BATCH_GET_BY_USER_PATH,
-    FOLLOW_USER_LIST_PATH,
-    GET_CONTACT_WAY_PATH,
-    LIST_CONTACT_WAY_PATH,
-    TOKEN_PATH,
     WecomSimulator,
 )
 from demo.wecom_records import contact_way_created_ms
-from extract.wecom import settings, wecom_source
 
 pytest.register_assert_rewrite("tests.extract.wecom_fixtures")
 
@@ -35,6 +28,8 @@ from tests.extract.wecom_fixtures import (
     query,
     run_wecom,
     table_contents,
+    table_counts,
+    world_counts,
 )
 
 pytest_plugins = ("tests.extract.wecom_fixtures",)  # the wecom_* fixtures
@@ -47,36 +42,7 @@ def _loaded_data(loaded: dict[str, int]) -> dict[str, int]:
     return {table: loaded[table] for table in DATA_TABLES}
 
 
-def _world_counts(demo: Demo, at_ms: int) -> dict[str, int]:
-    """Rows each raw table should hold after a first run at an instant, from the demo world."""
-    relations = live_relations(demo.digital, at_ms)
-    ways = [
-        s for s in demo.digital.contact_ways if contact_way_created_ms(demo.world, demo.digital, s) <= at_ms
-    ]
-    return {
-        "external_contacts": len({eu for eu, _ in relations}),
-        "follow_relations": len(relations),
-        "corp_tags": len(demo.digital.corp_tags),
-        "contact_ways": len(ways),
-    }
-
-
-def _table_counts(pipeline: dlt.Pipeline) -> dict[str, int]:
-    """Rows per raw data table in DuckDB."""
-    return {table: query(pipeline, f"select count(*) from {table}")[0][0] for table in DATA_TABLES}
-
-
 # -- building and first load -------------------------------------------------------------------
-
-
-def test_source_builds_without_any_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key in ("CORP_ID", "CORP_SECRET", "BASE_URL"):
-        monkeypatch.delenv(f"SOURCES__WECOM__{key}", raising=False)
-    source = wecom_source()
-    assert list(source.resources) == [*DATA_TABLES, "quarantine"]
-    relations = source.resources["follow_relations"]
-    assert relations.write_disposition == "merge"
-    assert relations.compute_table_schema()["columns"]["userid"]["primary_key"]
 
 
 def test_full_load_matches_the_demo_world(
@@ -84,9 +50,9 @@ def test_full_load_matches_the_demo_world(
 ) -> None:
     today = wecom_demo.world.as_of_ms
     loaded = run_wecom(wecom_pipeline)
-    expected = _world_counts(wecom_demo, today)
+    expected = world_counts(wecom_demo, today)
     assert _loaded_data(loaded) == expected
-    assert _table_counts(wecom_pipeline) == expected
+    assert table_counts(wecom_pipeline) == expected
     assert loaded["quarantine"] == 0
 
     mqls = mql_moments(wecom_demo.world)
@@ -202,7 +168,7 @@ def test_next_day_loads_exactly_what_the_world_changed(
     assert changed_keys(before["contact_ways"], after["contact_ways"]) == {
         ways_by_state[s] for (s,) in world["contact_ways"]
     }
-    assert _table_counts(wecom_pipeline)["follow_relations"] == len(was | now)  # deleted rows are kept
+    assert table_counts(wecom_pipeline)["follow_relations"] == len(was | now)  # deleted rows are kept
     deleted = query(
         wecom_pipeline,
         "select external_userid, userid, deleted_at = last_changed_at from follow_relations where is_deleted",
@@ -261,155 +227,3 @@ def test_deletions_need_a_complete_snapshot_and_returns_are_undeleted(
     assert loaded["follow_relations"] == 1
     assert query(wecom_pipeline, select_victim)[0][:3] == (False, None, first_seen)
     assert query(wecom_pipeline, "select count(*) from follow_relations where is_deleted") == [(0,)]
-
-
-# -- faults ------------------------------------------------------------------------------------
-
-
-def _rate_limited(sim: WecomSimulator) -> None:
-    """45009 (frequency limit) on a page, a contact-way read and the follower list."""
-    busy = {"errcode": 45009, "errmsg": "api freq out of limit"}
-    for path in (BATCH_GET_BY_USER_PATH, GET_CONTACT_WAY_PATH, FOLLOW_USER_LIST_PATH):
-        sim.inject(path, 200, busy)
-
-
-def _token_expires_after_first_page(sim: WecomSimulator) -> None:
-    """Every token expires right after the first contacts page (42001 on the second)."""
-    sim.call_after(BATCH_GET_BY_USER_PATH, 1, sim.expire_tokens)
-
-
-def _server_errors(sim: WecomSimulator) -> None:
-    """A burst of 5xx on the contacts pages, the token and the contact-way list."""
-    sim.inject(BATCH_GET_BY_USER_PATH, 503, "Service Unavailable", times=MAX_TRIES - 1)
-    sim.inject(TOKEN_PATH, 502, "Bad Gateway")
-    sim.inject(LIST_CONTACT_WAY_PATH, 500, {"error": "oops"}, times=2)
-
-
-def _invalid_json(sim: WecomSimulator) -> None:
-    """A contacts page cut off mid-body, after the first page."""
-    sim.call_after(
-        BATCH_GET_BY_USER_PATH, 1, lambda: sim.inject(BATCH_GET_BY_USER_PATH, 200, b'{"errcode":0,"ext')
-    )
-
-
-def _missing_fields(sim: WecomSimulator) -> None:
-    """Answers that say ok but lack their list: a contacts page, a tag list, a contact way."""
-    sim.inject(BATCH_GET_BY_USER_PATH, 200, {"errcode": 0, "errmsg": "ok"})
-    sim.inject(GET_CONTACT_WAY_PATH, 200, {"errcode": 0, "errmsg": "ok"})
-    sim.inject(settings.CORP_TAG_LIST_PATH, 200, {"errcode": 0, "errmsg": "ok", "tag_group": None})
-
-
-FAULTS: dict[str, Callable[[WecomSimulator], None]] = {
-    "rate_limit": _rate_limited,
-    "token_expiry": _token_expires_after_first_page,
-    "server_errors": _server_errors,
-    "invalid_json": _invalid_json,
-    "missing_fields": _missing_fields,
-}
-
-
-@pytest.mark.parametrize("fault", list(FAULTS))
-def test_faults_are_absorbed_and_the_run_completes(
-    fault: str, wecom_env: WecomSimulator, wecom_demo: Demo, wecom_pipeline: dlt.Pipeline
-) -> None:
-    FAULTS[fault](wecom_env)
-    loaded = run_wecom(wecom_pipeline)
-    expected = _world_counts(wecom_demo, wecom_demo.world.as_of_ms)
-    assert _loaded_data(loaded) == expected
-    assert _table_counts(wecom_pipeline) == expected
-    assert query(wecom_pipeline, "select count(*) from quarantine") == [(0,)]  # served = raw + quarantine
-    if fault == "token_expiry":
-        assert wecom_env.requests_served[TOKEN_PATH] == 2
-
-
-def test_invalid_records_go_to_quarantine(
-    wecom_env: WecomSimulator, wecom_demo: Demo, wecom_pipeline: dlt.Pipeline
-) -> None:
-    records = wecom_demo.render()
-    good = records.contacts[0]
-    bad_time = {
-        "external_contact": {**good["external_contact"], "external_userid": "wmBadTime"},
-        "follow_info": {**good["follow_info"], "createtime": "yesterday"},
-    }
-    no_id = {"external_contact": {"name": "无ID"}, "follow_info": {**good["follow_info"], "userid": "liting"}}
-    bad_gender = {
-        "external_contact": {**good["external_contact"], "external_userid": "wmBadGender", "gender": "男"},
-        "follow_info": good["follow_info"],
-    }
-    served = [*records.contacts, bad_time, no_id, bad_gender]
-    wecom_env.set_records(replace(records, contacts=served))
-
-    loaded = run_wecom(wecom_pipeline)
-    rows = query(wecom_pipeline, "select resource, record_id, reason, raw_payload from quarantine")
-    bad_time_id = f"wmBadTime/{good['follow_info']['userid']}"
-    assert {(r[0], r[1]) for r in rows} == {
-        ("external_contacts", "wmBadGender"),
-        ("external_contacts", None),
-        ("follow_relations", "/liting"),
-        ("follow_relations", bad_time_id),
-    }
-    by_id = {r[1]: r for r in rows}
-    assert "gender" in by_id["wmBadGender"][2] and "external_contact.external_userid" in by_id["/liting"][2]
-    assert "createtime" in by_id[bad_time_id][2]
-    assert json.loads(by_id[bad_time_id][3]) == bad_time  # the record exactly as received
-    counts = _table_counts(wecom_pipeline)
-    per_resource = {"external_contacts": 2, "follow_relations": 2}
-    assert counts["follow_relations"] + per_resource["follow_relations"] == len(served)
-    distinct_contacts = {c["external_contact"].get("external_userid") for c in served}
-    assert counts["external_contacts"] + per_resource["external_contacts"] == len(distinct_contacts)
-    assert loaded["quarantine"] == 4
-
-    again = run_wecom(wecom_pipeline)  # quarantine is idempotent; nothing else changes
-    assert _loaded_data(again) == NOTHING
-    assert query(wecom_pipeline, "select count(*) from quarantine") == [(4,)]
-    assert query(wecom_pipeline, "select count(*) from follow_relations where is_deleted") == [(0,)]
-
-
-# -- credentials -------------------------------------------------------------------------------
-
-
-def test_wrong_secret_fails_once_naming_the_setting(
-    wecom_env: WecomSimulator, monkeypatch: pytest.MonkeyPatch, wecom_pipeline: dlt.Pipeline
-) -> None:
-    monkeypatch.setenv("SOURCES__WECOM__CORP_SECRET", "not-the-secret")
-    with pytest.raises(PipelineStepFailed) as failure:
-        run_wecom(wecom_pipeline)
-    message = str(failure.value)
-    assert "SOURCES__WECOM__CORP_SECRET" in message and "40001" in message
-    assert "not-the-secret" not in message  # the secret is never echoed
-    assert wecom_env.requests_served[TOKEN_PATH] == 1
-    assert sum(wecom_env.requests_served.values()) == 1
-
-
-def test_wrong_corp_id_names_the_setting(
-    wecom_env: WecomSimulator, monkeypatch: pytest.MonkeyPatch, wecom_pipeline: dlt.Pipeline
-) -> None:
-    monkeypatch.setenv("SOURCES__WECOM__CORP_ID", "ww_someone_else")
-    with pytest.raises(PipelineStepFailed) as failure:
-        run_wecom(wecom_pipeline)
-    assert "SOURCES__WECOM__CORP_ID" in str(failure.value) and "40013" in str(failure.value)
-    assert sum(wecom_env.requests_served.values()) == 1
-
-
-def test_api_not_authorised_stops_naming_the_secret(
-    wecom_env: WecomSimulator, wecom_pipeline: dlt.Pipeline
-) -> None:
-    wecom_env.inject(FOLLOW_USER_LIST_PATH, 200, {"errcode": 48001, "errmsg": "api forbidden"}, times=10)
-    with pytest.raises(PipelineStepFailed) as failure:
-        run_wecom(wecom_pipeline)
-    message = str(failure.value)
-    assert "errcode 48001" in message and "SOURCES__WECOM__CORP_SECRET" in message and "客户联系" in message
-    assert wecom_env.requests_served[FOLLOW_USER_LIST_PATH] == 1  # no retry storm
-
-
-def test_missing_setting_is_named(
-    wecom_env: WecomSimulator, monkeypatch: pytest.MonkeyPatch, wecom_pipeline: dlt.Pipeline
-) -> None:
-    monkeypatch.delenv("SOURCES__WECOM__CORP_SECRET")
-    with pytest.raises(PipelineStepFailed) as failure:
-        run_wecom(wecom_pipeline)
-    assert (
-        "wecom: missing setting SOURCES__WECOM__CORP_SECRET (or corp_secret under [sources.wecom]"
-        " in .dlt/secrets.toml)" in str(failure.value)
-    )
-    assert sum(wecom_env.requests_served.values()) == 0

@@ -18,7 +18,7 @@ from demo import catalog
 from demo.digital import DigitalWorld, WecomContact, simulate_digital
 from demo.model import World
 from demo.simulators.wecom import WecomSimulator
-from demo.wecom_records import render
+from demo.wecom_records import contact_way_created_ms, render
 from demo.world import simulate
 from extract.wecom import wecom_source
 
@@ -149,3 +149,22 @@ def expected_tags(contact: WecomContact, mqls: dict[str, list[int]], at_ms: int)
         contact.added_ms < moment <= at_ms for moment in mqls.get(contact.person_id, [])
     )
     return [*contact.tag_ids, *(["et_hot"] if tagged_later else [])]
+
+
+def world_counts(demo: Demo, at_ms: int) -> dict[str, int]:
+    """Rows each raw table should hold after a first run at an instant, from the demo world."""
+    relations = live_relations(demo.digital, at_ms)
+    ways = [
+        s for s in demo.digital.contact_ways if contact_way_created_ms(demo.world, demo.digital, s) <= at_ms
+    ]
+    return {
+        "external_contacts": len({eu for eu, _ in relations}),
+        "follow_relations": len(relations),
+        "corp_tags": len(demo.digital.corp_tags),
+        "contact_ways": len(ways),
+    }
+
+
+def table_counts(pipeline: dlt.Pipeline) -> dict[str, int]:
+    """Rows per raw data table in DuckDB."""
+    return {table: query(pipeline, f"select count(*) from {table}")[0][0] for table in DATA_TABLES}

@@ -3,9 +3,9 @@
     .venv/bin/python benchmarks/extract_throughput.py [--scales 1 10] [--sources neocrm …]
         [--repeat 3] [--yardstick-repeat 3] [--timeout 240] [--profile DIR]
 
-For each demo scale, a server child process builds the demo company (`demo.world.simulate(scale=…)`,
-`demo.digital.simulate_digital`) and starts each source's simulator exactly as the demo does
-(`leadloop.demo_sources.SIMULATOR_STARTERS`), recording every answer it serves. For each source, a
+For each demo scale, a server child process builds the demo company (`leadloop.demo.world.simulate(scale=…)`,
+`leadloop.demo.digital.simulate_digital`) and starts each source's simulator exactly as the demo does
+(`leadloop.demo.serve.SIMULATOR_STARTERS`), recording every answer it serves. For each source, a
 pipeline child process gets that simulator's `DemoSimulator.environment` (the SOURCES__<NAME>__*
 settings), runs the real dlt source (HTTP, parse, arrow, dlt normalize, DuckDB merge) into a
 fresh DuckDB file and reports rows, wall time and peak memory: the peak RSS of the pipeline
@@ -67,7 +67,7 @@ def _json(body: bytes) -> Any:
 
 def _neocrm_kind(path: str, request: Any, body: bytes) -> str | None:
     """xoqlScroll batches, by the object the xoql selects from (the raw table's name)."""
-    from extract.neocrm import settings
+    from leadloop.extract.neocrm import settings
 
     if path != settings.XOQL_SCROLL_PATH:
         return None
@@ -78,7 +78,7 @@ def _neocrm_kind(path: str, request: Any, body: bytes) -> str | None:
 
 def _salesforce_kind(path: str, request: Any, body: bytes) -> str | None:
     """queryAll / nextRecordsUrl pages, by their records' sObject (empty pages have no rows to read)."""
-    from extract.salesforce import settings
+    from leadloop.extract.salesforce import settings
 
     answer = _json(body) if "/query" in path else None
     records = answer.get("records") if isinstance(answer, dict) else None
@@ -191,9 +191,9 @@ class Recorder:
 
 def serve(scale: float, sources: list[str]) -> None:
     """Server child: the demo company at `scale` behind its simulators; `reset <source>`, `dump <source> <dir>`."""
-    from demo.digital import simulate_digital
-    from demo.world import simulate
-    from leadloop.demo_sources import SIMULATOR_STARTERS
+    from leadloop.demo.digital import simulate_digital
+    from leadloop.demo.serve import SIMULATOR_STARTERS
+    from leadloop.demo.world import simulate
 
     world = simulate(scale=scale)
     digital = simulate_digital(world)

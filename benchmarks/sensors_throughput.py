@@ -43,7 +43,7 @@ def child_run(base_url: str, workdir: str) -> dict[str, Any]:
     )
     import pyarrow as pa
 
-    from extract.sensors import sensors_source
+    from leadloop.extract.sensors import sensors_source
 
     pa.scalar("warm-up")  # pyarrow's first Python-scalar conversion imports pandas: a once-per-process cost
     pipeline = harness.scratch_pipeline("sensors_benchmark", "raw_sensors", workdir)
@@ -87,10 +87,10 @@ class ServerChild(harness.LineChild):
 
 def serve(scale: float) -> None:
     """Server child: serve the demo events at `scale`; `reset` and `dump <dir>` on stdin."""
-    from demo.digital import simulate_digital
-    from demo.sensors_records import render
-    from demo.simulators.sensors import SensorsSimulator
-    from demo.world import simulate
+    from leadloop.demo.digital import simulate_digital
+    from leadloop.demo.sensors_records import render
+    from leadloop.demo.simulators.sensors import SensorsSimulator
+    from leadloop.demo.world import simulate
 
     world = simulate(scale=scale)
     with SensorsSimulator(render(world, simulate_digital(world)), token=TOKEN) as simulator:

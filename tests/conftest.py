@@ -65,7 +65,7 @@ def pytest_configure(config: pytest.Config) -> None:
     socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
     # What an entry point does before the Dagster definitions load (importing them changes nothing).
     from leadloop import settings
-    from orchestration.dbt_project import prepare_manifest
+    from leadloop.orchestration.dbt_project import prepare_manifest
 
     settings.apply_environment()
     prepare_manifest()
@@ -103,7 +103,7 @@ def session_dir() -> Path:
 @pytest.fixture(scope="session")
 def demo_world():
     """The default demo company (seed, scale 1, fixed today)."""
-    from demo.world import simulate
+    from leadloop.demo.world import simulate
 
     return simulate()
 
@@ -126,7 +126,7 @@ def demo_night_run(demo_world, night_instance):
     Tests read its warehouse (`demo_night`) and its run (this); tests that change the warehouse work
     on a copy (`warehouse_copy`)."""
     from leadloop.cli import demo_night as run_demo_night
-    from leadloop.demo_sources import running_demo_sources
+    from leadloop.demo.serve import running_demo_sources
 
     with running_demo_sources(demo_world) as demo:
         result = run_demo_night(demo, night_instance)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from demo.digital import simulate_digital
-from demo.truth import journeys_truth
+from leadloop.demo.digital import simulate_digital
+from leadloop.demo.truth import journeys_truth
 from tests.support.crm_keys import journeys_by_key, naming_crm
 from tests.support.funnel import actual_funnel, expected_funnel, funnel_differences
 from tests.support.marketing_truth import loaded_ad_days
@@ -50,7 +50,7 @@ def test_every_journey_has_its_true_stage_times(demo_night, demo_world):
 
 def test_rerunning_the_night_is_idempotent(demo_night, demo_world, night_instance):
     from leadloop.cli import demo_night as run_demo_night
-    from leadloop.demo_sources import running_demo_sources
+    from leadloop.demo.serve import running_demo_sources
 
     def snapshot():
         with duckdb.connect(str(demo_night), read_only=True) as con:

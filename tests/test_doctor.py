@@ -10,8 +10,8 @@ from datetime import datetime
 import duckdb
 import pytest
 
-from extract.registry import SOURCES_BY_NAME
-from leadloop.demo_sources import DemoSources, running_demo_sources
+from leadloop.demo.serve import DemoSources, running_demo_sources
+from leadloop.extract.registry import SOURCES_BY_NAME
 from tests.conftest import BLOCKED_CONNECTIONS
 
 

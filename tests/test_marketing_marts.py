@@ -8,8 +8,8 @@ from datetime import date
 import duckdb
 import pytest
 
-from demo.digital import simulate_digital
-from demo.truth import journeys_truth, opportunity_truth
+from leadloop.demo.digital import simulate_digital
+from leadloop.demo.truth import journeys_truth, opportunity_truth
 from tests.support import marketing_truth
 
 pytestmark = pytest.mark.e2e

@@ -1,4 +1,4 @@
-"""leadloop/processes.py: a process group stops as one, and stop signals wait for the cleanup."""
+"""src/leadloop/processes.py: a process group stops as one, and stop signals wait for the cleanup."""
 
 from __future__ import annotations
 

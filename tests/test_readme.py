@@ -10,8 +10,8 @@ README = (settings.PROJECT_ROOT / "README.md").read_text()
 
 
 def test_readme_lists_every_key_of_every_source():
-    from extract.file_drops import file_drops_source
-    from extract.registry import SOURCES
+    from leadloop.extract.file_drops import file_drops_source
+    from leadloop.extract.registry import SOURCES
 
     factories = {**{s.name: s.factory for s in SOURCES}, "file_drops": file_drops_source}
     missing = []

@@ -7,7 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import duckdb
 import pytest
 
-from demo.truth import opportunity_truth
+from leadloop.demo.truth import opportunity_truth
 from tests.support import crm_truth
 from tests.support.crm_keys import naming_crm, opportunities_by_key
 

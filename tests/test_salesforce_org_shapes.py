@@ -11,10 +11,10 @@ from decimal import ROUND_HALF_UP, Decimal
 import duckdb
 import pytest
 
-from demo import salesforce_records
-from demo.digital import business_day
-from demo.salesforce_shape import OrgShape
-from demo.truth import journeys_truth, opportunity_truth
+from leadloop.demo import salesforce_records
+from leadloop.demo.digital import business_day
+from leadloop.demo.salesforce_shape import OrgShape
+from leadloop.demo.truth import journeys_truth, opportunity_truth
 from tests.support.mart_checks import rows
 
 pytestmark = pytest.mark.e2e
@@ -27,8 +27,8 @@ USD_TO_CNY = Decimal("7.2464")  # dbt_project/seeds/exchange_rates.csv
 @pytest.fixture(scope="module")
 def shaped_org(demo_world, night_instance, tmp_path_factory):
     from leadloop.cli import run_nightly_refresh
-    from leadloop.demo_sources import running_demo_sources
-    from orchestration.night import summarize_night
+    from leadloop.demo.serve import running_demo_sources
+    from leadloop.orchestration.night import summarize_night
 
     folder = tmp_path_factory.mktemp("shaped_org")
     with pytest.MonkeyPatch.context() as env:
@@ -44,7 +44,7 @@ def shaped_org(demo_world, night_instance, tmp_path_factory):
 
 
 def test_the_org_loads_and_every_mart_builds(shaped_org):
-    from orchestration.definitions import defs
+    from leadloop.orchestration.definitions import defs
 
     result, summary, con = shaped_org
     assert result.success, summary.text()

@@ -17,11 +17,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from demo import catalog
-from demo.digital import simulate_digital
-from demo.identity_truth import record_truth
-from demo.touch_truth import touches_truth
-from demo.truth import FUNNEL_STAGES, POC_STAGES, journeys_truth, opportunity_truth
+from leadloop.demo import catalog
+from leadloop.demo.digital import simulate_digital
+from leadloop.demo.identity_truth import record_truth
+from leadloop.demo.touch_truth import touches_truth
+from leadloop.demo.truth import FUNNEL_STAGES, POC_STAGES, journeys_truth, opportunity_truth
 from tests.support import crm_truth
 from tests.support.crm_keys import journeys_by_key, lead_key, naming_crm, opportunities_by_key
 from tests.support.dbt import duckdb_environment, passed, run_dbt

@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from demo.digital import business_day, simulate_digital
+from leadloop.demo.digital import business_day, simulate_digital
 from tests.support import mart_checks
 from tests.support.scope import ALL_SOURCES, Scope, Truth
 
@@ -48,8 +48,8 @@ class SubsetNight:
 @pytest.fixture(scope="module", params=list(SUBSETS))
 def subset_night(request, demo_world, night_instance, tmp_path_factory) -> SubsetNight:
     from leadloop.cli import run_nightly_refresh
-    from leadloop.demo_sources import running_demo_sources
-    from orchestration.night import summarize_night
+    from leadloop.demo.serve import running_demo_sources
+    from leadloop.orchestration.night import summarize_night
 
     sources = frozenset(SUBSETS[request.param])
     folder = tmp_path_factory.mktemp(request.param)

@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 import duckdb
 import pytest
 
-from demo import catalog
-from demo.digital import simulate_digital
-from demo.identity_truth import record_truth
-from demo.touch_truth import touches_truth
-from demo.truth import FUNNEL_STAGES, journeys_truth
+from leadloop.demo import catalog
+from leadloop.demo.digital import simulate_digital
+from leadloop.demo.identity_truth import record_truth
+from leadloop.demo.touch_truth import touches_truth
+from leadloop.demo.truth import FUNNEL_STAGES, journeys_truth
 from tests.support.crm_keys import lead_key, naming_crm
 from tests.support.touch_truth import content_performance, journey_touches
 

@@ -9,9 +9,9 @@ from decimal import Decimal
 
 import pytest
 
-from demo.digital import business_day, simulate_digital
-from demo.truth import journeys_truth
 from leadloop import settings
+from leadloop.demo.digital import business_day, simulate_digital
+from leadloop.demo.truth import journeys_truth
 from tests.support.dbt import run_dbt
 from tests.support.funnel import actual_funnel, expected_funnel, funnel_differences
 from tests.support.marketing_truth import loaded_ad_days
@@ -35,8 +35,8 @@ def _dbt(*args: str) -> subprocess.CompletedProcess:
 def test_dbt_build_passes_on_postgres_matches_truth_and_duckdb(demo_night, postgres_warehouse, demo_world):
     import psycopg2
 
-    from extract.registry import SOURCES
-    from leadloop.demo_sources import running_demo_sources
+    from leadloop.demo.serve import running_demo_sources
+    from leadloop.extract.registry import SOURCES
     from leadloop.identity.load import load_observations
     from leadloop.warehouse import dlt_pipeline
 

@@ -1,5 +1,5 @@
 """dbt unit tests prove the SQL, not a night's data, so the nightly build leaves them out
-(orchestration/dbt.py); CI runs every one of them here, on DuckDB (tests/dbt/test_postgres.py runs
+(src/leadloop/orchestration/dbt.py); CI runs every one of them here, on DuckDB (tests/dbt/test_postgres.py runs
 them on PostgreSQL inside its full build)."""
 
 from __future__ import annotations

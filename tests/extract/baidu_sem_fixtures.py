@@ -1,7 +1,7 @@
 """Fixtures for the baidu_sem tests: the default demo world served by the 百度营销 simulator.
 
 Test modules import the `*_fixture` functions; pytest knows them by their short names.
-Expectations are computed from the demo world (`demo.digital`) directly, never from the
+Expectations are computed from the demo world (`leadloop.demo.digital`) directly, never from the
 renderer's output alone.
 """
 
@@ -17,11 +17,11 @@ from typing import Any
 import dlt
 import pytest
 
-from demo.baidu_sem_records import render
-from demo.digital import DigitalWorld, business_day, reported_ad_day, simulate_digital
-from demo.model import DAY_MS, World, to_ms
-from demo.simulators.baidu_sem import BaiduSemSimulator
-from extract.baidu_sem import baidu_sem_source
+from leadloop.demo.baidu_sem_records import render
+from leadloop.demo.digital import DigitalWorld, business_day, reported_ad_day, simulate_digital
+from leadloop.demo.model import DAY_MS, World, to_ms
+from leadloop.demo.simulators.baidu_sem import BaiduSemSimulator
+from leadloop.extract.baidu_sem import baidu_sem_source
 
 USERNAME = "leadloop-demo-百度"
 ACCESS_TOKEN, REFRESH_TOKEN = "demo-access-token", "demo-refresh-token"
@@ -125,7 +125,7 @@ def run_baidu(pipeline: dlt.Pipeline) -> dict[str, int]:
 def expected_report(
     demo: BaiduDemo, first: date | None = None, last: date | None = None
 ) -> dict[Key, Numbers]:
-    """What 百度营销 shows at the demo's instant for first..last, straight from demo.digital."""
+    """What 百度营销 shows at the demo's instant for first..last, straight from leadloop.demo.digital."""
     first = first or business_day(to_ms(demo.world.start))
     last = last or demo.today
     expected: dict[Key, Numbers] = {}

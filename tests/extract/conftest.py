@@ -1,6 +1,6 @@
 """Fixtures for source tests: a small fabricated 销售易 tenant served over 127.0.0.1, and pipelines.
 
-The world here is deliberately independent of demo/world.py: a few hundred records per object,
+The world here is deliberately independent of src/leadloop/demo/world.py: a few hundred records per object,
 timestamps in epoch milliseconds with several rows sharing a millisecond (to exercise the
 incremental boundary), and one all-null column (`lead.phone`) to check that types hold.
 """
@@ -15,8 +15,8 @@ from typing import Any
 import dlt
 import pytest
 
-from demo.simulators.neocrm import NeocrmSimulator
-from extract.neocrm import neocrm_source, settings
+from leadloop.demo.simulators.neocrm import NeocrmSimulator
+from leadloop.extract.neocrm import neocrm_source, settings
 
 # The helper modules test modules share: their asserts report like a test's, whoever imports them first.
 pytest.register_assert_rewrite(

@@ -1,6 +1,6 @@
 """Fixtures for the 巨量引擎 source tests: the demo company's promotions served over 127.0.0.1.
 
-Expected rows are computed from `demo.digital` directly (ad units and their daily numbers, with
+Expected rows are computed from `leadloop.demo.digital` directly (ad units and their daily numbers, with
 `reported_ad_day` for what the platform shows at an instant), not from the renderer under test.
 """
 
@@ -15,12 +15,12 @@ from typing import Any
 import dlt
 import pytest
 
-from demo.digital import DigitalWorld, business_day, reported_ad_day, simulate_digital
-from demo.model import DAY_MS, World
-from demo.oceanengine_records import render
-from demo.simulators.oceanengine import OceanengineSimulator
-from demo.world import simulate
-from extract.oceanengine import oceanengine_source
+from leadloop.demo.digital import DigitalWorld, business_day, reported_ad_day, simulate_digital
+from leadloop.demo.model import DAY_MS, World
+from leadloop.demo.oceanengine_records import render
+from leadloop.demo.simulators.oceanengine import OceanengineSimulator
+from leadloop.demo.world import simulate
+from leadloop.extract.oceanengine import oceanengine_source
 
 APP_ID, SECRET = "1700000000000001", "app-s3cret"
 ACCESS_TOKEN, REFRESH_TOKEN = "initial-access-token", "initial-refresh-token"

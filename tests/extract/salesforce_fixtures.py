@@ -15,14 +15,14 @@ from typing import Any
 import dlt
 import pytest
 
-from demo import catalog
-from demo.digital import simulate_digital
-from demo.model import World
-from demo.sales_activities import MEETING, sales_activities
-from demo.salesforce_records import duplicate_of, render
-from demo.salesforce_shape import OrgShape
-from demo.simulators.salesforce import SalesforceSimulator
-from extract.salesforce import salesforce_source, settings
+from leadloop.demo import catalog
+from leadloop.demo.digital import simulate_digital
+from leadloop.demo.model import World
+from leadloop.demo.sales_activities import MEETING, sales_activities
+from leadloop.demo.salesforce_records import duplicate_of, render
+from leadloop.demo.salesforce_shape import OrgShape
+from leadloop.demo.simulators.salesforce import SalesforceSimulator
+from leadloop.extract.salesforce import salesforce_source, settings
 
 Records = dict[str, list[dict[str, Any]]]
 

@@ -14,11 +14,11 @@ from typing import Any
 import dlt
 import pytest
 
-from demo.digital import DigitalWorld, WebEvent, simulate_digital
-from demo.model import BUSINESS_TZ, World
-from demo.sensors_records import receive_ms, render
-from demo.simulators.sensors import SensorsSimulator
-from extract.sensors import STATE_KEY, sensors_source
+from leadloop.demo.digital import DigitalWorld, WebEvent, simulate_digital
+from leadloop.demo.model import BUSINESS_TZ, World
+from leadloop.demo.sensors_records import receive_ms, render
+from leadloop.demo.simulators.sensors import SensorsSimulator
+from leadloop.extract.sensors import STATE_KEY, sensors_source
 
 # Star-imported by the test modules: pytest finds fixtures by name in a module's namespace.
 __all__ = ["digital", "sensors_env", "sensors_pipeline", "sensors_sim", "today_rows"]

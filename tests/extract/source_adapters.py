@@ -20,22 +20,22 @@ from typing import Any
 import dlt
 import pytest
 
-from demo.simulators import baidu_sem as baidu_sim
-from demo.simulators import neocrm as neocrm_sim
-from demo.simulators import oceanengine as ocean_sim
-from demo.simulators import salesforce as sf_sim
-from demo.simulators import sensors as sensors_sim
-from demo.simulators import wecom as wecom_sim
-from extract.baidu_sem import baidu_sem_source
-from extract.baidu_sem import settings as baidu_settings
-from extract.neocrm import neocrm_source
-from extract.neocrm import settings as neocrm_settings
-from extract.oceanengine import oceanengine_source
-from extract.salesforce import salesforce_source
-from extract.salesforce import settings as sf_settings
-from extract.sensors import sensors_source
-from extract.wecom import settings as wecom_settings
-from extract.wecom import wecom_source
+from leadloop.demo.simulators import baidu_sem as baidu_sim
+from leadloop.demo.simulators import neocrm as neocrm_sim
+from leadloop.demo.simulators import oceanengine as ocean_sim
+from leadloop.demo.simulators import salesforce as sf_sim
+from leadloop.demo.simulators import sensors as sensors_sim
+from leadloop.demo.simulators import wecom as wecom_sim
+from leadloop.extract.baidu_sem import baidu_sem_source
+from leadloop.extract.baidu_sem import settings as baidu_settings
+from leadloop.extract.neocrm import neocrm_source
+from leadloop.extract.neocrm import settings as neocrm_settings
+from leadloop.extract.oceanengine import oceanengine_source
+from leadloop.extract.salesforce import salesforce_source
+from leadloop.extract.salesforce import settings as sf_settings
+from leadloop.extract.sensors import sensors_source
+from leadloop.extract.wecom import settings as wecom_settings
+from leadloop.extract.wecom import wecom_source
 from tests.extract import baidu_sem_fixtures as baidu
 from tests.extract import conftest as neocrm
 from tests.extract import oceanengine_fixtures as ocean

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 import requests
 
-from demo.baidu_sem_records import render
-from demo.digital import PROVISIONAL_COST_SHARE, business_day
-from demo.model import DAY_MS
-from demo.simulators.baidu_sem import REFRESH_PATH, REPORT_PATH, BaiduSemSimulator
-from extract.baidu_sem import settings
+from leadloop.demo.baidu_sem_records import render
+from leadloop.demo.digital import PROVISIONAL_COST_SHARE, business_day
+from leadloop.demo.model import DAY_MS
+from leadloop.demo.simulators.baidu_sem import REFRESH_PATH, REPORT_PATH, BaiduSemSimulator
+from leadloop.extract.baidu_sem import settings
 from tests.extract.baidu_sem_fixtures import (  # noqa: F401 - *_fixture: pytest fixtures
     ACCESS_TOKEN,
     APP_ID,

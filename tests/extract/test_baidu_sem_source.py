@@ -1,6 +1,6 @@
 """The real baidu_sem dlt source against the 百度营销 simulator on 127.0.0.1, loading into DuckDB.
 
-The simulator serves the default demo company; expectations come from `demo.digital` directly.
+The simulator serves the default demo company; expectations come from `leadloop.demo.digital` directly.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import dlt
 import pytest
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from demo.model import DAY_MS
-from demo.simulators.baidu_sem import REFRESH_PATH, REPORT_PATH, BaiduSemSimulator
-from extract.baidu_sem import settings
+from leadloop.demo.model import DAY_MS
+from leadloop.demo.simulators.baidu_sem import REFRESH_PATH, REPORT_PATH, BaiduSemSimulator
+from leadloop.extract.baidu_sem import settings
 from tests.extract.baidu_sem_fixtures import (  # noqa: F401 - *_fixture: pytest fixtures
     LOOKBACK_DAYS,
     BaiduDemo,
@@ -30,11 +30,11 @@ from tests.extract.baidu_sem_fixtures import (  # noqa: F401 - *_fixture: pytest
 )
 
 TABLE = settings.RESOURCE
-UNITS = 15  # Baidu keywords of the demo company: 3 campaigns × 5 terms (demo.catalog)
+UNITS = 15  # Baidu keywords of the demo company: 3 campaigns × 5 terms (leadloop.demo.catalog)
 
 
 def _baidu_units(demo: BaiduDemo) -> int:
-    """Keywords the demo world advertises on Baidu, counted from demo.digital."""
+    """Keywords the demo world advertises on Baidu, counted from leadloop.demo.digital."""
     return sum(1 for unit in demo.digital.ad_units if unit.platform == "baidu")
 
 

@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from extract.baidu_sem import ReportWindow, date_chunks, keyword_report_page, settings
-from extract.baidu_sem.client import Failure, answer_action, report_block
+from leadloop.extract.baidu_sem import ReportWindow, date_chunks, keyword_report_page, settings
+from leadloop.extract.baidu_sem.client import Failure, answer_action, report_block
 
 TODAY = date(2026, 11, 21)
 

@@ -1,4 +1,4 @@
-"""extract.common: arrow pages with rejects, quarantine rows, retries, token cache, settings errors."""
+"""leadloop.extract.common: arrow pages with rejects, quarantine rows, retries, token cache, settings errors."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from decimal import Decimal
 import pyarrow as pa
 import pytest
 
-from demo.simulators.base import Request, Response, SimulatorBase, json_response
-from extract.common import (
+from leadloop.demo.simulators.base import Request, Response, SimulatorBase, json_response
+from leadloop.extract.common import (
     MissingSettingError,
     RetriesExhaustedError,
     RetryingSession,
@@ -24,7 +24,7 @@ from extract.common import (
     records_to_arrow,
     require_settings,
 )
-from extract.common.arrow import Rejected, column_hints
+from leadloop.extract.common.arrow import Rejected, column_hints
 
 FIELDS = {
     "id": "bigint",

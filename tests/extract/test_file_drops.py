@@ -21,13 +21,13 @@ import dlt
 import pytest
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from demo.digital import AdUnit, reported_ad_day
-from demo.model import DAY_MS
-from demo.simulators.baidu_sem import BaiduSemSimulator
-from extract.common.keyed_arrow import keyed_column_hints, records_to_keyed_arrow
-from extract.file_drops import file_drops_source, kind_of, kind_patterns, run_file_drops
-from extract.file_drops.reader import clean_value, normalise_day
-from extract.file_drops.settings import OCEANENGINE_PROMOTION
+from leadloop.demo.digital import AdUnit, reported_ad_day
+from leadloop.demo.model import DAY_MS
+from leadloop.demo.simulators.baidu_sem import BaiduSemSimulator
+from leadloop.extract.common.keyed_arrow import keyed_column_hints, records_to_keyed_arrow
+from leadloop.extract.file_drops import file_drops_source, kind_of, kind_patterns, run_file_drops
+from leadloop.extract.file_drops.reader import clean_value, normalise_day
+from leadloop.extract.file_drops.settings import OCEANENGINE_PROMOTION
 from tests.extract.baidu_sem_fixtures import (  # noqa: F401 - *_fixture: pytest fixtures
     BaiduDemo,
     baidu_demo_fixture,
@@ -330,7 +330,7 @@ def test_a_file_missing_a_column_names_the_file_and_the_column(
     assert (
         "baidu_keyword_noid.csv" in message
         and "关键词ID" in message
-        and "extract/file_drops/settings.py" in message
+        and "src/leadloop/extract/file_drops/settings.py" in message
     )
 
 
@@ -419,7 +419,7 @@ def test_console_number_spellings() -> None:
 
 
 def test_ocean_engine_columns_match_the_oceanengine_source() -> None:
-    oceanengine = pytest.importorskip("extract.oceanengine.settings")
+    oceanengine = pytest.importorskip("leadloop.extract.oceanengine.settings")
     mine = {**OCEANENGINE_PROMOTION.fields, "_source": "text"}
     assert list(mine.items()) == list(oceanengine.FIELDS.items())
     assert OCEANENGINE_PROMOTION.keys == tuple(oceanengine.MERGE_KEY)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from demo.simulators.neocrm import (
+from leadloop.demo.simulators.neocrm import (
     TOKEN_PATH,
     XOQL_PATH,
     XOQL_SCROLL_PATH,

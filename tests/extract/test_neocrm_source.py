@@ -8,8 +8,8 @@ from decimal import Decimal
 import dlt
 import pytest
 
-from demo.simulators.neocrm import NeocrmSimulator
-from extract.neocrm import neocrm_source, settings
+from leadloop.demo.simulators.neocrm import NeocrmSimulator
+from leadloop.extract.neocrm import neocrm_source, settings
 from tests.extract.conftest import BASE_MS, World, expected_counts, run_source, table_rows
 
 DATA_TABLES = [obj.resource for obj in settings.OBJECTS]

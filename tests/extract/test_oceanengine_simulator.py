@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 import requests
 
-from demo.digital import DigitalWorld, reported_ad_day
-from demo.model import DAY_MS, World
-from demo.oceanengine_records import render
-from demo.simulators.oceanengine import REFRESH_TOKEN_PATH, REPORT_PATH, OceanengineSimulator
-from extract.oceanengine import settings
+from leadloop.demo.digital import DigitalWorld, reported_ad_day
+from leadloop.demo.model import DAY_MS, World
+from leadloop.demo.oceanengine_records import render
+from leadloop.demo.simulators.oceanengine import REFRESH_TOKEN_PATH, REPORT_PATH, OceanengineSimulator
+from leadloop.extract.oceanengine import settings
 
 pytest.register_assert_rewrite("tests.extract.oceanengine_fixtures")
 

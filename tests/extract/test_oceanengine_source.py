@@ -8,10 +8,10 @@ from datetime import date, timedelta
 import dlt
 import pytest
 
-from demo.digital import DigitalWorld
-from demo.model import World
-from demo.simulators.oceanengine import REPORT_PATH, OceanengineSimulator
-from extract.oceanengine import first_day_to_read, report_windows
+from leadloop.demo.digital import DigitalWorld
+from leadloop.demo.model import World
+from leadloop.demo.simulators.oceanengine import REPORT_PATH, OceanengineSimulator
+from leadloop.extract.oceanengine import first_day_to_read, report_windows
 
 pytest.register_assert_rewrite("tests.extract.oceanengine_fixtures")
 

@@ -1,5 +1,5 @@
 """Tasks, events, contact roles, opportunity field history and the organization: the demo world's
-sales activities (demo.sales_activities) rendered for Salesforce and loaded by the source."""
+sales activities (leadloop.demo.sales_activities) rendered for Salesforce and loaded by the source."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from datetime import UTC, date, datetime
 import dlt
 import pytest
 
-from demo import catalog
-from demo.model import DAY_MS, ID_BASE, World
-from demo.sales_activities import CALL, EMAIL, MEETING, SalesActivity, sales_activities
-from demo.salesforce_records import render, salesforce_id, sf_date
-from demo.simulators.salesforce import SalesforceSimulator
+from leadloop.demo import catalog
+from leadloop.demo.model import DAY_MS, ID_BASE, World
+from leadloop.demo.sales_activities import CALL, EMAIL, MEETING, SalesActivity, sales_activities
+from leadloop.demo.salesforce_records import render, salesforce_id, sf_date
+from leadloop.demo.simulators.salesforce import SalesforceSimulator
 
 pytest.register_assert_rewrite("tests.extract.salesforce_fixtures")
 
@@ -217,6 +217,6 @@ def test_organization_is_one_row(
 
 def _source(*resources: str) -> dlt.sources.DltSource:
     """A fresh salesforce source cut to some resources."""
-    from extract.salesforce import salesforce_source
+    from leadloop.extract.salesforce import salesforce_source
 
     return salesforce_source().with_resources(*resources)

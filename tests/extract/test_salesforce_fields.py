@@ -6,12 +6,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from extract.common.arrow import records_to_arrow
-from extract.common.http import TransientError
-from extract.salesforce import settings
-from extract.salesforce.bulk import csv_records, job_request
-from extract.salesforce.client import build_count_soql, build_soql
-from extract.salesforce.fields import select_fields
+from leadloop.extract.common.arrow import records_to_arrow
+from leadloop.extract.common.http import TransientError
+from leadloop.extract.salesforce import settings
+from leadloop.extract.salesforce.bulk import csv_records, job_request
+from leadloop.extract.salesforce.client import build_count_soql, build_soql
+from leadloop.extract.salesforce.fields import select_fields
 
 LEAD = settings.OBJECTS_BY_SOBJECT["Lead"]
 OPPORTUNITY = settings.OBJECTS_BY_SOBJECT["Opportunity"]

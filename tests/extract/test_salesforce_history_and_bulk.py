@@ -9,10 +9,10 @@ import dlt
 import pytest
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from demo.digital import simulate_digital
-from demo.model import World
-from demo.salesforce_records import render
-from demo.simulators.salesforce import (
+from leadloop.demo.digital import simulate_digital
+from leadloop.demo.model import World
+from leadloop.demo.salesforce_records import render
+from leadloop.demo.simulators.salesforce import (
     BULK_JOB_PATH,
     BULK_JOBS_PATH,
     BULK_RESULTS_PATH,
@@ -20,7 +20,7 @@ from demo.simulators.salesforce import (
     QUERY_PATH,
     SalesforceSimulator,
 )
-from extract.salesforce import settings
+from leadloop.extract.salesforce import settings
 
 pytest.register_assert_rewrite("tests.extract.salesforce_fixtures")
 
@@ -83,7 +83,7 @@ def test_the_default_reads_all_history_and_says_how_far_back(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     old = age_leads(sf_records, 3)
-    with caplog.at_level(logging.INFO, logger="extract.salesforce"):
+    with caplog.at_level(logging.INFO, logger="leadloop.extract.salesforce"):
         loaded = run_salesforce(sf_pipeline)
     assert loaded["leads"] == len(sf_records["Lead"])
     found = rows(sf_pipeline, f"select count(*) from leads where id in ({', '.join(repr(i) for i in old)})")
@@ -104,7 +104,7 @@ def test_start_is_a_lower_bound_that_reports_what_it_leaves_out(
 ) -> None:
     age_leads(sf_records, 3)
     monkeypatch.setenv("SOURCES__SALESFORCE__START", "2025-01-01T00:00:00Z")
-    with caplog.at_level(logging.INFO, logger="extract.salesforce"):
+    with caplog.at_level(logging.INFO, logger="leadloop.extract.salesforce"):
         loaded = run_salesforce(sf_pipeline)
     assert loaded["leads"] == len(sf_records["Lead"]) - 3
     [unread] = [r for r in caplog.records if r.getMessage().startswith("salesforce: leads: 3 rows")]
@@ -140,7 +140,7 @@ def test_objects_above_the_threshold_go_through_bulk_paged_by_locator(
     monkeypatch.setenv("SOURCES__SALESFORCE__BULK_THRESHOLD", "500")
     monkeypatch.setenv("SOURCES__SALESFORCE__BULK_POLL_SECONDS", "0.01")
     sf_env.bulk_page_size, sf_env.bulk_polls_before_complete = 150, 2
-    with caplog.at_level(logging.INFO, logger="extract.salesforce"):
+    with caplog.at_level(logging.INFO, logger="leadloop.extract.salesforce"):
         loaded = run_salesforce(sf_pipeline)
     large = sorted(obj.sobject for obj in settings.OBJECTS if len(sf_records[obj.sobject]) > 500)
     assert sorted(sf_env.bulk_jobs_created) == large and "Lead" in large and "User" not in large
@@ -207,7 +207,7 @@ def test_bulk_refused_for_the_org_falls_back_to_rest(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     sf_bulk_env.bulk_refusal = ("FeatureNotEnabled", "Bulk API 2.0 is not enabled for this organization")
-    with caplog.at_level(logging.INFO, logger="extract.salesforce"):
+    with caplog.at_level(logging.INFO, logger="leadloop.extract.salesforce"):
         loaded = run_salesforce(sf_pipeline, _source("leads"))
     assert loaded["leads"] == len(sf_records["Lead"])
     served = sf_bulk_env.requests_served
@@ -240,7 +240,7 @@ def test_counts_go_through_query_not_query_all(
 
 def _source(*resources: str) -> dlt.sources.DltSource:
     """A fresh salesforce source cut to some resources."""
-    from extract.salesforce import salesforce_source
+    from leadloop.extract.salesforce import salesforce_source
 
     return salesforce_source().with_resources(*resources)
 
@@ -264,7 +264,7 @@ def test_a_refused_count_falls_back_to_rest(
 ) -> None:
     refused = [{"message": "COUNT() is not supported", "errorCode": "MALFORMED_QUERY"}]
     sf_bulk_env.inject(QUERY_PATH, 400, refused)
-    with caplog.at_level(logging.INFO, logger="extract.salesforce"):
+    with caplog.at_level(logging.INFO, logger="leadloop.extract.salesforce"):
         loaded = run_salesforce(sf_pipeline, _source("leads"))
     assert loaded["leads"] == len(sf_records["Lead"]) and sf_bulk_env.bulk_jobs_created == []
     assert any("COUNT() refused" in r.getMessage() for r in caplog.records)

@@ -9,10 +9,15 @@ from decimal import ROUND_HALF_UP, Decimal
 import dlt
 import pytest
 
-from demo.model import World
-from demo.salesforce_shape import OrgShape
-from demo.simulators.salesforce import DESCRIBE_PATH, QUERY_ALL_PATH, SOBJECTS_PATH, SalesforceSimulator
-from extract.salesforce import settings
+from leadloop.demo.model import World
+from leadloop.demo.salesforce_shape import OrgShape
+from leadloop.demo.simulators.salesforce import (
+    DESCRIBE_PATH,
+    QUERY_ALL_PATH,
+    SOBJECTS_PATH,
+    SalesforceSimulator,
+)
+from leadloop.extract.salesforce import settings
 
 pytest.register_assert_rewrite("tests.extract.salesforce_fixtures")
 
@@ -41,7 +46,7 @@ def messages(caplog: pytest.LogCaptureFixture, level: int) -> list[str]:
     return [
         r.getMessage()
         for r in caplog.records
-        if r.levelno == level and r.name.startswith("extract.salesforce")
+        if r.levelno == level and r.name.startswith("leadloop.extract.salesforce")
     ]
 
 
@@ -52,7 +57,7 @@ def test_org_without_custom_fields_loads_without_their_columns(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     served = serve_shape(sf_env, demo_world, OrgShape(custom_fields=False))
-    with caplog.at_level(logging.INFO, logger="extract.salesforce"):
+    with caplog.at_level(logging.INFO, logger="leadloop.extract.salesforce"):
         loaded = run_salesforce(sf_pipeline)
     assert {name: loaded[name] for name in DATA_TABLES} == {
         obj.resource: len(served[obj.sobject]) for obj in settings.OBJECTS
@@ -80,7 +85,7 @@ def test_an_object_the_org_lacks_is_skipped_with_a_warning(
 ) -> None:
     shape = OrgShape(absent_objects=frozenset({"OpportunityFieldHistory", "Event"}))
     served = serve_shape(sf_env, demo_world, shape)
-    with caplog.at_level(logging.INFO, logger="extract.salesforce"):
+    with caplog.at_level(logging.INFO, logger="leadloop.extract.salesforce"):
         loaded = run_salesforce(sf_pipeline)
     assert "opportunity_field_history" not in loaded and "events" not in loaded
     assert not {"opportunity_field_history", "events"} & table_names(sf_pipeline)
@@ -120,7 +125,7 @@ def test_fields_hidden_by_field_level_security_are_left_out(
 ) -> None:
     shape = OrgShape(hidden_fields=frozenset({"Lead.Industry", "Account.NumberOfEmployees"}))
     serve_shape(sf_env, demo_world, shape)
-    with caplog.at_level(logging.INFO, logger="extract.salesforce"):
+    with caplog.at_level(logging.INFO, logger="leadloop.extract.salesforce"):
         run_salesforce(sf_pipeline, dlt_source_with("leads", "accounts"))
     assert "industry" not in columns_of(sf_pipeline, "leads")
     assert "number_of_employees" not in columns_of(sf_pipeline, "accounts")
@@ -132,7 +137,7 @@ def test_fields_hidden_by_field_level_security_are_left_out(
 
 def dlt_source_with(*resources: str) -> dlt.sources.DltSource:
     """A fresh salesforce source cut to some resources."""
-    from extract.salesforce import salesforce_source
+    from leadloop.extract.salesforce import salesforce_source
 
     return salesforce_source().with_resources(*resources)
 
@@ -206,7 +211,7 @@ def test_an_object_whose_describe_is_refused_is_skipped(
     sf_env.inject(
         DESCRIBE_PATH, status, [{"message": "The requested resource does not exist", "errorCode": code}]
     )
-    with caplog.at_level(logging.INFO, logger="extract.salesforce"):
+    with caplog.at_level(logging.INFO, logger="leadloop.extract.salesforce"):
         loaded = run_salesforce(sf_pipeline, dlt_source_with("events", "organization"))
     assert "events" not in loaded and loaded["organization"] == 1
     assert any("has no Event" in m and "events is skipped" in m for m in messages(caplog, logging.WARNING))

@@ -8,9 +8,9 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
-from demo import catalog
-from demo.model import DAY_MS, World
-from demo.salesforce_records import (
+from leadloop.demo import catalog
+from leadloop.demo.model import DAY_MS, World
+from leadloop.demo.salesforce_records import (
     ORG_ID,
     PREFIXES,
     duplicate_of,
@@ -20,7 +20,7 @@ from demo.salesforce_records import (
     sf_datetime,
     with_checksum,
 )
-from demo.salesforce_shape import DEFAULT_SHAPE, OrgShape
+from leadloop.demo.salesforce_shape import DEFAULT_SHAPE, OrgShape
 
 ID_RE = re.compile(r"^[0-9A-Za-z]{15}[A-Z0-5]{3}$")
 

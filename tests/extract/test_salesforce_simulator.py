@@ -8,9 +8,9 @@ from datetime import UTC, date, datetime
 import pytest
 import requests
 
-from demo.model import World
-from demo.salesforce_shape import OrgShape
-from demo.simulators.salesforce import (
+from leadloop.demo.model import World
+from leadloop.demo.salesforce_shape import OrgShape
+from leadloop.demo.simulators.salesforce import (
     BULK_JOB_PATH,
     BULK_JOBS_PATH,
     BULK_RESULTS_PATH,

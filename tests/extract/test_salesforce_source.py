@@ -1,6 +1,6 @@
 """The real salesforce dlt source against the Salesforce simulator on 127.0.0.1, loading into DuckDB.
 
-The simulator serves the demo company's CRM (demo/world.py) rendered as a Salesforce org; the
+The simulator serves the demo company's CRM (src/leadloop/demo/world.py) rendered as a Salesforce org; the
 expected rows are computed from the world itself.
 """
 
@@ -15,12 +15,17 @@ import pytest
 import requests
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from demo import catalog
-from demo.digital import simulate_digital
-from demo.model import ID_BASE, World
-from demo.salesforce_records import duplicate_of, render, salesforce_id
-from demo.simulators.salesforce import QUERY_ALL_PATH, QUERY_MORE_PATH, TOKEN_PATH, SalesforceSimulator
-from extract.salesforce import salesforce_source, settings
+from leadloop.demo import catalog
+from leadloop.demo.digital import simulate_digital
+from leadloop.demo.model import ID_BASE, World
+from leadloop.demo.salesforce_records import duplicate_of, render, salesforce_id
+from leadloop.demo.simulators.salesforce import (
+    QUERY_ALL_PATH,
+    QUERY_MORE_PATH,
+    TOKEN_PATH,
+    SalesforceSimulator,
+)
+from leadloop.extract.salesforce import salesforce_source, settings
 
 pytest.register_assert_rewrite("tests.extract.salesforce_fixtures")
 
@@ -215,7 +220,7 @@ def test_a_stale_custom_field_setting_is_left_out_not_fatal(
     # ... so the source, reading the describe first, never sends it: the load goes on without it.
     stale = {"leads": {"Lead_Score__c": "score", "UTM_Campaign__c": "utmCampaign"}}
     monkeypatch.setenv("SOURCES__SALESFORCE__CUSTOM_FIELDS", json.dumps(stale))
-    with caplog.at_level(logging.INFO, logger="extract.salesforce"):
+    with caplog.at_level(logging.INFO, logger="leadloop.extract.salesforce"):
         loaded = run_salesforce(sf_pipeline, salesforce_source().with_resources("leads"))
     assert loaded["leads"] == len(sf_env.records["Lead"])
     columns = set(columns_of(sf_pipeline, "leads"))

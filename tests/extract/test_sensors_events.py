@@ -1,4 +1,4 @@
-"""extract.sensors: NDJSON parsing, the event key, properties_json, and the window plan."""
+"""leadloop.extract.sensors: NDJSON parsing, the event key, properties_json, and the window plan."""
 
 from __future__ import annotations
 
@@ -13,9 +13,15 @@ from datetime import datetime
 import orjson
 import pytest
 
-from extract.common import MissingSettingError
-from extract.sensors.client import SensorsClient, SensorsSettings, Window, first_window_start, plan_windows
-from extract.sensors.events import EVENTS_SCHEMA, parse_events
+from leadloop.extract.common import MissingSettingError
+from leadloop.extract.sensors.client import (
+    SensorsClient,
+    SensorsSettings,
+    Window,
+    first_window_start,
+    plan_windows,
+)
+from leadloop.extract.sensors.events import EVENTS_SCHEMA, parse_events
 
 BASE = {
     "event": "$pageview",
@@ -48,7 +54,7 @@ def _caplog_warnings() -> Iterator[list[str]]:
     records: list[str] = []
     handler = logging.Handler()
     handler.emit = lambda record: records.append(record.getMessage())  # type: ignore[method-assign]
-    logger = logging.getLogger("extract.common.http")
+    logger = logging.getLogger("leadloop.extract.common.http")
     logger.addHandler(handler)
     try:
         yield records

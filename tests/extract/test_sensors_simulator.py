@@ -6,10 +6,17 @@ import orjson
 import pytest
 import requests
 
-from demo.digital import DigitalWorld
-from demo.model import World
-from demo.sensors_records import LATE_MAX_MS, LATE_MIN_MS, receive_delay_ms, render
-from demo.simulators.sensors import QUERY_PATH, Condition, Query, SensorsSimulator, SqlError, parse_sql
+from leadloop.demo.digital import DigitalWorld
+from leadloop.demo.model import World
+from leadloop.demo.sensors_records import LATE_MAX_MS, LATE_MIN_MS, receive_delay_ms, render
+from leadloop.demo.simulators.sensors import (
+    QUERY_PATH,
+    Condition,
+    Query,
+    SensorsSimulator,
+    SqlError,
+    parse_sql,
+)
 from tests.extract.sensors_fixtures import *  # the fixtures, found by name
 from tests.extract.sensors_fixtures import DAY_MS, PROJECT, TOKEN, wire_time
 

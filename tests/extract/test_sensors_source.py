@@ -1,7 +1,7 @@
 """The real sensors dlt source against the Sensors simulator on 127.0.0.1, loading into DuckDB.
 
-Expectations come from the demo world (`demo.digital.web_events`) and, for when an event reaches
-Sensors, from `demo.sensors_records.receive_ms`.
+Expectations come from the demo world (`leadloop.demo.digital.web_events`) and, for when an event reaches
+Sensors, from `leadloop.demo.sensors_records.receive_ms`.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import dlt
 import pytest
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from demo.digital import DigitalWorld
-from demo.model import World
-from demo.sensors_records import receive_ms, render
-from demo.simulators.sensors import QUERY_PATH, SensorsSimulator
+from leadloop.demo.digital import DigitalWorld
+from leadloop.demo.model import World
+from leadloop.demo.sensors_records import receive_ms, render
+from leadloop.demo.simulators.sensors import QUERY_PATH, SensorsSimulator
 from tests.extract.sensors_fixtures import *  # the fixtures, found by name
 from tests.extract.sensors_fixtures import (
     DAY_MS,

@@ -1,4 +1,4 @@
-"""Each source's probe (extract/<source>/probe.py) against the demo simulators over 127.0.0.1: it
+"""Each source's probe (src/leadloop/extract/<source>/probe.py) against the demo simulators over 127.0.0.1: it
 authenticates with the source's own client, tells refused credentials from an unreachable host, names
 the setting to fix, and gives up within seconds."""
 
@@ -11,9 +11,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from extract.common.probe import Probe, host_of, scrub, settings_named
-from extract.registry import SOURCES, SOURCES_BY_NAME, probe
-from leadloop.demo_sources import DemoSources, running_demo_sources
+from leadloop.demo.serve import DemoSources, running_demo_sources
+from leadloop.extract.common.probe import Probe, host_of, scrub, settings_named
+from leadloop.extract.registry import SOURCES, SOURCES_BY_NAME, probe
 
 # What each probe sends, and nothing more: (path, requests) per source.
 WIRE = {

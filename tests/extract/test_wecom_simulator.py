@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import requests
 
-from demo.model import DAY_MS
-from demo.simulators.wecom import (
+from leadloop.demo.model import DAY_MS
+from leadloop.demo.simulators.wecom import (
     BATCH_GET_BY_USER_PATH,
     FOLLOW_USER_LIST_PATH,
     GET_CONTACT_WAY_PATH,
@@ -17,8 +17,8 @@ from demo.simulators.wecom import (
     TOKEN_PATH,
     WecomSimulator,
 )
-from demo.wecom_records import WecomRecords, render
-from extract.wecom.client import Page, SharedPages
+from leadloop.demo.wecom_records import WecomRecords, render
+from leadloop.extract.wecom.client import Page, SharedPages
 
 pytest.register_assert_rewrite("tests.extract.wecom_fixtures")
 

@@ -8,12 +8,12 @@ from dataclasses import replace
 import dlt
 import pytest
 
-from demo.model import DAY_MS
-from demo.simulators.wecom import (
+from leadloop.demo.model import DAY_MS
+from leadloop.demo.simulators.wecom import (
     BATCH_GET_BY_USER_PATH,
     WecomSimulator,
 )
-from demo.wecom_records import contact_way_created_ms
+from leadloop.demo.wecom_records import contact_way_created_ms
 
 pytest.register_assert_rewrite("tests.extract.wecom_fixtures")
 

@@ -1,6 +1,6 @@
 """Fixtures for the WeCom source tests: the default demo company served over 127.0.0.1, and pipelines.
 
-Expectations are computed from the demo world (`demo.digital`) directly, not from the renderer,
+Expectations are computed from the demo world (`leadloop.demo.digital`) directly, not from the renderer,
 so the renderer, the simulator and the extractor are all checked against the world.
 """
 
@@ -14,13 +14,13 @@ from typing import Any
 import dlt
 import pytest
 
-from demo import catalog
-from demo.digital import DigitalWorld, WecomContact, simulate_digital
-from demo.model import World
-from demo.simulators.wecom import WecomSimulator
-from demo.wecom_records import contact_way_created_ms, render
-from demo.world import simulate
-from extract.wecom import wecom_source
+from leadloop.demo import catalog
+from leadloop.demo.digital import DigitalWorld, WecomContact, simulate_digital
+from leadloop.demo.model import World
+from leadloop.demo.simulators.wecom import WecomSimulator
+from leadloop.demo.wecom_records import contact_way_created_ms, render
+from leadloop.demo.world import simulate
+from leadloop.extract.wecom import wecom_source
 
 CORP_ID, CORP_SECRET = "ww_leadloop_test", "wecom-s3cret"
 PAGE_SIZE = 25  # ~150 relations → several pages

@@ -9,9 +9,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from demo.digital import simulate_digital
-from demo.identity import PLACEHOLDER_MOBILE
-from demo.identity_truth import account_record_truth, record_truth
+from leadloop.demo.digital import simulate_digital
+from leadloop.demo.identity import PLACEHOLDER_MOBILE
+from leadloop.demo.identity_truth import account_record_truth, record_truth
 from leadloop.identity.normalize import normalize_email, normalize_phone
 from tests.support.dbt import duckdb_environment, passed, run_dbt
 from tests.support.stitching import mixed_groups, pair_score

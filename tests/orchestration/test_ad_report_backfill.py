@@ -8,7 +8,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from demo.digital import reported_ad_day, simulate_digital
+from leadloop.demo.digital import reported_ad_day, simulate_digital
 
 pytestmark = pytest.mark.e2e
 
@@ -16,9 +16,9 @@ FIRST, LAST = date(2026, 10, 1), date(2026, 10, 7)
 
 
 def test_backfilling_seven_days_loads_exactly_those_days_with_their_numbers(private_warehouse, demo_world):
-    from leadloop.demo_sources import running_demo_sources
-    from orchestration.definitions import defs
-    from orchestration.launch import asset_materializations, run_job
+    from leadloop.demo.serve import running_demo_sources
+    from leadloop.orchestration.definitions import defs
+    from leadloop.orchestration.launch import asset_materializations, run_job
 
     graph = defs.resolve_asset_graph()
     ad_keys = [k for k in graph.get_all_asset_keys()

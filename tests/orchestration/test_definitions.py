@@ -12,7 +12,7 @@ from leadloop import settings
 
 @pytest.fixture(scope="module")
 def defs() -> dg.Definitions:
-    from orchestration.definitions import defs
+    from leadloop.orchestration.definitions import defs
 
     return defs
 
@@ -24,7 +24,7 @@ def asset_graph(defs):
 
 @pytest.fixture(scope="module")
 def manifest() -> dict:
-    from orchestration.dbt_project import prepare_manifest
+    from leadloop.orchestration.dbt_project import prepare_manifest
 
     return json.loads(prepare_manifest().read_text())
 
@@ -35,7 +35,7 @@ def _extract_keys(asset_graph) -> set[dg.AssetKey]:
 
 
 def test_every_dbt_source_is_produced_by_an_extract_asset(asset_graph, manifest):
-    from orchestration.identity import OBSERVATIONS_KEY, RAW_INPUTS
+    from leadloop.orchestration.identity import OBSERVATIONS_KEY, RAW_INPUTS
 
     extract_keys = _extract_keys(asset_graph)
     source_keys = {dg.AssetKey(s["meta"]["dagster"]["asset_key"]) for s in manifest["sources"].values()}
@@ -50,7 +50,7 @@ def test_every_dbt_source_is_produced_by_an_extract_asset(asset_graph, manifest)
 
 
 def test_stitched_customers_descend_from_every_identity_bearing_raw_table(asset_graph):
-    from orchestration.identity import OBSERVATIONS_KEY, RAW_INPUTS
+    from leadloop.orchestration.identity import OBSERVATIONS_KEY, RAW_INPUTS
 
     assert asset_graph.get(OBSERVATIONS_KEY).group_name == "identity"
     for mart in ("dim_customers", "dim_accounts", "bridge_customer_identifiers"):
@@ -60,7 +60,7 @@ def test_stitched_customers_descend_from_every_identity_bearing_raw_table(asset_
 
 
 def test_raw_tables_are_grouped_by_source(asset_graph):
-    from extract.registry import SOURCES
+    from leadloop.extract.registry import SOURCES
 
     keys = _extract_keys(asset_graph)
     assert {key.path[0] for key in keys} == {f"raw_{source.name}" for source in SOURCES}
@@ -117,14 +117,14 @@ def test_nightly_schedule_runs_the_configured_graph_at_two_in_shanghai(defs, ass
     assert schedule.execution_timezone == "Asia/Shanghai"
     assert schedule.job_name == "nightly_refresh"
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
-    from orchestration.jobs import NIGHT_SOURCES, night_selection
+    from leadloop.orchestration.jobs import NIGHT_SOURCES, night_selection
 
     job = defs.resolve_job_def("nightly_refresh")
     assert set(job.asset_layer.selected_asset_keys) == night_selection(NIGHT_SOURCES).resolve(asset_graph)
 
 
 def test_a_night_leaves_out_exactly_the_raw_tables_of_sources_not_configured(asset_graph):
-    from orchestration.jobs import night_selection
+    from leadloop.orchestration.jobs import night_selection
 
     selected = night_selection(["salesforce", "baidu_sem"]).resolve(asset_graph)
     raw_groups = {key.path[0] for key in selected if key.path[0].startswith("raw_")}
@@ -160,7 +160,7 @@ def test_dagster_home_and_telemetry_defaults():
 
 
 def test_raw_tables_are_due_by_four_and_sources_retry_with_backoff(defs, asset_graph):
-    from orchestration.jobs import NO_RETRY, SOURCE_RETRY_POLICY
+    from leadloop.orchestration.jobs import NO_RETRY, SOURCE_RETRY_POLICY
 
     for key in _extract_keys(asset_graph):
         policy = asset_graph.get(key).freshness_policy

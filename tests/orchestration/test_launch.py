@@ -1,4 +1,4 @@
-"""Runs started from the command line (orchestration/launch.py) are recorded under the `leadloop`
+"""Runs started from the command line (src/leadloop/orchestration/launch.py) are recorded under the `leadloop`
 code location of workspace.yaml, the origin the Dagster UI filters its Runs tab and timeline on,
 and their materializations and check results read back from the instance."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
-from orchestration.launch import (
+from leadloop.orchestration.launch import (
     asset_check_evaluations,
     asset_materializations,
     code_location_origin,
@@ -17,12 +17,12 @@ from orchestration.launch import (
 
 
 def test_workspace_yaml_declares_the_leadloop_location_of_the_definitions():
-    from orchestration.definitions import defs
+    from leadloop.orchestration.definitions import defs
 
     origin = code_location_origin()
     target = origin.loadable_target_origin
     assert (origin.location_name, target.module_name, target.attribute) == (
-        "leadloop", "orchestration.definitions", "defs")
+        "leadloop", "leadloop.orchestration.definitions", "defs")
     rebuilt = reconstructable_job("nightly_refresh").get_definition()
     loaded = defs.resolve_job_def("nightly_refresh")
     assert rebuilt.asset_layer.executable_asset_keys == loaded.asset_layer.executable_asset_keys
@@ -34,8 +34,8 @@ def test_an_unknown_location_names_the_file_to_fix():
 
 
 def test_a_launched_run_carries_the_leadloop_origin_and_its_events(private_warehouse, demo_world):
-    from leadloop.demo_sources import running_demo_sources
-    from orchestration.definitions import defs
+    from leadloop.demo.serve import running_demo_sources
+    from leadloop.orchestration.definitions import defs
 
     graph = defs.resolve_asset_graph()
     wecom = {key for key in graph.get_all_asset_keys() if key.path[0] == "raw_wecom"}

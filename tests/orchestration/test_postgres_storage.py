@@ -18,9 +18,9 @@ def test_nightly_job_runs_on_postgres_storage(postgres_server, warehouse_copy, d
     """The nightly job, on top of the session's warehouse, recorded in Postgres: its WeCom step (a
     source's load and its blocking audits) is enough to exercise run and event storage, schedules
     aside; the whole graph's run is the session night's."""
-    from leadloop.demo_sources import running_demo_sources
-    from orchestration.extract import raw_asset_keys
-    from orchestration.launch import run_job
+    from leadloop.demo.serve import running_demo_sources
+    from leadloop.orchestration.extract import raw_asset_keys
+    from leadloop.orchestration.launch import run_job
 
     dagster_home = tmp_path / "dagster_home"
     dagster_home.mkdir()

@@ -9,17 +9,17 @@ import dagster as dg
 import duckdb
 import pytest
 
-from demo.model import DEFAULT_AS_OF
-from demo.simulators.wecom_robot import WecomRobotReceiver
-from demo.world import simulate
-from orchestration.launch import asset_check_evaluations, asset_materializations
+from leadloop.demo.model import DEFAULT_AS_OF
+from leadloop.demo.simulators.wecom_robot import WecomRobotReceiver
+from leadloop.demo.world import simulate
+from leadloop.orchestration.launch import asset_check_evaluations, asset_materializations
 
 pytestmark = pytest.mark.e2e
 
 
 def _run_night(world, instance):
     from leadloop.cli import demo_night
-    from leadloop.demo_sources import running_demo_sources
+    from leadloop.demo.serve import running_demo_sources
 
     with running_demo_sources(world) as demo:
         result = demo_night(demo, instance)
@@ -33,7 +33,7 @@ def _mart(path):
 
 def test_duplicated_opportunity_ids_stop_the_marts_and_alert(warehouse_copy, night_instance):
     """Yesterday's night is the session's (a copy of its warehouse); tonight's load is broken."""
-    from orchestration.alerts import WecomRobotWebhook, alert_on_run_failure
+    from leadloop.orchestration.alerts import WecomRobotWebhook, alert_on_run_failure
 
     yesterday = _mart(warehouse_copy)
     with duckdb.connect(str(warehouse_copy)) as con:  # a broken load: one opportunity twice
@@ -64,7 +64,7 @@ def test_duplicated_opportunity_ids_stop_the_marts_and_alert(warehouse_copy, nig
 
 
 def test_every_raw_table_and_mart_has_a_gx_check():
-    from orchestration.definitions import defs
+    from leadloop.orchestration.definitions import defs
 
     graph = defs.resolve_asset_graph()
     gx_checked = {k.asset_key for k in graph.asset_check_keys if k.name == "gx_suite"}
@@ -91,7 +91,7 @@ def test_the_scheduled_night_runs_yesterday_and_leaves_every_mart_fresh(demo_nig
     from datetime import datetime, timedelta
     from zoneinfo import ZoneInfo
 
-    from orchestration.definitions import defs
+    from leadloop.orchestration.definitions import defs
 
     schedule = defs.get_schedule_def("nightly_refresh_schedule")
     tick = datetime(2026, 11, 21, 2, 0, tzinfo=ZoneInfo("Asia/Shanghai"))

@@ -8,7 +8,7 @@ import time
 import dagster as dg
 import pytest
 
-from extract.registry import SOURCES_BY_NAME, Status, configuration, configurations
+from leadloop.extract.registry import SOURCES_BY_NAME, Status, configuration, configurations
 
 
 def _clear_source_settings(monkeypatch) -> None:
@@ -52,7 +52,7 @@ def test_a_missing_setting_fails_the_night_once_in_seconds(demo_world, monkeypat
     """Salesforce is configured (the demo org) and 销售易 only in part: the night's 销售易 step fails once
     with the settings to fix, nothing retries, and the whole night takes seconds, not minutes."""
     from leadloop.cli import run_nightly_refresh
-    from leadloop.demo_sources import running_demo_sources
+    from leadloop.demo.serve import running_demo_sources
 
     _clear_source_settings(monkeypatch)
     monkeypatch.setenv("SOURCES__NEOCRM__CLIENT_ID", "tenant-app")
@@ -75,7 +75,7 @@ def test_a_missing_setting_fails_the_night_once_in_seconds(demo_world, monkeypat
 @pytest.mark.e2e
 def test_an_impossible_setting_found_while_loading_is_not_retried(demo_world, monkeypatch, private_warehouse):
     from leadloop.cli import run_nightly_refresh
-    from leadloop.demo_sources import running_demo_sources
+    from leadloop.demo.serve import running_demo_sources
 
     _clear_source_settings(monkeypatch)
     with running_demo_sources(demo_world, ["wecom"]), dg.DagsterInstance.ephemeral() as instance:

@@ -1,6 +1,6 @@
 """How the warehouse names the demo world's CRM records, so truth rows can be keyed like mart rows.
 
-The truth (demo.truth) speaks of the world's own ids; a mart names a journey by the record name of
+The truth (leadloop.demo.truth) speaks of the world's own ids; a mart names a journey by the record name of
 its CRM lead (`neocrm_lead:<id>`, `salesforce_lead:<18-character id>`) and a deal by its CRM
 opportunity. With both CRMs configured the first CRM of dbt var crm_precedence names them.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from demo import salesforce_records
+from leadloop.demo import salesforce_records
 
 CRM_PRECEDENCE = ("neocrm", "salesforce")  # dbt_project.yml var crm_precedence
 

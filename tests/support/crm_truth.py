@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from demo.model import BUSINESS_TZ
+from leadloop.demo.model import BUSINESS_TZ
 
 
 def utc_day(ms: int):

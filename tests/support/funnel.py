@@ -6,11 +6,11 @@ from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from demo.truth import FUNNEL_STAGES
-from orchestration.dbt_project import project_var
+from leadloop.demo.truth import FUNNEL_STAGES
+from leadloop.orchestration.dbt_project import project_var
 
 # The mart's count column of each stage, as the dbt project names them (var funnel_stages); which
-# stages a journey reached is the truth's own (demo.truth.FUNNEL_STAGES).
+# stages a journey reached is the truth's own (leadloop.demo.truth.FUNNEL_STAGES).
 COUNT_COLUMNS = {stage["stage"]: stage["counts_as"] for stage in project_var("funnel_stages")}
 RATE_COLUMNS = {
     "lead_to_mql_rate": ("mqls", "leads"), "mql_to_sql_rate": ("sqls", "mqls"),

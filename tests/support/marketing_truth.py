@@ -1,7 +1,7 @@
 """The marketing marts as the demo company's truth says they must be (ad days, channel ROI, cockpit).
 
 Computed from the simulated world only: the digital world's ad days as the platforms report them
-at the demo's today, and `demo.truth`'s journeys and opportunities.
+at the demo's today, and `leadloop.demo.truth`'s journeys and opportunities.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from demo.digital import AdDay, DigitalWorld, business_day, reported_ad_day
-from demo.model import World
-from demo.truth import FUNNEL_STAGES
+from leadloop.demo.digital import AdDay, DigitalWorld, business_day, reported_ad_day
+from leadloop.demo.model import World
+from leadloop.demo.truth import FUNNEL_STAGES
 from tests.support.crm_truth import business_month, money
 from tests.support.funnel import COUNT_COLUMNS
 

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from demo import salesforce_records
-from demo.identity_truth import record_truth
-from demo.touch_truth import identified_sensors_users
-from demo.truth import FUNNEL_STAGES
+from leadloop.demo import salesforce_records
+from leadloop.demo.identity_truth import record_truth
+from leadloop.demo.touch_truth import identified_sensors_users
+from leadloop.demo.truth import FUNNEL_STAGES
 from tests.support import crm_truth
 from tests.support.crm_keys import lead_key, opportunity_key
 from tests.support.funnel import actual_funnel, expected_funnel, funnel_differences

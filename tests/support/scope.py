@@ -3,7 +3,7 @@ truth as such a warehouse must show it.
 
 A team with Salesforce alone has no web visits, no WeCom adds and no ad spend in its marts; its
 journeys are the same journeys, named by Salesforce ids. `Truth` computes every expectation from the
-simulated world (demo.truth, demo.touch_truth, tests.support.*_truth), never from the warehouse.
+simulated world (leadloop.demo.truth, leadloop.demo.touch_truth, tests.support.*_truth), never from the warehouse.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from datetime import date, timedelta
 from functools import cached_property
 from typing import Any
 
-from demo.digital import DigitalWorld, business_day
-from demo.model import World
-from demo.touch_truth import Touch, touches_truth
-from demo.truth import journeys_truth, opportunity_truth
-from extract.common.reports import RESTATEMENT_DAYS
+from leadloop.demo.digital import DigitalWorld, business_day
+from leadloop.demo.model import World
+from leadloop.demo.touch_truth import Touch, touches_truth
+from leadloop.demo.truth import journeys_truth, opportunity_truth
+from leadloop.extract.common.reports import RESTATEMENT_DAYS
 from tests.support.crm_keys import CRM_PRECEDENCE, naming_crm
 from tests.support.marketing_truth import FIRST_REPORT_DAY, loaded_ad_days
 

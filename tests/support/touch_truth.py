@@ -6,7 +6,7 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from demo.touch_truth import CRM_RECORDED, Touch
+from leadloop.demo.touch_truth import CRM_RECORDED, Touch
 from tests.support.crm_truth import money
 
 JOURNEY_TOUCH_FIELDS = ("touch_type", "channel", "campaign", "keyword", "content")

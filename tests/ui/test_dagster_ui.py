@@ -295,13 +295,13 @@ def _on_timeline(run: dict | None) -> bool:
 
 
 def test_a_run_started_the_cli_way_is_listed_like_a_ui_run(leadloop_ui, demo_world, monkeypatch):
-    """One source's raw tables, run through orchestration/launch.py against the webserver's
+    """One source's raw tables, run through src/leadloop/orchestration/launch.py against the webserver's
     DAGSTER_HOME, show in the job's Runs tab and on the timeline; an execute_in_process run does not."""
     from playwright.sync_api import expect
 
-    from leadloop.demo_sources import running_demo_sources
-    from orchestration.definitions import defs
-    from orchestration.launch import run_job
+    from leadloop.demo.serve import running_demo_sources
+    from leadloop.orchestration.definitions import defs
+    from leadloop.orchestration.launch import run_job
 
     url = _running(leadloop_ui)
     monkeypatch.setenv("LEADLOOP_WAREHOUSE_DIR", str(leadloop_ui.warehouse_dir))

@@ -11,7 +11,7 @@
 {%- endmacro %}
 
 
-{# The bookkeeping columns extract.common.snapshot adds to every row of a full-snapshot table
+{# The bookkeeping columns leadloop.extract.common.snapshot adds to every row of a full-snapshot table
    (WeCom's), last in its staging select: is_deleted, and when the row was deleted, first loaded and
    last written, as UTC timestamps. #}
 {% macro snapshot_bookkeeping_columns() -%}

@@ -1,0 +1,238 @@
+"""`leadloop` command line: tonight's refresh, the sources and their health, the demo night, the UI."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import TYPE_CHECKING
+
+from leadloop import settings
+
+if TYPE_CHECKING:
+    from dagster import DagsterInstance
+
+    from leadloop.orchestration.launch import LaunchedRun
+
+
+def run_nightly_refresh(first_day: str, last_day: str,
+                        instance: DagsterInstance | None = None) -> LaunchedRun:
+    """Run nightly_refresh in this process over ad-report days [first_day, last_day] (one run).
+
+    The run is created under the `leadloop` code location (src/leadloop/orchestration/launch.py), so the UI lists
+    it in the job's Runs tab and on the Overview timeline like a run it launched itself. Without an
+    instance the run is recorded in DAGSTER_HOME.
+    """
+    import dagster as dg
+
+    from leadloop.orchestration.night import execute_night
+
+    if instance is not None:
+        return execute_night(first_day, last_day, instance)
+    with dg.DagsterInstance.get() as own_instance:
+        return execute_night(first_day, last_day, own_instance)
+
+
+def demo_night(demo, instance=None):
+    """The demo's night: every ad-report day from the first partition to the demo's yesterday."""
+    from datetime import timedelta
+
+    from leadloop.demo.digital import business_day
+    from leadloop.orchestration.jobs import AD_REPORT_DAYS
+
+    first = AD_REPORT_DAYS.start.date().isoformat()
+    yesterday = (business_day(demo.world.as_of_ms) - timedelta(days=1)).isoformat()
+    return run_nightly_refresh(first, yesterday, instance)
+
+
+def funnel_summary() -> str:
+    """A few lines on the funnel as the marts now say it (DuckDB warehouse)."""
+    import duckdb
+
+    with duckdb.connect(str(settings.duckdb_path()), read_only=True) as con:
+        totals = con.execute(
+            "select coalesce(sum(leads), 0), coalesce(sum(mqls), 0), coalesce(sum(sqls), 0),"
+            " coalesce(sum(opportunities), 0), coalesce(sum(pocs), 0), coalesce(sum(wins), 0),"
+            " coalesce(sum(won_revenue), 0), count(*) from marts.mart_funnel"
+        ).fetchone()
+        journeys = con.execute("select count(*) from marts.fct_lead_journeys").fetchone()[0]
+    leads, mqls, sqls, opportunities, pocs, wins, revenue, rows = totals
+    rate = f"{opportunities / leads:.1%}" if leads else "n/a"
+    return "\n".join([
+        (f"fct_lead_journeys: {journeys} journeys; mart_funnel: {rows} cells"
+         " (cohort month x channel x campaign x keyword x region x industry)"),
+        (f"funnel: leads {leads} -> MQL {mqls} -> SQL {sqls} -> opportunity {opportunities}"
+         f" -> POC {pocs} -> won {wins}"),
+        f"won revenue: {revenue:,.2f} (reporting currency); lead->opportunity rate: {rate}",
+    ])
+
+
+def command_demo(args: argparse.Namespace) -> int:
+    """Run one night of the warehouse on the demo company and print what it built."""
+    from leadloop.demo.serve import running_demo_sources
+
+    if settings.warehouse_kind() != "duckdb":
+        print("leadloop demo: the demo summary reads the DuckDB warehouse; unset LEADLOOP_WAREHOUSE",
+              file=sys.stderr)
+        return 2
+    sources = args.sources.split(",") if args.sources else None
+    with running_demo_sources(sources=sources) as demo:
+        ok = demo_night(demo).success
+    if not ok:
+        print("leadloop demo: the nightly_refresh run failed; see the log above", file=sys.stderr)
+        return 1
+    print(funnel_summary())
+    print(f"warehouse: {settings.duckdb_path()}")
+    print(f"ground truth: {settings.demo_truth_dir()}")
+    return 0
+
+
+def command_night(args: argparse.Namespace) -> int:
+    """The production night: yesterday's report day (China time) on the sources configured here."""
+    from datetime import UTC, date, datetime
+
+    import dagster as dg
+
+    from leadloop.extract.registry import Status, configurations
+    from leadloop.orchestration.night import report_day_before, summarize_night
+
+    found = configurations()
+    for broken in [c for c in found if c.status is Status.INCOMPLETE]:
+        print(f"leadloop night: {broken.problem}", file=sys.stderr)
+    if not any(c.status is Status.ON for c in found):
+        print("leadloop night: no source is configured; set a source's SOURCES__<NAME>__* settings"
+              " (`leadloop sources` lists them)", file=sys.stderr)
+        return 2
+    if any(c.status is Status.INCOMPLETE for c in found):
+        return 2
+    day = date.fromisoformat(args.day) if args.day else report_day_before(datetime.now(UTC))
+    with dg.DagsterInstance.get() as instance:
+        result = run_nightly_refresh(day.isoformat(), day.isoformat(), instance)
+        print(summarize_night(instance, result.run_id).text())
+    return 0 if result.success else 1
+
+
+def command_sources(args: argparse.Namespace) -> int:
+    """List every source: configured or not, and what the warehouse holds from it (no network)."""
+    from leadloop.doctor import examine, sources_lines
+
+    found = examine(probe=False)
+    for report in found.reports:
+        print("\n".join(sources_lines(report)))
+    if found.warehouse_problem:
+        print(f"leadloop sources: {found.warehouse_problem}", file=sys.stderr)
+    return 0
+
+
+def command_doctor(args: argparse.Namespace) -> int:
+    """Every source: configured or not, reachable, credentials accepted, last load; the setting to fix.
+
+    Configured sources are probed with their own clients (a token grant or the smallest authenticated
+    request); others are not contacted. Exit 0 when every configured source answers and takes its
+    credentials, 1 when one does not, 2 when a source is incomplete or none is configured.
+    """
+    from leadloop.doctor import doctor_lines, examine
+    from leadloop.extract.common.probe import PROBE_TIMEOUT_SECONDS
+    from leadloop.extract.registry import Status
+
+    found = examine(PROBE_TIMEOUT_SECONDS if args.timeout is None else args.timeout)
+    for report in found.reports:
+        print("\n".join(doctor_lines(report)))
+    if found.warehouse_problem:
+        print(f"leadloop doctor: {found.warehouse_problem}", file=sys.stderr)
+    if not any(report.configuration.status is Status.ON for report in found.reports):
+        print("leadloop doctor: no source is configured; set a source's SOURCES__<NAME>__* settings"
+              " (README: Point a source at the real platform)", file=sys.stderr)
+    return found.exit_code()
+
+
+def command_ui(args: argparse.Namespace) -> int:
+    """Serve the Dagster UI (workspace.yaml, code location `leadloop`) with the demo simulators running.
+
+    `dagster dev` runs in a process group of its own. SIGTERM or SIGINT to leadloop stops that whole
+    group (SIGTERM, then SIGKILL after a grace period) and then the simulators, and leadloop exits:
+    no webserver, daemon or code server outlives it.
+    """
+    from contextlib import nullcontext
+
+    from leadloop.demo.serve import running_demo_sources
+    from leadloop.extract.registry import active_sources
+    from leadloop.processes import StopRequested, start_group, stop_group, stop_signals
+
+    command = [sys.executable, "-m", "dagster", "dev", "-w", str(settings.WORKSPACE_FILE),
+               "-h", args.host, "-p", str(args.port)]
+    # A team's own settings win: the demo company is served only where nothing is configured, or asked for.
+    demo = args.demo or not active_sources()
+    print("serving the demo company's simulators" if demo
+          else f"using this machine's sources: {', '.join(active_sources())}", flush=True)
+    with (running_demo_sources() if demo else nullcontext()), stop_signals() as stops:
+        dagster_dev = start_group(command, cwd=settings.PROJECT_ROOT, env=os.environ.copy())
+        print(f"Dagster UI on http://{args.host}:{args.port} (Ctrl-C stops it and the simulators)",
+              flush=True)
+        try:
+            stops.arm()
+            return dagster_dev.wait()
+        except StopRequested:
+            return 0
+        finally:
+            stops.disarm()
+            stop_group(dagster_dev)
+
+
+def command_serve_demo(args: argparse.Namespace) -> int:
+    """Serve the demo company's platforms on 127.0.0.1 until interrupted, and print the settings that
+    point leadloop at them: a stand-in for a team's own platforms, to try `leadloop night` with."""
+    import signal
+    import threading
+
+    from leadloop.demo.serve import running_demo_sources
+
+    sources = args.sources.split(",") if args.sources else None
+    stop = threading.Event()
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, lambda *_: stop.set())
+    with running_demo_sources(sources=sources) as demo:
+        for key, value in sorted(demo.source_environment().items()):
+            print(f"export {key}='{value}'", flush=True)
+        print("# serving until Ctrl-C", flush=True)
+        stop.wait()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `leadloop` command."""
+    parser = argparse.ArgumentParser(prog="leadloop", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser("demo", help="run the nightly pipeline on the demo company into DuckDB")
+    demo.add_argument("--sources", default=os.environ.get("LEADLOOP_DEMO_SOURCES", ""),
+                      help="serve only these platforms, comma-separated (e.g. salesforce,baidu_sem: a"
+                           " Salesforce shop); default every one (LEADLOOP_DEMO_SOURCES)")
+    night = commands.add_parser("night", help="run tonight's refresh on the sources configured here")
+    night.add_argument("--day", help="ad-report day to load, YYYY-MM-DD (default: yesterday, China time)")
+    commands.add_parser("sources", help="list every source: configured or not, and what is loaded")
+    doctor = commands.add_parser("doctor", help="check every configured source: reachable, credentials"
+                                                " accepted, last load (exit 0 when all are healthy)")
+    doctor.add_argument("--timeout", type=float, default=None,
+                        help="seconds to wait for each request of a probe (default 5)")
+    commands.add_parser("prepare", help="prepare what the Dagster definitions read (the dbt manifest)")
+    serve = commands.add_parser("serve-demo", help="serve the demo company's platforms and print their settings")
+    serve.add_argument("--sources", default="", help="only these platforms, comma-separated (default: all)")
+    ui = commands.add_parser("ui", help="open the Dagster UI (the demo's simulators when no source is configured)")
+    ui.add_argument("--host", default="127.0.0.1")
+    ui.add_argument("--port", type=int, default=3000)
+    ui.add_argument("--demo", action="store_true", help="serve the demo company even if sources are configured")
+    args = parser.parse_args(argv)
+    settings.apply_environment()  # the entry point's defaults: telemetry off, DAGSTER_HOME, paths
+    if args.command in ("demo", "night", "prepare"):
+        from leadloop.orchestration.dbt_project import prepare_manifest
+
+        prepare_manifest()  # the Dagster definitions read it; dagster dev (leadloop ui) prepares its own
+    if args.command == "prepare":
+        return 0
+    handlers = {"demo": command_demo, "night": command_night, "sources": command_sources,
+                "doctor": command_doctor, "serve-demo": command_serve_demo, "ui": command_ui}
+    return handlers[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,332 @@
+"""The demo company's digital traces: ad structure and daily spend, web events, WeCom contacts.
+
+Generated from the CRM world (`leadloop.demo.world`) with its own random stream, so the CRM side of the
+world does not change when this module does. Every trace carries the true person it belongs to
+(None for anonymous noise) so identity stitching can be measured against truth.
+"""
+
+from __future__ import annotations
+
+import random
+import zlib
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from leadloop.demo import catalog
+from leadloop.demo.model import BUSINESS_TZ, DAY_MS, Journey, World, to_ms
+
+DAYS_RESTATED = 3  # how long the simulated platforms keep restating a day (leadloop re-reads 7: enough)
+PROVISIONAL_COST_SHARE = 0.97  # what a not-yet-final day's cost shows before restatement
+WECOM_STAFF = ("wangxiaoming", "liting", "zhangwei", "chenjing", "liuyang")
+WECOM_STATES = {"展台活码": "qr_expo_booth", "公众号菜单活码": "qr_official_menu"}
+EVENT_BOOTH_STATE = "qr_expo_booth"
+SITE = "https://www.leadloop-demo.cn"
+FORM_TYPES = {"paid_search": "demo", "paid_social": "download", "wechat_content": "download",
+              "webinar": "webinar", "organic": "trial"}
+DIGITAL_CHANNELS = tuple(FORM_TYPES)
+
+
+@dataclass(frozen=True)
+class AdUnit:
+    """The finest unit an ad platform reports: a keyword (Baidu) or a promotion (Ocean Engine)."""
+
+    platform: str  # baidu | oceanengine
+    account_id: int
+    account_name: str
+    campaign_id: int
+    campaign_name: str
+    adgroup_id: int
+    adgroup_name: str
+    keyword_id: int | None
+    keyword: str | None
+    cost_per_click: float
+
+
+@dataclass
+class AdDay:
+    """One unit's numbers on one business day, final values (restatement applied at render)."""
+
+    impressions: int = 0
+    clicks: int = 0
+    cost: float = 0.0
+    conversions: int = 0
+
+
+@dataclass(frozen=True)
+class WebEvent:
+    """One Sensors event as the website tracked it."""
+
+    event: str
+    time_ms: int
+    distinct_id: str
+    login_id: str | None
+    properties: dict[str, Any]
+    person_id: str | None
+
+
+@dataclass(frozen=True)
+class WecomContact:
+    """A WeChat user who added a staff member: the external contact and that relation's follow info."""
+
+    external_userid: str
+    unionid: str
+    name: str
+    corp_name: str
+    position: str
+    staff_userid: str
+    added_ms: int
+    remark_mobiles: tuple[str, ...]
+    add_way: int
+    state: str
+    tag_ids: tuple[str, ...]
+    person_id: str
+    deleted_ms: int | None = None
+
+
+@dataclass
+class DigitalWorld:
+    """Everything the marketing systems saw of the demo company."""
+
+    ad_units: list[AdUnit]
+    ad_days: dict[tuple[int, date], AdDay]  # (unit key, business day) → numbers
+    web_events: list[WebEvent]
+    wecom_contacts: list[WecomContact]
+    contact_ways: dict[str, str] = field(default_factory=dict)  # state → QR code remark
+    corp_tags: dict[str, str] = field(default_factory=dict)  # tag id → name
+
+    @staticmethod
+    def unit_key(unit: AdUnit) -> int:
+        """The id that identifies a unit in its platform's reports."""
+        return unit.keyword_id if unit.keyword_id is not None else unit.adgroup_id
+
+
+def business_day(moment_ms: int) -> date:
+    """The China-time calendar day of an instant."""
+    return datetime.fromtimestamp(moment_ms / 1000, UTC).astimezone(BUSINESS_TZ).date()
+
+
+def simulate_digital(world: World) -> DigitalWorld:
+    """Derive the demo company's ad, web and WeCom traces from its CRM world, deterministically."""
+    rng = random.Random(world.seed * 7 + 1)
+    units = _ad_units(rng)
+    digital = DigitalWorld(ad_units=units, ad_days={}, web_events=[], wecom_contacts=[],
+                           contact_ways={state: remark for remark, state in WECOM_STATES.items()},
+                           corp_tags={"et_hot": "高意向", "et_mfg": "制造业", "et_expo": "展会"})
+    identities = _Identities(rng)
+    for journey in world.journeys:
+        _journey_traces(rng, digital, identities, journey)
+    _anonymous_visitors(rng, digital, world, identities)
+    _background_ad_traffic(rng, digital, world)
+    _wechat_only_visitors(random.Random(world.seed * 7 + 2), digital, world, identities)
+    digital.web_events.sort(key=lambda e: (e.time_ms, e.distinct_id, e.event))
+    digital.wecom_contacts.sort(key=lambda c: (c.added_ms, c.external_userid))
+    return digital
+
+
+def _ad_units(rng: random.Random) -> list[AdUnit]:
+    """Baidu: campaign × keyword (one ad group per campaign); Ocean Engine: project × promotion."""
+    units: list[AdUnit] = []
+    search = next(c for c in catalog.CHANNELS if c.name == "paid_search")
+    for c, campaign in enumerate(search.campaigns, start=1):
+        for k, term in enumerate(search.terms, start=1):
+            units.append(AdUnit("baidu", 30_001, "leadloop-demo-百度", 31_000 + c, campaign,
+                                32_000 + c, f"{campaign}-核心词", 33_000 + c * 100 + k, term,
+                                round(rng.uniform(4, 22), 2)))
+    social = next(c for c in catalog.CHANNELS if c.name == "paid_social")
+    for c, campaign in enumerate(social.campaigns, start=1):
+        for p in (1, 2):
+            units.append(AdUnit("oceanengine", 1_760_000_001, "leadloop-demo-巨量", 7_100_000 + c, campaign,
+                                7_200_000 + c * 10 + p, f"{campaign}-素材{p}", None, None,
+                                round(rng.uniform(1.5, 6), 2)))
+    return units
+
+
+class _Identities:
+    """Stable digital identifiers per true person."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.distinct_ids: dict[str, str] = {}
+        self.login_ids: dict[str, str] = {}
+        self.wecom: dict[str, tuple[str, str]] = {}
+
+    def distinct_id(self, person_id: str) -> str:
+        """The person's browser cookie (one per person in this version)."""
+        if person_id not in self.distinct_ids:
+            self.distinct_ids[person_id] = self.anonymous()
+        return self.distinct_ids[person_id]
+
+    def anonymous(self) -> str:
+        """A fresh Sensors-style anonymous distinct_id."""
+        return "".join(self.rng.choice("0123456789abcdef") for _ in range(16)) + "-sa"
+
+    def login_id(self, person_id: str) -> str:
+        """The website account id a person gets at their first sign-up."""
+        if person_id not in self.login_ids:
+            self.login_ids[person_id] = f"web_u{100_000 + len(self.login_ids) + 1}"
+        return self.login_ids[person_id]
+
+    def wecom_ids(self, person_id: str) -> tuple[str, str]:
+        """(external_userid, unionid) of a person's WeChat."""
+        if person_id not in self.wecom:
+            token = "".join(self.rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789")
+                            for _ in range(20))
+            self.wecom[person_id] = (f"wmDemo{token}", f"oDemo{token[::-1]}")
+        return self.wecom[person_id]
+
+
+def _landing(journey: Journey) -> dict[str, Any]:
+    """UTM and URL properties of the landing page a digital journey arrived on."""
+    utm = journey.utm
+    props: dict[str, Any] = {"$url_path": "/demo" if journey.channel.name == "paid_search" else "/resources"}
+    props["$url"] = SITE + props["$url_path"]
+    for key, wire in (("utmSource", "$utm_source"), ("utmMedium", "$utm_medium"),
+                      ("utmCampaign", "$utm_campaign"), ("utmTerm", "$utm_term")):
+        if utm.get(key):
+            props[wire] = utm[key]
+    props["$referrer"] = "https://www.baidu.com/" if journey.channel.name in ("paid_search", "organic") else ""
+    return props
+
+
+def _journey_traces(rng: random.Random, digital: DigitalWorld, ids: _Identities, journey: Journey) -> None:
+    """The web visits, form, ad click and WeCom add that led to (or followed) one CRM lead."""
+    channel = journey.channel.name
+    if channel in DIGITAL_CHANNELS:
+        submit_ms = journey.created_at - rng.randint(60_000, 20 * 60_000)
+        _web_visit_and_form(rng, digital, ids, journey, submit_ms)
+        if channel in ("paid_search", "paid_social"):
+            _ad_click(digital, journey, submit_ms - rng.randint(60_000, 10 * 60_000))
+    if channel == "wecom" or (channel == "event" and rng.random() < 0.5):
+        state = WECOM_STATES.get(journey.utm.get("utmCampaign") or "", EVENT_BOOTH_STATE)
+        _wecom_add(rng, digital, ids, journey, journey.created_at - rng.randint(60_000, 3_600_000), 1, state)
+    mql_at = next((at for at, s in journey.status_events if s == catalog.LEAD_STATUS_QUALIFIED), None)
+    if mql_at is not None and channel != "wecom" and rng.random() < 0.4:
+        # SDRs add qualified leads on WeChat by phone: no channel code, a cross-system identity edge.
+        _wecom_add(rng, digital, ids, journey, mql_at + rng.randint(600_000, DAY_MS), 2, "")
+
+
+def _web_visit_and_form(rng: random.Random, digital: DigitalWorld, ids: _Identities,
+                        journey: Journey, submit_ms: int) -> None:
+    """Earlier anonymous sessions, the landing session, the form submit and the sign-up."""
+    person = journey.person
+    distinct_id = ids.distinct_id(person.person_id)
+    for _ in range(rng.choice((0, 0, 1, 2))):  # came before, anonymously
+        earlier = submit_ms - rng.randint(2, 40) * DAY_MS
+        _pageviews(rng, digital, distinct_id, None, earlier, {"$url_path": "/", "$url": SITE + "/",
+                                                              "$referrer": "https://www.baidu.com/"},
+                   person.person_id)
+    landing = _landing(journey)
+    _pageviews(rng, digital, distinct_id, None, submit_ms - rng.randint(60_000, 15 * 60_000), landing,
+               person.person_id)
+    if journey.channel.name == "wechat_content":
+        material = journey.utm.get("utmCampaign") or "article"
+        digital.web_events.append(WebEvent("content_read", submit_ms - 30 * 60_000, distinct_id, None,
+                                           {"material_id": f"mat_{zlib.crc32(material.encode()) % 10_000:04d}",
+                                            "material_title": material,
+                                            "read_duration": rng.randint(30, 600)}, person.person_id))
+    login_id = ids.login_id(person.person_id)
+    form = {"form_id": f"form_{FORM_TYPES[journey.channel.name]}", "form_type": FORM_TYPES[journey.channel.name],
+            "phone": journey.typed_mobile, "email": journey.typed_email or "", "name": person.name,
+            "company": journey.typed_company, "title": person.role, **landing}
+    digital.web_events.append(WebEvent("form_submit", submit_ms, distinct_id, None, form, person.person_id))
+    digital.web_events.append(WebEvent("$SignUp", submit_ms + 1_000, distinct_id, login_id, {},
+                                       person.person_id))
+    if journey.channel.name == "webinar" and rng.random() < 0.6:
+        digital.web_events.append(WebEvent("webinar_attend", submit_ms + rng.randint(1, 10) * DAY_MS,
+                                           distinct_id, login_id,
+                                           {"webinar_id": journey.utm.get("utmCampaign") or "webinar",
+                                            "event_duration": rng.randint(300, 3600)}, person.person_id))
+
+
+def _pageviews(rng: random.Random, digital: DigitalWorld, distinct_id: str, login_id: str | None,
+               start_ms: int, landing: dict[str, Any], person_id: str | None) -> None:
+    """A session: one to four page views, each followed by its dwell time event."""
+    moment = start_ms
+    for n in range(rng.randint(1, 4)):
+        props = dict(landing) if n == 0 else {"$url_path": rng.choice(("/pricing", "/cases", "/product")),
+                                              "$referrer": SITE + "/"}
+        props.setdefault("$url", SITE + props["$url_path"])
+        props["$title"] = f"leadloop-demo {props['$url_path']}"
+        digital.web_events.append(WebEvent("$pageview", moment, distinct_id, login_id, props, person_id))
+        stay = rng.randint(5, 240)
+        digital.web_events.append(WebEvent("$WebStay", moment + stay * 1000, distinct_id, login_id,
+                                           {"$url_path": props["$url_path"], "event_duration": stay},
+                                           person_id))
+        moment += (stay + rng.randint(1, 30)) * 1000
+
+
+def _ad_click(digital: DigitalWorld, journey: Journey, click_ms: int) -> None:
+    """Count the journey's paid click (and its conversion) on the unit its UTM names."""
+    platform = "baidu" if journey.channel.name == "paid_search" else "oceanengine"
+    candidates = [u for u in digital.ad_units if u.platform == platform
+                  and u.campaign_name == journey.utm.get("utmCampaign")
+                  and (platform == "oceanengine" or u.keyword == journey.utm.get("utmTerm"))]
+    unit = candidates[journey.lead_id % len(candidates)]
+    day = digital.ad_days.setdefault((DigitalWorld.unit_key(unit), business_day(click_ms)), AdDay())
+    day.clicks += 1
+    day.impressions += 20
+    day.cost = round(day.cost + unit.cost_per_click, 2)
+    day.conversions += 1
+
+
+def _wecom_add(rng: random.Random, digital: DigitalWorld, ids: _Identities, journey: Journey,
+               added_ms: int, add_way: int, state: str) -> None:
+    """A person adds (or is added by) a staff member on WeCom."""
+    person = journey.person
+    external_userid, unionid = ids.wecom_ids(person.person_id)
+    staff = rng.choice(WECOM_STAFF)
+    if any(c.external_userid == external_userid and c.staff_userid == staff for c in digital.wecom_contacts):
+        return  # one relation per contact and staff member
+    tags = ("et_expo",) if state == EVENT_BOOTH_STATE else (("et_hot",) if add_way == 2 else ())
+    deleted = added_ms + rng.randint(10, 200) * DAY_MS if rng.random() < 0.05 else None
+    digital.wecom_contacts.append(WecomContact(
+        external_userid=external_userid, unionid=unionid, name=person.name,
+        corp_name=journey.account.name, position=person.role, staff_userid=staff, added_ms=added_ms,
+        remark_mobiles=(person.lead_mobile or person.mobile,), add_way=add_way, state=state, tag_ids=tags,
+        person_id=person.person_id, deleted_ms=deleted))
+
+
+def _anonymous_visitors(rng: random.Random, digital: DigitalWorld, world: World, ids: _Identities) -> None:
+    """Visitors who never identify themselves: most of any website's traffic."""
+    start, end = to_ms(world.start), to_ms(world.as_of + timedelta(days=120))
+    for _ in range(len(world.journeys) * 3):
+        landing = {"$url_path": "/", "$url": SITE + "/", "$referrer": rng.choice(("", "https://www.baidu.com/"))}
+        _pageviews(rng, digital, ids.anonymous(), None, rng.randint(start, end), landing, None)
+
+
+def _wechat_only_visitors(rng: random.Random, digital: DigitalWorld, world: World, ids: _Identities) -> None:
+    """Booth visitors who scan the WeCom QR code and never leave a phone: known only by their unionid."""
+    start, end = to_ms(world.start), to_ms(world.as_of + timedelta(days=120))
+    for n in range(max(1, len(world.journeys) // 30)):
+        person_id = f"W{world.seed}-{n}"
+        external_userid, unionid = ids.wecom_ids(person_id)
+        digital.wecom_contacts.append(WecomContact(
+            external_userid=external_userid, unionid=unionid, name=f"微信用户{n}", corp_name="",
+            position="", staff_userid=rng.choice(WECOM_STAFF), added_ms=rng.randint(start, end),
+            remark_mobiles=(), add_way=1, state=EVENT_BOOTH_STATE, tag_ids=("et_expo",), person_id=person_id))
+
+
+def _background_ad_traffic(rng: random.Random, digital: DigitalWorld, world: World) -> None:
+    """Impressions, clicks and cost that produced no lead, every day of the horizon."""
+    first = business_day(to_ms(world.start))
+    last = business_day(to_ms(world.as_of + timedelta(days=120)))
+    for unit in digital.ad_units:
+        key = DigitalWorld.unit_key(unit)
+        day = first
+        while day <= last:
+            numbers = digital.ad_days.setdefault((key, day), AdDay())
+            clicks = rng.randint(0, 12)
+            numbers.clicks += clicks
+            numbers.impressions += clicks * rng.randint(15, 60) + rng.randint(0, 80)
+            numbers.cost = round(numbers.cost + clicks * unit.cost_per_click * rng.uniform(0.8, 1.2), 2)
+            day += timedelta(days=1)
+
+
+def reported_ad_day(numbers: AdDay, day: date, as_of_ms: int) -> AdDay:
+    """A day's numbers as the platform reports them at as_of: recent days are still provisional."""
+    age = (business_day(as_of_ms) - day).days
+    if age >= DAYS_RESTATED:
+        return numbers
+    return AdDay(numbers.impressions, numbers.clicks, round(numbers.cost * PROVISIONAL_COST_SHARE, 2),
+                 max(0, numbers.conversions - 1) if age == 0 else numbers.conversions)

@@ -1,0 +1,100 @@
+"""Typed arrow pages for report tables keyed by several columns (e.g. account × keyword × day).
+
+`records_to_arrow` knows one primary key and one cursor. Daily ad reports are keyed by a
+combination (account, keyword, day), carry calendar days as `YYYY-MM-DD` text, and get a
+constant provenance column (`_source`: api or file_drop). This module adds exactly that on top,
+so an API page and a hand-dropped file land with the same columns and types.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from typing import Any
+
+import pyarrow as pa
+from dlt.common.schema.typing import TTableSchemaColumns
+
+from leadloop.extract.common.arrow import ArrowPage, Rejected, arrow_schema, column_hints, records_to_arrow
+
+_DAY_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def is_day_text(value: Any) -> bool:
+    """True for a real calendar day written as YYYY-MM-DD."""
+    if not isinstance(value, str) or not _DAY_TEXT.match(value):
+        return False
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def composite_id(record: Any, keys: Sequence[str]) -> str | None:
+    """`k1/k2/k3` of a record's key values (missing ones empty), None for a non-object."""
+    if not isinstance(record, Mapping):
+        return None
+    return "/".join("" if record.get(key) is None else str(record.get(key)) for key in keys)
+
+
+def _key_problem(record: Any, keys: Sequence[str], day_fields: Iterable[str]) -> str | None:
+    """Why a record cannot be keyed (a missing key, a malformed day), or None."""
+    if not isinstance(record, Mapping):
+        return None  # records_to_arrow words this case itself
+    for key in keys:
+        if record.get(key) is None:
+            return f"missing required field {key}"
+    for name in day_fields:
+        value = record.get(name)
+        if value is not None and not is_day_text(value):
+            return f"field {name}: expected a day as YYYY-MM-DD, got {str(value)[:40]!r}"
+    return None
+
+
+def keyed_column_hints(
+    fields: Mapping[str, str],
+    *,
+    keys: Sequence[str],
+    rename: Mapping[str, str] | None = None,
+    constants: Sequence[str] = (),
+) -> TTableSchemaColumns:
+    """dlt hints for a keyed page: key columns not null, constant text columns appended."""
+    hints = column_hints(fields, rename, keys)
+    for name in constants:
+        hints[name] = {"data_type": "text", "nullable": False}
+    return hints
+
+
+def records_to_keyed_arrow(
+    records: Iterable[Mapping[str, Any]],
+    fields: Mapping[str, str],
+    *,
+    keys: Sequence[str],
+    rename: Mapping[str, str] | None = None,
+    day_fields: Sequence[str] = (),
+    constants: Mapping[str, str] | None = None,
+) -> ArrowPage:
+    """Like `records_to_arrow`, but every key is required and `day_fields` must be YYYY-MM-DD.
+
+    Rejected records carry `k1/k2/k3` as record_id. `constants` ({column: text}) are appended
+    to every row, e.g. {"_source": "api"}.
+    """
+    if not keys:
+        raise ValueError("records_to_keyed_arrow needs at least one key")
+    valid: list[Mapping[str, Any]] = []
+    rejected: list[Rejected] = []
+    for record in records:
+        problem = _key_problem(record, keys, day_fields)
+        if problem is not None:
+            rejected.append(Rejected(record, problem, composite_id(record, keys)))
+        else:
+            valid.append(record)
+    page = records_to_arrow(valid, fields, primary_key=keys[0], rename=rename)
+    rejected.extend(Rejected(r.record, r.reason, composite_id(r.record, keys)) for r in page.rejected)
+    table = page.table.cast(arrow_schema(fields, rename, keys))
+    for name, value in (constants or {}).items():
+        column = pa.array([value] * table.num_rows, type=pa.string())
+        table = table.append_column(pa.field(name, pa.string(), nullable=False), column)
+    return ArrowPage(table, rejected)

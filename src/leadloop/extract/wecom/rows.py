@@ -1,0 +1,127 @@
+"""WeCom wire records → typed arrow rows of one raw table, bad records set aside with the reason."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pyarrow as pa
+from dlt.common.schema.typing import TTableSchemaColumns
+
+from leadloop.extract.common.arrow import ArrowPage, Rejected, arrow_schema, column_hints, records_to_arrow
+from leadloop.extract.wecom import settings
+
+
+class InvalidWireRecordError(ValueError):
+    """A wire record that cannot become a row; the message is the reason."""
+
+
+def _describe(value: Any) -> str:
+    """Short `type value` text for reasons."""
+    return f"{type(value).__name__} {json.dumps(value, ensure_ascii=False, default=str)[:60]}"
+
+
+def dig(record: Mapping[str, Any], path: str) -> Any:
+    """The value at a dotted path; None when a step is missing, an error when it is not an object."""
+    value: Any = record
+    walked: list[str] = []
+    for step in path.split("."):
+        if value is None:
+            return None
+        if not isinstance(value, Mapping):
+            where = ".".join(walked) or "record"
+            raise InvalidWireRecordError(f"{where} is {_describe(value)}, not an object")
+        value = value.get(step)
+        walked.append(step)
+    return value
+
+
+def _shaped(value: Any, field: settings.Field) -> Any:
+    """Applies a field's shape: lists become JSON text or their first element."""
+    if field.shape == settings.VALUE or value is None:
+        return value
+    if not isinstance(value, list):
+        raise InvalidWireRecordError(f"field {field.path}: expected a list, got {_describe(value)}")
+    if field.shape == settings.JSON_LIST:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return value[0] if value else None
+
+
+def flatten(record: Any, table: settings.Table) -> dict[str, Any]:
+    """One flat row of `table` from a wire record; raises InvalidWireRecordError with the reason."""
+    if not isinstance(record, Mapping):
+        raise InvalidWireRecordError(f"record is {_describe(record)}, not an object")
+    row = {field.column: _shaped(dig(record, field.path), field) for field in table.fields}
+    paths = {field.column: field.path for field in table.fields}
+    for key in table.primary_key:
+        if row[key] is None or row[key] == "":
+            raise InvalidWireRecordError(f"missing required field {paths[key]}")
+    return row
+
+
+def _key_parts(record: Any, table: settings.Table) -> list[Any] | None:
+    """The wire values of a record's primary-key fields, or None when the record cannot be read."""
+    if not isinstance(record, Mapping):
+        return None
+    paths = {field.column: field.path for field in table.fields}
+    try:
+        return [dig(record, paths[key]) for key in table.primary_key]
+    except InvalidWireRecordError:
+        return None
+
+
+def record_id(record: Any, table: settings.Table) -> str | None:
+    """The key of a wire record as text (`a/b` for two-part keys), if it can be read at all."""
+    parts = _key_parts(record, table)
+    if parts is None or all(p is None for p in parts):
+        return None
+    return "/".join("" if p is None else str(p) for p in parts)
+
+
+def key_of(record: Any, table: settings.Table) -> tuple[str, ...] | None:
+    """The key of a wire record as loaded (text), or None when any part is missing or unreadable."""
+    parts = _key_parts(record, table)
+    if parts is None or any(p is None or p == "" or isinstance(p, (Mapping, list)) for p in parts):
+        return None
+    return tuple(str(p) for p in parts)
+
+
+def field_types(table: settings.Table) -> dict[str, str]:
+    """{column: arrow/dlt type} of a table."""
+    return {field.column: field.kind for field in table.fields}
+
+
+def data_schema(table: settings.Table) -> pa.Schema:
+    """Arrow schema of a table's data columns (keys not nullable)."""
+    return arrow_schema(field_types(table), required=table.primary_key)
+
+
+def data_columns(table: settings.Table) -> TTableSchemaColumns:
+    """dlt column hints of a table's data columns."""
+    return column_hints(field_types(table), required=table.primary_key)
+
+
+def to_arrow(records: Iterable[Any], table: settings.Table) -> ArrowPage:
+    """Typed rows of `table` from wire records; rejects carry the record exactly as received."""
+    flat: list[dict[str, Any]] = []
+    origin: dict[int, Any] = {}
+    rejected: list[Rejected] = []
+    for record in records:
+        try:
+            row = flatten(record, table)
+        except InvalidWireRecordError as exc:
+            rejected.append(Rejected(_as_payload(record), str(exc), record_id(record, table)))
+            continue
+        flat.append(row)
+        origin[id(row)] = record
+    page = records_to_arrow(flat, field_types(table), primary_key=table.primary_key[0])
+    for reject in page.rejected:
+        wire = origin[id(reject.record)]
+        rejected.append(Rejected(_as_payload(wire), reject.reason, record_id(wire, table)))
+    return ArrowPage(page.table, rejected)
+
+
+def _as_payload(record: Any) -> Mapping[str, Any]:
+    """Rejected records must be mappings; anything else is wrapped so its raw form is kept."""
+    return record if isinstance(record, Mapping) else {"record": record}

@@ -1,0 +1,32 @@
+"""The single Dagster entry point: raw-table and dbt assets, quality checks, the nightly job,
+its schedule and the alert sensors.
+
+Importing it changes nothing around it: no environment variable is set and no process started
+(tests/test_layers.py). The dbt manifest it reads is prepared beforehand — by `dagster dev`
+(prepare_if_dev), by the leadloop CLI, or by `leadloop prepare` in a deployment's build.
+"""
+
+import dagster as dg
+from dagster_dlt import DagsterDltResource
+
+from leadloop import settings
+from leadloop.orchestration.alerts import ALERT_SENSORS, wecom_robot_resource
+from leadloop.orchestration.dbt import dbt_resource, leadloop_dbt_assets
+from leadloop.orchestration.extract import EXTRACT_ASSETS
+from leadloop.orchestration.identity import identifier_observations
+from leadloop.orchestration.jobs import nightly_refresh, nightly_refresh_schedule
+from leadloop.orchestration.quality import mart_checks
+from leadloop.warehouse import read_table
+
+# DuckDB allows one writer: on the embedded warehouse every step runs in one process, in order.
+EXECUTOR = dg.in_process_executor if settings.warehouse_kind() == "duckdb" else dg.multiprocess_executor
+
+defs = dg.Definitions(
+    assets=[*EXTRACT_ASSETS, identifier_observations, leadloop_dbt_assets],
+    asset_checks=mart_checks(read_table),  # raw tables are audited inside their load step
+    jobs=[nightly_refresh],
+    schedules=[nightly_refresh_schedule],
+    sensors=ALERT_SENSORS,
+    resources={"dlt": DagsterDltResource(), "dbt": dbt_resource(), "wecom_robot": wecom_robot_resource()},
+    executor=EXECUTOR,
+)

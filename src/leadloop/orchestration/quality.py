@@ -1,0 +1,192 @@
+"""Great Expectations suites for every raw table and every mart, run as Dagster asset checks.
+
+GX validates pandas DataFrames read from the warehouse (its SQL datasource has no DuckDB
+dialect). Raw-table checks are blocking: a raw table that fails its suite stops
+the dbt models downstream of it in the same run, so yesterday's marts stay in place.
+"""
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import Any
+
+import dagster as dg
+
+from leadloop.extract.registry import SOURCES
+from leadloop.orchestration.dbt_project import project_var
+from leadloop.orchestration.jobs import NO_RETRY
+
+# The funnel's count columns, in order, from the dbt project's var funnel_stages (the one list).
+FUNNEL_COUNTS = tuple(stage["counts_as"] for stage in project_var("funnel_stages"))
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """One GX expectation by class name and arguments, kept as data so suites are easy to read."""
+
+    kind: str
+    kwargs: Mapping[str, Any]
+
+
+def raw_table_suite(primary_key: Sequence[str]) -> list[Expectation]:
+    """Every raw table: its merge key is present and unique. (An object may have no rows: a new org,
+    a feature the team does not use; absence of data is reported per source by the night's summary.)"""
+    suite = [Expectation("ExpectColumnValuesToNotBeNull", {"column": c}) for c in primary_key]
+    if len(primary_key) == 1:
+        suite.append(Expectation("ExpectColumnValuesToBeUnique", {"column": primary_key[0]}))
+    elif primary_key:
+        suite.append(Expectation("ExpectCompoundColumnsToBeUnique", {"column_list": list(primary_key)}))
+    return suite
+
+
+def _never_widens(columns: Sequence[str]) -> list[Expectation]:
+    """Each count is at most the one before it (a later stage never has more journeys)."""
+    return [Expectation("ExpectColumnPairValuesAToBeGreaterThanB", {"column_A": earlier, "column_B": later,
+                                                                    "or_equal": True})
+            for earlier, later in pairwise(columns)]
+
+
+def _at_least(minimum: float, *columns: str) -> list[Expectation]:
+    return [Expectation("ExpectColumnValuesToBeBetween", {"column": c, "min_value": minimum}) for c in columns]
+
+
+def _rates(*columns: str) -> list[Expectation]:
+    return [Expectation("ExpectColumnValuesToBeBetween", {"column": c, "min_value": 0, "max_value": 1})
+            for c in columns]
+
+
+# Business invariants of the marts that their dbt tests and enforced contracts do not already state
+# (keys, not-nulls and accepted values live in dbt_project/models/marts/**/_*.yml, once).
+MART_SUITES: dict[str, list[Expectation]] = {
+    "fct_lead_journeys": _at_least(0, "won_amount"),
+    "mart_funnel": [
+        *_never_widens(FUNNEL_COUNTS),
+        *_at_least(0, "spend", "won_revenue", "cost_per_lead"),
+        *_at_least(-1, "roi"),
+        *_rates(*(f"{a}_to_{b}_rate" for a, b in pairwise(s["stage"] for s in project_var("funnel_stages"))),
+                "lead_to_opportunity_rate", "lead_to_won_rate"),
+    ],
+    "fct_opportunities": _at_least(0, "days_to_close", "amount", "buying_committee_size"),
+    # Stage orders run 1..n over the funnel stages (lost shares won's place); a stage is entered
+    # in or after the month its journey began.
+    "fct_lifecycle_events": [
+        Expectation("ExpectColumnValuesToBeBetween", {"column": "stage_order", "min_value": 1,
+                                                      "max_value": len(FUNNEL_COUNTS)}),
+        Expectation("ExpectColumnPairValuesAToBeGreaterThanB", {"column_A": "entered_month",
+                                                                "column_B": "lead_cohort_month",
+                                                                "or_equal": True}),
+    ],
+    "mart_revenue_by_source": [*_at_least(0, "won_revenue"), *_rates("share_of_month_revenue")],
+    "mart_poc_analysis": [
+        *_never_widens(("pocs", "pocs_ended")),
+        *_at_least(0, "median_poc_days"),
+    ],
+    "mart_sales_cycle": _never_widens(("max_days_to_close", "min_days_to_close")),
+    # A touch names the system it came from, and CRM records are exactly the two CRMs' touches.
+    "fct_touchpoints": [
+        Expectation("ExpectColumnValuesToNotBeNull", {"column": "source_system"}),
+        Expectation("ExpectColumnValuesToNotBeNull", {"column": "source_record_id"}),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "source_system",
+                                                    "value_set": sorted(source.name for source in SOURCES)}),
+    ],
+    "fct_ad_performance_daily": _at_least(0, "impressions", "clicks", "cost", "conversions"),
+    "mart_channel_roi": [
+        *_never_widens(("leads", "mqls", "opportunities", "wins")),
+        *_at_least(0, "spend", "won_revenue"),
+        *_at_least(-1, "roi"),
+    ],
+    "mart_exec_cockpit": [
+        *_at_least(0, "revenue", "spend", "new_customers", "cac", *FUNNEL_COUNTS),
+        *_at_least(-1, "roi"),
+        *_rates("lead_to_opportunity_rate"),
+    ],
+    "mart_content_performance": [
+        *_never_widens(("reads", "readers")),
+        *_never_widens(("registrations", "mqls", "sqls", "opportunities", "wins")),
+    ],
+    "dim_customers": _at_least(1, "record_count"),
+    # PII stays hashed: an md5 is 32 hex digits, whatever the identifier.
+    "bridge_customer_identifiers": [Expectation("ExpectColumnValueLengthsToEqual",
+                                                {"column": "identifier_hash", "value": 32})],
+    "dim_accounts": _at_least(0, "lifetime_revenue", "lifetime_payments", "customer_count"),
+    "map_customer_id_changes": _at_least(1, "identifiers_moved"),
+    "mart_data_sources": _never_widens(("raw_tables_read", "raw_tables_with_data")),
+}
+
+
+def validate_frame(name: str, frame: Any, suite: Iterable[Expectation]) -> dg.AssetCheckResult:
+    """Validate a DataFrame against a suite in an ephemeral GX context; failures named in metadata."""
+    import great_expectations as gx  # heavy import (~7 s): only when a check runs
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    # Analytics off in the context's own config, whoever started the process (GX_ANALYTICS_ENABLED
+    # may not be set in a code server a user starts by hand).
+    context = gx.get_context(mode="ephemeral", project_config=DataContextConfig(
+        analytics_enabled=False, store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False)))
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)  # keep run logs readable
+    batch = (context.data_sources.add_pandas(f"leadloop_{name}")
+             .add_dataframe_asset(name)
+             .add_batch_definition_whole_dataframe("whole_table")
+             .get_batch(batch_parameters={"dataframe": frame}))
+    expectations = [getattr(gx.expectations, e.kind)(**e.kwargs) for e in suite]
+    result = batch.validate(gx.ExpectationSuite(name=f"{name}_suite", expectations=expectations))
+    failed = [f"{r.expectation_config.type}({_describe(r.expectation_config.kwargs)})"
+              for r in result.results if not r.success]
+    return dg.AssetCheckResult(
+        passed=bool(result.success),
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "rows": len(frame),
+            "evaluated_expectations": result.statistics["evaluated_expectations"],
+            "unsuccessful_expectations": result.statistics["unsuccessful_expectations"],
+            "failed": dg.MetadataValue.json(failed),
+        },
+    )
+
+
+def _describe(kwargs: Mapping[str, Any]) -> str:
+    keys = ("column", "column_list", "column_A", "column_B", "min_value", "max_value")
+    return ", ".join(f"{k}={kwargs[k]}" for k in keys if kwargs.get(k) is not None)
+
+
+def gx_check(key: dg.AssetKey, schema: str, table: str, suite: list[Expectation], *,
+             blocking: bool, reader: Callable[[str, str], Any]) -> dg.AssetChecksDefinition:
+    """An asset check that validates one warehouse table with its GX suite."""
+
+    @dg.asset_check(asset=key, name="gx_suite", blocking=blocking, retry_policy=NO_RETRY,
+                    description=f"Great Expectations suite for {schema}.{table} ({len(suite)} expectations)")
+    def _check() -> dg.AssetCheckResult:
+        return validate_frame(f"{schema}_{table}", reader(schema, table), suite)
+
+    _check.__name__ = f"gx_{schema}_{table}"
+    return _check
+
+
+def raw_table_check_spec(key: dg.AssetKey) -> dg.AssetCheckSpec:
+    """The blocking GX check of one raw table, run inside the step that loads it."""
+    return dg.AssetCheckSpec("gx_suite", asset=key, blocking=True,
+                             description=f"Great Expectations suite for {'.'.join(key.path)}")
+
+
+def raw_table_check(key: dg.AssetKey, primary_key: Sequence[str], reader: Callable[[str, str], Any],
+                    exists: Callable[[str, str], bool]) -> dg.AssetCheckResult:
+    """Validate one raw table (merge key not null and unique). A table dlt has not created — the
+    object had no rows so far — passes, and says so."""
+    schema, table = key.path
+    if not exists(schema, table):
+        return dg.AssetCheckResult(asset_key=key, check_name="gx_suite", passed=True,
+                                   severity=dg.AssetCheckSeverity.ERROR,
+                                   metadata={"rows": 0, "note": "no rows loaded yet: the table does not exist"})
+    result = validate_frame(f"{schema}_{table}", reader(schema, table), raw_table_suite(primary_key))
+    return dg.AssetCheckResult(asset_key=key, check_name="gx_suite", passed=result.passed,
+                               severity=result.severity, metadata=result.metadata)
+
+
+def mart_checks(reader: Callable[[str, str], Any]) -> list[dg.AssetChecksDefinition]:
+    """A GX check for every mart with a suite."""
+    return [gx_check(dg.AssetKey(["marts", mart]), "marts", mart, suite, blocking=False, reader=reader)
+            for mart, suite in MART_SUITES.items()]

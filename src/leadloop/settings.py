@@ -1,0 +1,75 @@
+"""The one place that reads leadloop's environment: paths, warehouse kind, telemetry.
+
+Reading settings changes nothing. Only a process's entry point (the `leadloop` CLI, a benchmark,
+the test session) calls `apply_environment()`, which sets leadloop's defaults for itself and the
+processes it starts (dbt, `dagster dev`); values already set win, so production overrides them
+without code. Importing the Dagster definitions sets nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]  # src/leadloop/settings.py
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+# The Dagster workspace of `leadloop ui`; CLI runs are recorded under its code location too.
+WORKSPACE_FILE = PROJECT_ROOT / "workspace.yaml"
+SUPPORTED_WAREHOUSES = ("duckdb", "postgres")
+
+# Telemetry is off for every tool, whoever starts the process.
+TELEMETRY_OFF = {
+    "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    "RUNTIME__DLTHUB_TELEMETRY": "false",
+    "GX_ANALYTICS_ENABLED": "false",
+    "DAGSTER_DISABLE_TELEMETRY": "true",
+    "DO_NOT_TRACK": "1",
+}
+
+
+def warehouse_dir() -> Path:
+    """Folder holding the embedded warehouse, the dlt pipeline state and the demo's truth
+    (LEADLOOP_WAREHOUSE_DIR; a relative path is relative to the project root, as dbt's profile reads it)."""
+    return (PROJECT_ROOT / os.environ.get("LEADLOOP_WAREHOUSE_DIR", "warehouse")).resolve()
+
+
+def duckdb_path() -> Path:
+    """The DuckDB file dlt loads into and dbt builds in (LEADLOOP_DUCKDB_PATH)."""
+    return Path(os.environ.get("LEADLOOP_DUCKDB_PATH", warehouse_dir() / "leadloop.duckdb")).resolve()
+
+
+def dlt_pipelines_dir() -> Path:
+    """dlt's local pipeline state, beside the warehouse and apart per warehouse kind."""
+    return warehouse_dir() / "dlt_pipelines" / warehouse_kind()
+
+
+def demo_truth_dir() -> Path:
+    """Where the demo company writes its ground truth (outside the warehouse)."""
+    return warehouse_dir() / "demo_truth"
+
+
+def drop_dir() -> Path:
+    """The default folder for console exports, beside the warehouse (SOURCES__FILE_DROPS__DROP_DIR
+    in dlt config overrides it)."""
+    return warehouse_dir() / "drops"
+
+
+def warehouse_kind() -> str:
+    """duckdb (embedded default) or postgres, from LEADLOOP_WAREHOUSE."""
+    kind = os.environ.get("LEADLOOP_WAREHOUSE", "duckdb").strip().lower()
+    if kind not in SUPPORTED_WAREHOUSES:
+        raise ValueError(
+            f"LEADLOOP_WAREHOUSE={kind!r} is not supported; set it to one of {', '.join(SUPPORTED_WAREHOUSES)}"
+        )
+    return kind
+
+
+def apply_environment() -> None:
+    """An entry point's defaults, for this process and those it starts: telemetry off, DAGSTER_HOME
+    (the project's dagster.yaml), the DuckDB file dbt's profile reads, and the project's .dlt/ folder
+    for dlt (which otherwise looks in the working directory)."""
+    for key, value in TELEMETRY_OFF.items():
+        os.environ.setdefault(key, value)
+    os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT))
+    os.environ["LEADLOOP_DUCKDB_PATH"] = str(duckdb_path())
+    os.environ.setdefault("DLT_PROJECT_DIR", str(PROJECT_ROOT))

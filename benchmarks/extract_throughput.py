@@ -46,7 +46,6 @@ from _harness import (
     timed_run,
 )
 
-SOURCES = ("neocrm", "salesforce", "baidu_sem", "oceanengine", "sensors", "wecom")
 DUCKDB_MAX_OBJECT = 16 * 2**20  # read_json's default maximum_object_size
 SLOW_RATE = 3_000  # rows/s under which a source is worth a profile (--profile)
 
@@ -95,7 +94,7 @@ def _path_kinds(module: str, kinds: Mapping[str, str]) -> Callable[[str, Any, by
     def kind(path: str, request: Any, body: bytes) -> str | None:
         import importlib
 
-        settings = importlib.import_module(f"extract.{module}.settings")
+        settings = importlib.import_module(f"leadloop.extract.{module}.settings")
         return {getattr(settings, name): value for name, value in kinds.items()}.get(path)
 
     return kind
@@ -225,7 +224,7 @@ def child_run(source: str, workdir: str, profile: str | None = None) -> dict[str
     settings.apply_environment()  # what every leadloop entry point does first (telemetry off, .dlt/)
     import pyarrow as pa
 
-    source_factory = getattr(importlib.import_module(f"extract.{source}"), f"{source}_source")
+    source_factory = getattr(importlib.import_module(f"leadloop.extract.{source}"), f"{source}_source")
     pa.scalar("warm-up")  # pyarrow's first Python-scalar conversion imports pandas: a once-per-process cost
     pipeline = scratch_pipeline(f"{source}_benchmark", f"raw_{source}", workdir)
     if profile:
@@ -503,7 +502,9 @@ def main(argv: list[str] | None = None) -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--scales", type=float, nargs="+", default=[1.0, 10.0])
-    parser.add_argument("--sources", nargs="+", choices=SOURCES, default=list(SOURCES))
+    from leadloop.extract.registry import SOURCES_BY_NAME  # the one list of sources
+
+    parser.add_argument("--sources", nargs="+", choices=list(SOURCES_BY_NAME), default=list(SOURCES_BY_NAME))
     parser.add_argument("--repeat", type=int, default=3, help="source runs per scale; the fastest is kept")
     parser.add_argument("--yardstick-repeat", type=int, default=3, help="DuckDB runs; the fastest is kept")
     parser.add_argument(

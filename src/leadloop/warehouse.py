@@ -43,6 +43,23 @@ def dlt_pipeline(source_name: str, dataset_name: str | None = None) -> dlt.Pipel
     )
 
 
+def finish_pending_loads(pipeline: dlt.Pipeline) -> list[str]:
+    """Normalizes and loads what an interrupted run left behind; the load ids it finished.
+
+    Given new data while packages are pending, dlt's `run()` loads those packages and returns
+    without extracting the new data (it only logs a warning), so a night after a crash would
+    silently skip its own data. Finishing them first lets the run that follows extract as usual.
+    """
+    if not pipeline.has_pending_data:
+        return []
+    pending = [*pipeline.list_extracted_load_packages(), *pipeline.list_normalized_load_packages()]
+    if pipeline.list_extracted_load_packages():
+        pipeline.normalize()
+    if pipeline.list_normalized_load_packages():
+        pipeline.load()
+    return pending
+
+
 def query(sql: str) -> tuple[list[str], list[tuple]]:
     """Column names and rows of a read-only query on the warehouse (DuckDB file or Postgres)."""
     if settings.warehouse_kind() == "duckdb":

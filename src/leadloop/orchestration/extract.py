@@ -23,7 +23,7 @@ from leadloop.extract.registry import SOURCES, SourceEntry, Status, configuratio
 from leadloop.orchestration.freshness import RAW_TABLE_FRESHNESS
 from leadloop.orchestration.jobs import AD_REPORT_DAYS
 from leadloop.orchestration.quality import raw_table_check, raw_table_check_spec
-from leadloop.warehouse import dlt_pipeline, read_table, table_exists
+from leadloop.warehouse import dlt_pipeline, finish_pending_loads, read_table, table_exists
 
 _NAMING = NamingConvention()
 
@@ -79,9 +79,14 @@ def raw_assets(source: SourceEntry) -> dg.AssetsDefinition:
         _fail_without_retry_if_misconfigured(source)
         # A fresh source and pipeline per run, so config (base URL, credentials) is read at run time.
         try:
+            pipeline = dlt_pipeline(source_name)
+            finished = finish_pending_loads(pipeline)
+            if finished:
+                context.log.warning(f"{source_name}: loaded {len(finished)} package(s) an interrupted run left "
+                                    f"pending ({', '.join(finished)}) before extracting tonight's data")
             dlt_source = (_ad_report_source(context, source_name, source_factory) if source.ad_reports
                           else source_factory())
-            yield from dlt.run(context=context, dlt_source=dlt_source, dlt_pipeline=dlt_pipeline(source_name),
+            yield from dlt.run(context=context, dlt_source=dlt_source, dlt_pipeline=pipeline,
                                dagster_dlt_translator=RAW_TABLE_TRANSLATOR)
         except Exception as error:
             _reraise_settings_error(error)

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
 import duckdb
 import pytest
 
@@ -10,6 +17,8 @@ from leadloop.demo.truth import journeys_truth
 from tests.support.crm_keys import journeys_by_key, naming_crm
 from tests.support.funnel import actual_funnel, expected_funnel, funnel_differences
 from tests.support.marketing_truth import loaded_ad_days
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 pytestmark = pytest.mark.e2e
 
@@ -48,16 +57,58 @@ def test_every_journey_has_its_true_stage_times(demo_night, demo_world):
     assert any(r["is_poc_skipped"] for r in truth.values())
 
 
-def test_rerunning_the_night_is_idempotent(demo_night, demo_world, night_instance):
+@dataclass
+class SecondNight:
+    """The demo night run again on the session's warehouse, with a BI tool reading all along."""
+
+    before: tuple
+    after: tuple
+    first_run_id: str
+    run_id: str
+    reads: list[dict]
+
+
+def _snapshot(warehouse) -> tuple:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return (con.execute("select count(*) from raw_neocrm.leads").fetchone(),
+                con.execute("select * from marts.mart_funnel order by all").fetchall())
+
+
+@pytest.fixture(scope="module")
+def second_night(demo_night, demo_night_run, demo_world, night_instance) -> SecondNight:
+    """Issue 14: a reader opens the published marts every 0.5 s (read-only, open, read all, close) from
+    before the night starts until after it ends, in its own process as a BI tool would."""
     from leadloop.cli import demo_night as run_demo_night
     from leadloop.demo.serve import running_demo_sources
 
-    def snapshot():
-        with duckdb.connect(str(demo_night), read_only=True) as con:
-            return (con.execute("select count(*) from raw_neocrm.leads").fetchone(),
-                    con.execute("select * from marts.mart_funnel order by all").fetchall())
+    before = _snapshot(demo_night)
+    reader = subprocess.Popen([sys.executable, "-m", "tests.support.bi_reader", "--every", "0.5"],
+                              stdout=subprocess.PIPE, text=True, cwd=PROJECT_ROOT)
+    try:
+        time.sleep(2)  # a few reads of the night before
+        with running_demo_sources(demo_world) as demo:
+            result = run_demo_night(demo, night_instance)
+        time.sleep(2)  # and a few of the new one
+    finally:
+        reader.terminate()
+        output, _ = reader.communicate(timeout=30)
+    assert result.success
+    reads = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    return SecondNight(before, _snapshot(demo_night), demo_night_run.run_id, result.run_id, reads)
 
-    before = snapshot()
-    with running_demo_sources(demo_world) as demo:
-        assert run_demo_night(demo, night_instance).success
-    assert snapshot() == before
+
+def test_rerunning_the_night_is_idempotent(second_night):
+    assert second_night.after == second_night.before
+
+
+def test_a_reader_during_the_night_never_fails_and_sees_one_whole_night(second_night):
+    """Zero failed reads, every read whole (its marts hold the rows published with them), the
+    previous night's file until the new one replaces it, then only the new one."""
+    reads = second_night.reads
+    failed = [read for read in reads if not read["ok"]]
+    assert len(reads) >= 20 and failed == []
+    assert all(read["whole"] and read["marts"] >= 15 for read in reads)
+    nights = [read["run_id"] for read in reads]
+    switch = nights.index(second_night.run_id)
+    assert set(nights[:switch]) == {second_night.first_run_id} and switch > 0
+    assert set(nights[switch:]) == {second_night.run_id}

@@ -46,10 +46,10 @@ def demo_night(demo, instance=None):
 
 
 def funnel_summary() -> str:
-    """A few lines on the funnel as the marts now say it (DuckDB warehouse)."""
+    """A few lines on the funnel as the published marts now say it (what BI reads)."""
     import duckdb
 
-    with duckdb.connect(str(settings.duckdb_path()), read_only=True) as con:
+    with duckdb.connect(str(settings.published_marts_path()), read_only=True) as con:
         totals = con.execute(
             "select coalesce(sum(leads), 0), coalesce(sum(mqls), 0), coalesce(sum(sqls), 0),"
             " coalesce(sum(opportunities), 0), coalesce(sum(pocs), 0), coalesce(sum(wins), 0),"
@@ -82,7 +82,8 @@ def command_demo(args: argparse.Namespace) -> int:
         print("leadloop demo: the nightly_refresh run failed; see the log above", file=sys.stderr)
         return 1
     print(funnel_summary())
-    print(f"warehouse: {settings.duckdb_path()}")
+    print(f"warehouse: {settings.duckdb_path()} (the night's own file)")
+    print(f"marts for BI and analysts (read-only): {settings.published_marts_path()}")
     print(f"ground truth: {settings.demo_truth_dir()}")
     return 0
 
@@ -199,6 +200,25 @@ def command_serve_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_bi_role(args: argparse.Namespace) -> int:
+    """Create (or update) a PostgreSQL login that reads the published marts only."""
+    import getpass
+
+    from leadloop.publish import MARTS_SCHEMA, READERS_ROLE, create_bi_role
+
+    password = os.environ.get("LEADLOOP_BI_PASSWORD") or getpass.getpass(f"password for {args.login}: ")
+    if not password:
+        print("leadloop bi-role: set LEADLOOP_BI_PASSWORD or type a password", file=sys.stderr)
+        return 2
+    try:
+        create_bi_role(args.login, password)
+    except ValueError as error:
+        print(f"leadloop bi-role: {error}", file=sys.stderr)
+        return 2
+    print(f"{args.login} (member of {READERS_ROLE}) reads schema {MARTS_SCHEMA} and nothing else")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `leadloop` command."""
     parser = argparse.ArgumentParser(prog="leadloop", description=__doc__)
@@ -217,6 +237,9 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("prepare", help="prepare what the Dagster definitions read (the dbt manifest)")
     serve = commands.add_parser("serve-demo", help="serve the demo company's platforms and print their settings")
     serve.add_argument("--sources", default="", help="only these platforms, comma-separated (default: all)")
+    bi_role = commands.add_parser("bi-role", help="PostgreSQL: create or update a login that reads the published"
+                                                  " marts only (password from LEADLOOP_BI_PASSWORD or asked)")
+    bi_role.add_argument("login", help="the role's name, e.g. metabase")
     ui = commands.add_parser("ui", help="open the Dagster UI (the demo's simulators when no source is configured)")
     ui.add_argument("--host", default="127.0.0.1")
     ui.add_argument("--port", type=int, default=3000)
@@ -230,7 +253,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "prepare":
         return 0
     handlers = {"demo": command_demo, "night": command_night, "sources": command_sources,
-                "doctor": command_doctor, "serve-demo": command_serve_demo, "ui": command_ui}
+                "doctor": command_doctor, "serve-demo": command_serve_demo, "ui": command_ui,
+                "bi-role": command_bi_role}
     return handlers[args.command](args)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]  # src/leadloop/settings.py
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
@@ -36,6 +37,13 @@ def warehouse_dir() -> Path:
 def duckdb_path() -> Path:
     """The DuckDB file dlt loads into and dbt builds in (LEADLOOP_DUCKDB_PATH)."""
     return Path(os.environ.get("LEADLOOP_DUCKDB_PATH", warehouse_dir() / "leadloop.duckdb")).resolve()
+
+
+def published_marts_path() -> Path:
+    """The DuckDB file readers open: the last night's marts, replaced whole when a night publishes
+    (LEADLOOP_PUBLISHED_PATH; default <warehouse file>_marts.duckdb beside the warehouse file)."""
+    default = duckdb_path().with_name(f"{duckdb_path().stem}_marts.duckdb")
+    return Path(os.environ.get("LEADLOOP_PUBLISHED_PATH", default)).resolve()
 
 
 def dlt_pipelines_dir() -> Path:
@@ -73,3 +81,14 @@ def apply_environment() -> None:
     os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT))
     os.environ["LEADLOOP_DUCKDB_PATH"] = str(duckdb_path())
     os.environ.setdefault("DLT_PROJECT_DIR", str(PROJECT_ROOT))
+
+
+def project_var(name: str) -> Any:
+    """A var of dbt_project.yml, for the Python that must agree with the models (one rule, one place)."""
+    import yaml
+
+    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
+    try:
+        return project["vars"][name]
+    except KeyError:
+        raise KeyError(f"dbt_project.yml has no var {name!r} under vars:") from None

@@ -43,6 +43,33 @@ def dlt_pipeline(source_name: str, dataset_name: str | None = None) -> dlt.Pipel
     )
 
 
+class WarehouseInUse(RuntimeError):
+    """Another process holds the DuckDB warehouse file, so the night cannot write to it."""
+
+
+def ensure_writable() -> None:
+    """Fail with what to do when another process holds the DuckDB file the night writes.
+
+    DuckDB allows one process to open a file for writing, and none while another reads it; dlt
+    reports the lock as a destination it cannot reach (credentials, network) after its retries, so
+    the night checks first and names the holder. Readers belong on the published marts file.
+    """
+    if settings.warehouse_kind() != "duckdb" or not settings.duckdb_path().exists():
+        return
+    import duckdb
+
+    try:
+        duckdb.connect(str(settings.duckdb_path())).close()
+    except duckdb.IOException as error:
+        if "lock" not in str(error).lower():
+            raise
+        raise WarehouseInUse(
+            f"the warehouse file {settings.duckdb_path()} is open in another process, so the night"
+            f" cannot write to it ({str(error).splitlines()[0]}). Close that process; BI tools, notebooks"
+            f" and analysts read the published marts, {settings.published_marts_path()}, which the night"
+            " never locks") from None
+
+
 def finish_pending_loads(pipeline: dlt.Pipeline) -> list[str]:
     """Normalizes and loads what an interrupted run left behind; the load ids it finished.
 

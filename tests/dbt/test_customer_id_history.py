@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from leadloop.settings import project_var
 from tests.support.dbt import passed, run_dbt
 
 SELECT = "+map_customer_id_changes"
@@ -50,7 +51,8 @@ def _dbt(tmp_path: Path, environment: dict[str, str], *args: str) -> None:
 
 def _check_history_survives_a_full_refresh(tmp_path: Path, environment: dict[str, str],
                                            insert: Callable[[list[tuple]], None],
-                                           query: Callable[[str], list[tuple]]) -> None:
+                                           query: Callable[[str], list[tuple]], marts: str = "marts") -> None:
+    """`marts`: the schema dbt builds the marts into (on PostgreSQL the build schema, published later)."""
     insert(FIRST_NIGHT)
     _dbt(tmp_path, environment, "build")
     first = set(query("select identifier, customer_id, assigned_at from intermediate.int_customer_id_assignments_logged"))
@@ -59,7 +61,7 @@ def _check_history_survives_a_full_refresh(tmp_path: Path, environment: dict[str
     older, younger = assigned["neocrm_lead:1400000000001"], assigned["sensors_user:2002"]
     assert older != younger
     moving = {identifier for identifier, customer_id in assigned.items() if customer_id == younger}
-    assert query("select count(*) from marts.map_customer_id_changes") == [(0,)]
+    assert query(f"select count(*) from {marts}.map_customer_id_changes") == [(0,)]
 
     insert(MERGING_LEAD)
     _dbt(tmp_path, environment, "build", "--full-refresh")
@@ -72,7 +74,7 @@ def _check_history_survives_a_full_refresh(tmp_path: Path, environment: dict[str
     appended = {(identifier, customer_id) for identifier, customer_id, _ in logged - first}
     new_identifiers = {"neocrm_lead:1400000000004"}
     assert appended == {(identifier, older) for identifier in moving | new_identifiers}
-    assert query("select old_customer_id, new_customer_id, identifiers_moved from marts.map_customer_id_changes") \
+    assert query(f"select old_customer_id, new_customer_id, identifiers_moved from {marts}.map_customer_id_changes") \
         == [(younger, older, len(moving))]
 
 
@@ -119,4 +121,5 @@ def test_customer_id_history_survives_a_full_refresh_on_postgres(postgres_server
             return cursor.fetchall()
 
     environment = {**postgres_server.environment(), "LEADLOOP_PG_DATABASE": database, "LEADLOOP_WAREHOUSE": "postgres"}
-    _check_history_survives_a_full_refresh(tmp_path, environment, insert, query)
+    _check_history_survives_a_full_refresh(tmp_path, environment, insert, query,
+                                           marts=project_var("postgres_marts_build_schema"))

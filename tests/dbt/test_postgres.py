@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from datetime import datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
 from leadloop import settings
 from leadloop.demo.digital import business_day, simulate_digital
 from leadloop.demo.truth import journeys_truth
+from leadloop.settings import project_var
 from tests.support.dbt import run_dbt
 from tests.support.funnel import actual_funnel, expected_funnel, funnel_differences
 from tests.support.marketing_truth import loaded_ad_days
@@ -19,62 +22,122 @@ from tests.support.marketing_truth import loaded_ad_days
 pytestmark = [pytest.mark.postgres, pytest.mark.e2e]
 
 
-@pytest.fixture
-def postgres_warehouse(postgres_server, monkeypatch):
-    """Point dlt and dbt at the Postgres server for one test."""
-    for key, value in postgres_server.environment().items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("LEADLOOP_WAREHOUSE", "postgres")
-    return postgres_server
+@pytest.fixture(scope="module")
+def postgres_night(demo_night, postgres_server, demo_world):
+    """The demo's sources loaded into PostgreSQL, dbt built there and the marts published, as a night
+    does (every source, the demo night's ad-report days), with dlt and dbt pointed at the server."""
+    from leadloop.demo.serve import running_demo_sources
+    from leadloop.extract.registry import SOURCES
+    from leadloop.identity.load import load_observations
+    from leadloop.publish import publish_postgres_marts
+    from leadloop.warehouse import dlt_pipeline
+
+    with pytest.MonkeyPatch.context() as env:
+        for key, value in postgres_server.environment().items():
+            env.setenv(key, value)
+        env.setenv("LEADLOOP_WAREHOUSE", "postgres")
+        yesterday = (business_day(demo_world.as_of_ms) - timedelta(days=1)).isoformat()
+        with running_demo_sources(demo_world):
+            for platform in ("BAIDU_SEM", "OCEANENGINE"):
+                env.setenv(f"SOURCES__{platform}__END_DATE", yesterday)
+            for source in SOURCES:
+                dlt_pipeline(source.name).run(source.factory()).raise_on_failed_jobs()
+        load_observations()  # what the identity asset does between the raw tables and dbt
+        result = _dbt("build")
+        assert result.returncode == 0, result.stdout[-4000:]
+        assert "ERROR=0" in result.stdout and "PASS=" in result.stdout
+        publication = publish_postgres_marts("postgres-test-night")
+        yield postgres_server, publication
 
 
 def _dbt(*args: str) -> subprocess.CompletedProcess:
     return run_dbt(*args, "--target", "postgres", work_dir=settings.DBT_PROJECT_DIR / "target" / "postgres")
 
 
-def test_dbt_build_passes_on_postgres_matches_truth_and_duckdb(demo_night, postgres_warehouse, demo_world):
+def _connect(server, **login):
     import psycopg2
 
-    from leadloop.demo.serve import running_demo_sources
-    from leadloop.extract.registry import SOURCES
-    from leadloop.identity.load import load_observations
-    from leadloop.warehouse import dlt_pipeline
+    return psycopg2.connect(host="127.0.0.1", port=server.port, dbname=server.database,
+                            **(login or {"user": server.user, "password": server.password}))
 
-    yesterday = (business_day(demo_world.as_of_ms) - timedelta(days=1)).isoformat()
-    with running_demo_sources(demo_world):
-        # Every source, with the same ad-report days as the demo night (up to the demo's yesterday).
-        for platform in ("BAIDU_SEM", "OCEANENGINE"):
-            os.environ[f"SOURCES__{platform}__END_DATE"] = yesterday
-        for source in SOURCES:
-            dlt_pipeline(source.name).run(source.factory()).raise_on_failed_jobs()
-    load_observations()  # what the identity asset does between the raw tables and dbt
 
-    result = _dbt("build")
-    assert result.returncode == 0, result.stdout[-4000:]
-    assert "ERROR=0" in result.stdout and "PASS=" in result.stdout
-
-    server = postgres_warehouse
-    with psycopg2.connect(host="127.0.0.1", port=server.port, user=server.user, password=server.password,
-                          dbname=server.database) as connection:
+def test_dbt_build_passes_on_postgres_matches_truth_and_duckdb(postgres_night, demo_night, demo_world):
+    server, _ = postgres_night
+    with _connect(server) as connection:
         actual = actual_funnel(connection.cursor())
     ad_days = loaded_ad_days(demo_world, simulate_digital(demo_world))
     assert funnel_differences(expected_funnel(journeys_truth(demo_world), ad_days), actual) == []
-    # Issue 4 acceptance 5: every mart has the same rows on both warehouses.
+    # Issue 4 acceptance 5: every mart has the same rows on both warehouses (the published ones).
     assert _mart_differences(demo_night, server) == {}
     # Issue 6 acceptance 5: the same persons and companies, under the same ids.
     for model in ("int_customer_ids_assigned", "int_account_ids_assigned"):
         assert _table_differences(demo_night, server, "intermediate", model) == {}, model
 
 
+def test_the_marts_are_published_whole_with_their_comments(postgres_night):
+    """Issue 14: schema marts is a copy of the build schema, swapped in with the night's record."""
+    server, publication = postgres_night
+    build = project_var("postgres_marts_build_schema")
+    with _connect(server) as connection, connection.cursor() as cursor:
+        cursor.execute("select table_schema, table_name from information_schema.tables"
+                       " where table_schema in ('marts', %s)", [build])
+        tables = cursor.fetchall()
+        published = sorted(t for schema, t in tables if schema == "marts")
+        assert published == sorted(t for schema, t in tables if schema == build) == sorted(publication.rows)
+        for table in published:
+            cursor.execute(f"select count(*) from marts.{table}")
+            assert cursor.fetchone()[0] == publication.rows[table], table
+        cursor.execute("select run_id from publication.night")
+        assert cursor.fetchall() == [("postgres-test-night",)]
+        cursor.execute("select count(*) from pg_description d join pg_class c on c.oid = d.objoid"
+                       " join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'marts'")
+        assert cursor.fetchone()[0] >= len(published) * 3  # table and column comments came along
+
+
+def test_a_bi_role_reads_every_mart_and_nothing_else(postgres_night, tmp_path):
+    """Issue 14 acceptance 4 / issue 15 acceptance 5, through the documented command."""
+    import psycopg2
+
+    server, publication = postgres_night
+    environment = {**os.environ, **server.environment(), "LEADLOOP_WAREHOUSE": "postgres",
+                   "LEADLOOP_BI_PASSWORD": "bi-secret-1"}
+    command = subprocess.run([str(Path(sys.executable).with_name("leadloop")), "bi-role", "metabase"],
+                             env=environment, capture_output=True, text=True, timeout=120, check=False)
+    assert command.returncode == 0, command.stderr
+    with _connect(server, user="metabase", password="bi-secret-1") as connection:
+        connection.autocommit = True
+        cursor = connection.cursor()
+        for table in publication.rows:
+            cursor.execute(f"select count(*) from marts.{table}")
+            assert cursor.fetchone()[0] == publication.rows[table]
+        build = project_var("postgres_marts_build_schema")
+        for closed in ("raw_neocrm.leads", "staging.stg_neocrm__leads", "intermediate.int_customer_ids_assigned",
+                       f"{build}.mart_funnel", "identity.identifier_observations"):
+            with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+                cursor.execute(f"select 1 from {closed} limit 1")
+        with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+            cursor.execute("create table marts.mine (x int)")
+    # the next publication re-grants the new schema
+    from leadloop.publish import publish_postgres_marts
+
+    with pytest.MonkeyPatch.context() as env:
+        for key, value in server.environment().items():
+            env.setenv(key, value)
+        env.setenv("LEADLOOP_WAREHOUSE", "postgres")
+        publish_postgres_marts("postgres-test-night-2")
+    with _connect(server, user="metabase", password="bi-secret-1") as connection, connection.cursor() as cursor:
+        cursor.execute("select run_id from publication.night")
+        assert cursor.fetchall() == [("postgres-test-night-2",)]
+        cursor.execute("select count(*) from marts.mart_funnel")
+        assert cursor.fetchone()[0] == publication.rows["mart_funnel"]
+
+
 def _table_differences(duckdb_path, server, schema: str, table: str) -> dict:
     """Rows only one warehouse has, a few of each."""
     import duckdb
-    import psycopg2
 
     query = f"select * from {schema}.{table}"
-    with duckdb.connect(str(duckdb_path), read_only=True) as duck, psycopg2.connect(
-            host="127.0.0.1", port=server.port, user=server.user, password=server.password,
-            dbname=server.database) as pg, pg.cursor() as cursor:
+    with duckdb.connect(str(duckdb_path), read_only=True) as duck, _connect(server) as pg, pg.cursor() as cursor:
         duck_rows = set(duck.execute(query).fetchall())
         cursor.execute(query)
         pg_rows = set(cursor.fetchall())
@@ -100,11 +163,8 @@ def _mart_rows(cursor, table: str) -> list[tuple]:
 def _mart_differences(duckdb_path, server) -> dict:
     """Marts whose rows differ between the DuckDB file and the Postgres server, with a first example."""
     import duckdb
-    import psycopg2
 
-    with duckdb.connect(str(duckdb_path), read_only=True) as duck, psycopg2.connect(
-            host="127.0.0.1", port=server.port, user=server.user, password=server.password,
-            dbname=server.database) as pg:
+    with duckdb.connect(str(duckdb_path), read_only=True) as duck, _connect(server) as pg:
         marts = [row[0] for row in duck.execute(
             "select table_name from information_schema.tables where table_schema = 'marts' order by 1").fetchall()]
         assert len(marts) >= 9

@@ -3,6 +3,7 @@ WeCom robot is told which check failed. Also: every raw table and mart has a GX 
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 
 import dagster as dg
@@ -33,9 +34,12 @@ def _mart(path):
 
 def test_duplicated_opportunity_ids_stop_the_marts_and_alert(warehouse_copy, night_instance):
     """Yesterday's night is the session's (a copy of its warehouse); tonight's load is broken."""
+    from leadloop import settings
     from leadloop.orchestration.alerts import WecomRobotWebhook, alert_on_run_failure
 
     yesterday = _mart(warehouse_copy)
+    published = settings.published_marts_path()
+    published_before = hashlib.sha256(published.read_bytes()).hexdigest()
     with duckdb.connect(str(warehouse_copy)) as con:  # a broken load: one opportunity twice
         con.execute("insert into raw_neocrm.opportunities select * from raw_neocrm.opportunities limit 1")
 
@@ -48,6 +52,10 @@ def test_duplicated_opportunity_ids_stop_the_marts_and_alert(warehouse_copy, nig
     assert not any(m.asset_key == dg.AssetKey(["marts", "mart_funnel"])
                    for m in asset_materializations(night_instance, second.run_id))
     assert _mart(warehouse_copy) == yesterday  # yesterday's marts stand
+    # and what readers open is yesterday's published file, byte for byte
+    assert not any(m.asset_key == dg.AssetKey(["published", "marts"])
+                   for m in asset_materializations(night_instance, second.run_id))
+    assert hashlib.sha256(published.read_bytes()).hexdigest() == published_before
 
     with WecomRobotReceiver() as receiver:
         failure = night_instance.get_records_for_run(

@@ -7,7 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from leadloop.demo.truth import FUNNEL_STAGES
-from leadloop.orchestration.dbt_project import project_var
+from leadloop.settings import project_var
 
 # The mart's count column of each stage, as the dbt project names them (var funnel_stages); which
 # stages a journey reached is the truth's own (leadloop.demo.truth.FUNNEL_STAGES).

@@ -8,9 +8,7 @@ from __future__ import annotations
 import sys
 from functools import cached_property
 from pathlib import Path
-from typing import Any
 
-import yaml
 from dagster_dbt import DbtCliResource, DbtProject
 from dagster_dbt.dbt_project import using_dagster_dev
 from dbt.version import __version__ as installed_dbt_version
@@ -71,12 +69,3 @@ def prepare_manifest_if_dev() -> None:
     dagster-dbt's prepare_if_dev does, with leadloop's offline dbt CLI and staleness check)."""
     if using_dagster_dev():
         prepare_manifest()
-
-
-def project_var(name: str) -> Any:
-    """A var of dbt_project.yml, for the Python that must agree with the models (one rule, one place)."""
-    project = yaml.safe_load((settings.DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
-    try:
-        return project["vars"][name]
-    except KeyError:
-        raise KeyError(f"dbt_project.yml has no var {name!r} under vars:") from None

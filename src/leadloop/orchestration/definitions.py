@@ -15,6 +15,7 @@ from leadloop.orchestration.dbt import dbt_resource, leadloop_dbt_assets
 from leadloop.orchestration.extract import EXTRACT_ASSETS
 from leadloop.orchestration.identity import identifier_observations
 from leadloop.orchestration.jobs import nightly_refresh, nightly_refresh_schedule
+from leadloop.orchestration.publish import published_marts_asset
 from leadloop.orchestration.quality import mart_checks
 from leadloop.warehouse import read_table
 
@@ -22,7 +23,7 @@ from leadloop.warehouse import read_table
 EXECUTOR = dg.in_process_executor if settings.warehouse_kind() == "duckdb" else dg.multiprocess_executor
 
 defs = dg.Definitions(
-    assets=[*EXTRACT_ASSETS, identifier_observations, leadloop_dbt_assets],
+    assets=[*EXTRACT_ASSETS, identifier_observations, leadloop_dbt_assets, published_marts_asset],
     asset_checks=mart_checks(read_table),  # raw tables are audited inside their load step
     jobs=[nightly_refresh],
     schedules=[nightly_refresh_schedule],

@@ -23,7 +23,7 @@ from leadloop.extract.registry import SOURCES, SourceEntry, Status, configuratio
 from leadloop.orchestration.freshness import RAW_TABLE_FRESHNESS
 from leadloop.orchestration.jobs import AD_REPORT_DAYS
 from leadloop.orchestration.quality import raw_table_check, raw_table_check_spec
-from leadloop.warehouse import dlt_pipeline, finish_pending_loads, read_table, table_exists
+from leadloop.warehouse import dlt_pipeline, ensure_writable, finish_pending_loads, read_table, table_exists
 
 _NAMING = NamingConvention()
 
@@ -79,6 +79,7 @@ def raw_assets(source: SourceEntry) -> dg.AssetsDefinition:
         _fail_without_retry_if_misconfigured(source)
         # A fresh source and pipeline per run, so config (base URL, credentials) is read at run time.
         try:
+            ensure_writable()
             pipeline = dlt_pipeline(source_name)
             finished = finish_pending_loads(pipeline)
             if finished:

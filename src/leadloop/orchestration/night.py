@@ -17,6 +17,8 @@ import dagster as dg
 from leadloop.extract.registry import Status, active_sources, configurations
 from leadloop.orchestration.jobs import NIGHTLY_TIMEZONE, night_selection
 from leadloop.orchestration.launch import LaunchedRun, run_job
+from leadloop.orchestration.publish import PUBLISHED_MARTS_KEY
+from leadloop.warehouse import ensure_writable
 
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
@@ -32,6 +34,7 @@ def execute_night(first_day: str, last_day: str, instance: dg.DagsterInstance) -
     rather than when the definitions were imported."""
     from leadloop.orchestration.definitions import defs
 
+    ensure_writable()  # before a run is recorded: a held warehouse file fails every load the same way
     days = {"dagster/asset_partition_range_start": first_day, "dagster/asset_partition_range_end": last_day}
     selection = night_selection(active_sources()).resolve(defs.resolve_asset_graph())
     return run_job("nightly_refresh", instance, run_config=QUIET_LOGS, tags=days, asset_selection=list(selection))
@@ -50,6 +53,7 @@ class NightSummary:
     failed_steps: list[str] = field(default_factory=list)
     failed_checks: list[str] = field(default_factory=list)
     marts_built: list[str] = field(default_factory=list)
+    published_to: str | None = None
 
     def text(self) -> str:
         """The lines a data engineer reads at the end of a night."""
@@ -67,6 +71,10 @@ class NightSummary:
                      + (f" ({', '.join(self.failed_checks[:10])})" if self.failed_checks else ""))
         lines.append(f"  marts built: {len(self.marts_built)}"
                      + (f" ({', '.join(self.marts_built)})" if self.marts_built else ""))
+        if self.published_to:
+            lines.append(f"  published for readers: {self.published_to}")
+        elif self.marts_built:
+            lines.append("  not published: readers keep the previous night's marts")
         return "\n".join(lines)
 
 
@@ -95,6 +103,8 @@ def summarize_night(instance: dg.DagsterInstance, run_id: str, sources: Sequence
             loaded_by_table[path] = int(loaded.value) if loaded is not None else 0
         elif path[0] == "marts":
             marts.add(path[-1])
+        elif path == tuple(PUBLISHED_MARTS_KEY.path):
+            summary.published_to = materialization.metadata["path"].value
     rows: dict[str, int] = defaultdict(int)
     quarantined: dict[str, int] = defaultdict(int)
     for (schema, table), count in loaded_by_table.items():

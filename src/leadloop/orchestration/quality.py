@@ -13,8 +13,9 @@ from typing import Any
 import dagster as dg
 
 from leadloop.extract.registry import SOURCES
-from leadloop.orchestration.dbt_project import project_var
 from leadloop.orchestration.jobs import NO_RETRY
+from leadloop.publish import marts_build_schema
+from leadloop.settings import project_var
 
 # The funnel's count columns, in order, from the dbt project's var funnel_stages (the one list).
 FUNNEL_COUNTS = tuple(stage["counts_as"] for stage in project_var("funnel_stages"))
@@ -187,6 +188,12 @@ def raw_table_check(key: dg.AssetKey, primary_key: Sequence[str], reader: Callab
 
 
 def mart_checks(reader: Callable[[str, str], Any]) -> list[dg.AssetChecksDefinition]:
-    """A GX check for every mart with a suite."""
-    return [gx_check(dg.AssetKey(["marts", mart]), "marts", mart, suite, blocking=False, reader=reader)
+    """A GX check for every mart with a suite; blocking, so a mart that fails it is not published. It
+    reads the mart where dbt built it (on PostgreSQL the build schema, published after the checks)."""
+    build = marts_build_schema()
+
+    def read_built(_schema: str, table: str) -> Any:
+        return reader(build, table)
+
+    return [gx_check(dg.AssetKey(["marts", mart]), "marts", mart, suite, blocking=True, reader=read_built)
             for mart, suite in MART_SUITES.items()]

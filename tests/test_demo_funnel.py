@@ -106,6 +106,7 @@ def test_a_reader_during_the_night_never_fails_and_sees_one_whole_night(second_n
     previous night's file until the new one replaces it, then only the new one."""
     reads = second_night.reads
     failed = [read for read in reads if not read["ok"]]
+    print(f"\n{len(reads)} reads, {len(failed)} failed, slowest {max(r['seconds'] for r in reads):.2f} s")
     assert len(reads) >= 20 and failed == []
     assert all(read["whole"] and read["marts"] >= 15 for read in reads)
     nights = [read["run_id"] for read in reads]

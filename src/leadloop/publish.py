@@ -11,7 +11,7 @@ On PostgreSQL dbt builds the marts into their own schema (var postgres_marts_bui
 transaction replaces schema `marts` with a copy of it, re-granting the readers' role; a reader's
 query waits for that commit at most, and sees the whole previous or the whole new night.
 
-A night that fails before this step leaves yesterday's published marts as they were. (architecture §2)
+A night that fails before this step leaves yesterday's published marts as they were. (architecture §1)
 """
 
 from __future__ import annotations

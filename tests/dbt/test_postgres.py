@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from contextlib import closing
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -104,9 +105,9 @@ def test_a_bi_role_reads_every_mart_and_nothing_else(postgres_night, tmp_path):
     command = subprocess.run([str(Path(sys.executable).with_name("leadloop")), "bi-role", "metabase"],
                              env=environment, capture_output=True, text=True, timeout=120, check=False)
     assert command.returncode == 0, command.stderr
-    with _connect(server, user="metabase", password="bi-secret-1") as connection:
-        connection.autocommit = True
-        cursor = connection.cursor()
+    connection = _connect(server, user="metabase", password="bi-secret-1")
+    connection.autocommit = True  # each refused statement on its own (`with connection` would open a transaction)
+    with closing(connection), connection.cursor() as cursor:
         for table in publication.rows:
             cursor.execute(f"select count(*) from marts.{table}")
             assert cursor.fetchone()[0] == publication.rows[table]

@@ -49,9 +49,13 @@ def failed_steps(instance: dg.DagsterInstance, run_id: str) -> list[str]:
     return sorted({r.event_log_entry.dagster_event.step_key for r in records})
 
 
-def alert_text(job_name: str, run_id: str, status: str, steps: list[str], checks: list[str]) -> str:
-    """The markdown a data engineer reads in the group chat."""
+def alert_text(job_name: str, run_id: str, status: str, steps: list[str], checks: list[str],
+               reason: str = "") -> str:
+    """The markdown a data engineer reads in the group chat. `reason` is said when no step failed (a run
+    whose worker was killed, one that never started)."""
     lines = [f"**leadloop: {job_name} {status}**", f"run `{run_id}`"]
+    if reason and not steps:
+        lines.append(f"reason: {reason}")
     if steps:
         lines.append("failed steps: " + ", ".join(steps[:MAX_LISTED]))
     if checks:
@@ -64,11 +68,12 @@ def alert_text(job_name: str, run_id: str, status: str, steps: list[str], checks
 @dg.run_failure_sensor(name="alert_on_run_failure", default_status=dg.DefaultSensorStatus.RUNNING,
                        description="Posts every failed run, with its failed steps and checks, to WeCom.")
 def alert_on_run_failure(context: dg.RunFailureSensorContext, wecom_robot: WecomRobotWebhook) -> None:
-    """Alert on a failed run."""
+    """Alert on a failed run, including one whose worker was killed (run_workers.py reports it failed)."""
     run = context.dagster_run
     checks = failed_checks(context.instance, run.run_id)
     steps = failed_steps(context.instance, run.run_id)
-    if not wecom_robot.post_markdown(alert_text(run.job_name, run.run_id, "failed", steps, checks)):
+    reason = context.failure_event.message or ""
+    if not wecom_robot.post_markdown(alert_text(run.job_name, run.run_id, "failed", steps, checks, reason)):
         context.log.warning(f"run {run.run_id} failed but no alert was sent: set {WEBHOOK_ENV}")
 
 

@@ -1,5 +1,5 @@
 """The single Dagster entry point: raw-table and dbt assets, quality checks, the nightly job,
-its schedule and the alert sensors.
+its schedule, the alert sensors and the sweep that fails runs whose worker process is gone.
 
 Importing it changes nothing around it: no environment variable is set and no process started
 (tests/test_layers.py). The dbt manifest it reads is prepared beforehand — by `dagster dev`
@@ -17,6 +17,7 @@ from leadloop.orchestration.identity import identifier_observations
 from leadloop.orchestration.jobs import nightly_refresh, nightly_refresh_schedule
 from leadloop.orchestration.publish import published_marts_asset
 from leadloop.orchestration.quality import mart_checks
+from leadloop.orchestration.run_workers import fail_runs_of_lost_workers_sensor
 from leadloop.warehouse import read_table
 
 # DuckDB allows one writer: on the embedded warehouse every step runs in one process, in order.
@@ -27,7 +28,7 @@ defs = dg.Definitions(
     asset_checks=mart_checks(read_table),  # raw tables are audited inside their load step
     jobs=[nightly_refresh],
     schedules=[nightly_refresh_schedule],
-    sensors=ALERT_SENSORS,
+    sensors=[*ALERT_SENSORS, fail_runs_of_lost_workers_sensor],
     resources={"dlt": DagsterDltResource(), "dbt": dbt_resource(), "wecom_robot": wecom_robot_resource()},
     executor=EXECUTOR,
 )

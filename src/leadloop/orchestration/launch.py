@@ -5,7 +5,9 @@ such runs out of a job's Runs tab (filtered on the `.dagster/repository` tag) an
 Overview timeline (which groups runs by their repository origin). A run started here is created
 with the remote origin of the `leadloop` code location declared in workspace.yaml, repository
 __repository__ (the names the UI filters and groups on), and with the python origin that rebuilds
-the job. It then executes in the calling process, with the job's own executor.
+the job. It then executes in the calling process, with the job's own executor; the run is tagged with
+that process (pid, host, start time) so a run whose process is killed can be found and failed
+(run_workers.py).
 
 (`dagster dev` records its own runs under a gRPC origin whose socket changes per start; the names
 are what the UI compares, so the CLI uses the stable origin workspace.yaml describes.)
@@ -28,6 +30,7 @@ from dagster._core.remote_origin import (
 from dagster._core.workspace.load import location_origins_from_yaml_paths
 
 from leadloop import settings
+from leadloop.orchestration.run_workers import worker_tags
 
 WORKSPACE_FILE = settings.WORKSPACE_FILE
 LOCATION_NAME = "leadloop"
@@ -90,14 +93,28 @@ def run_job(
     runs a subset of the job's assets (with their checks). A failed run returns, it does not raise.
     """
     recon_job = reconstructable_job(job_name)
+    return execute_in_this_process(recon_job, instance, remote_job_origin(job_name), run_config=run_config,
+                                   tags=tags, asset_selection=asset_selection)
+
+
+def execute_in_this_process(
+    recon_job: ReconstructableJob,
+    instance: dg.DagsterInstance,
+    origin: RemoteJobOrigin,
+    run_config: Mapping[str, object] | None = None,
+    tags: Mapping[str, str] | None = None,
+    asset_selection: Iterable[dg.AssetKey] | None = None,
+) -> LaunchedRun:
+    """Create a run of `recon_job` with the remote `origin`, tagged with this process as its worker,
+    and execute it here. A failed run returns, it does not raise."""
     job_def = recon_job.get_definition()
     selection = frozenset(asset_selection) if asset_selection is not None else None
     run = instance.create_run_for_job(
         job_def=job_def,
         run_config=run_config,
-        tags={**job_def.run_tags, **(tags or {})},
+        tags={**job_def.run_tags, **(tags or {}), **worker_tags()},
         asset_selection=selection,
-        remote_job_origin=remote_job_origin(job_name),
+        remote_job_origin=origin,
         job_code_origin=recon_job.get_python_origin(),
     )
     result = execute_run(recon_job, run, instance, raise_on_error=False)

@@ -6,6 +6,7 @@ incrementally. The sources it runs are the ones configured when it starts.
 """
 # No `from __future__ import annotations`: Dagster reads annotations of definitions at runtime.
 
+import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -18,9 +19,11 @@ from leadloop.extract.registry import Status, active_sources, configurations
 from leadloop.orchestration.jobs import NIGHTLY_TIMEZONE, night_selection
 from leadloop.orchestration.launch import LaunchedRun, run_job
 from leadloop.orchestration.publish import PUBLISHED_MARTS_KEY
+from leadloop.orchestration.run_workers import fail_runs_of_lost_workers
 from leadloop.warehouse import ensure_writable
 
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+log = logging.getLogger(__name__)
 
 
 def report_day_before(moment: datetime) -> date:
@@ -31,9 +34,14 @@ def report_day_before(moment: datetime) -> date:
 def execute_night(first_day: str, last_day: str, instance: dg.DagsterInstance) -> LaunchedRun:
     """Run nightly_refresh in this process over ad-report days [first_day, last_day] as one run of the
     `leadloop` code location (so the UI lists it like its own), with the sources configured now
-    rather than when the definitions were imported."""
+    rather than when the definitions were imported.
+
+    First, an earlier run of this host whose process was killed is reported failed (and alerted by
+    the failure sensor): left STARTED it would hold its pool slots and keep this night waiting."""
     from leadloop.orchestration.definitions import defs
 
+    for lost in fail_runs_of_lost_workers(instance):
+        log.warning("run %s (%s) marked failed: %s", lost.run_id, lost.job_name, lost.message)
     ensure_writable()  # before a run is recorded: a held warehouse file fails every load the same way
     days = {"dagster/asset_partition_range_start": first_day, "dagster/asset_partition_range_end": last_day}
     selection = night_selection(active_sources()).resolve(defs.resolve_asset_graph())

@@ -4,6 +4,7 @@ connection on 127.0.0.1 (acceptance: nothing in the tests reaches beyond this ma
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 import shutil
 import socket
@@ -119,8 +120,26 @@ def night_instance():
         yield instance
 
 
+class KeptLogRecords(logging.Handler):
+    """Every Python log line emitted while attached, formatted as a log file would hold it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+        self.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
 @pytest.fixture(scope="session")
-def demo_night_run(demo_world, night_instance):
+def demo_night_logs() -> KeptLogRecords:
+    """The Python log lines of the session's demo night (at the levels its loggers are set to)."""
+    return KeptLogRecords()
+
+
+@pytest.fixture(scope="session")
+def demo_night_run(demo_world, night_instance, demo_night_logs):
     """The session's one nightly_refresh run of the whole pipeline on the demo company, into DuckDB.
 
     Tests read its warehouse (`demo_night`) and its run (this); tests that change the warehouse work
@@ -128,8 +147,12 @@ def demo_night_run(demo_world, night_instance):
     from leadloop.cli import demo_night as run_demo_night
     from leadloop.demo.serve import running_demo_sources
 
-    with running_demo_sources(demo_world) as demo:
-        result = run_demo_night(demo, night_instance)
+    logging.getLogger().addHandler(demo_night_logs)
+    try:
+        with running_demo_sources(demo_world) as demo:
+            result = run_demo_night(demo, night_instance)
+    finally:
+        logging.getLogger().removeHandler(demo_night_logs)
     assert result.success, "nightly_refresh failed on the demo company"
     return night_instance.get_run_by_id(result.run_id)
 

@@ -52,8 +52,8 @@ touches_weighed as (
         sum(case when is_u_shaped_rest then 1 else 0 end) over (partition by opportunity_id) as u_shaped_rest_touches,
         sum(case when is_w_shaped_rest then 1 else 0 end) over (partition by opportunity_id) as w_shaped_rest_touches,
         -- Time decay: half the weight per var attribution_time_decay_half_life_days before the deal's last
-        -- touch (the same shares as counting back from the close), in millionths of the last touch's.
-        cast(round(1000000 * power(
+        -- touch (the same shares as counting back from the close), in billionths of the last touch's.
+        cast(round(1000000000 * power(
             cast(0.5 as double precision),
             cast({{ dbt.datediff('touched_at', 'last_touched_at', 'second') }} as double precision)
                 / cast({{ 86400 * var('attribution_time_decay_half_life_days') }} as double precision)

@@ -28,8 +28,8 @@ credited as (
     select
         opportunity_id,
         attribution_model,
-        sum(credit_share) as shares,
-        sum(credited_revenue) as credits
+        sum(credit_share) as share_total,
+        sum(credited_revenue) as credit_total
     from attribution
     group by opportunity_id, attribution_model
 ),
@@ -39,16 +39,16 @@ final as (
         coalesce(expected.opportunity_id, credited.opportunity_id) as opportunity_id,
         coalesce(expected.attribution_model, credited.attribution_model) as attribution_model,
         expected.revenue,
-        credited.shares,
-        credited.credits
+        credited.share_total,
+        credited.credit_total
     from expected
     full outer join credited
         on expected.opportunity_id = credited.opportunity_id
         and expected.attribution_model = credited.attribution_model
     where expected.opportunity_id is null
         or credited.opportunity_id is null
-        or credited.shares != 1
-        or credited.credits != expected.revenue
+        or credited.share_total != 1
+        or credited.credit_total != expected.revenue
 )
 
 select * from final

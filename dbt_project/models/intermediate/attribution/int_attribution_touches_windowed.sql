@@ -77,8 +77,8 @@ window_touches as (
     from windows_bounded
     inner join touchpoints
         on windows_bounded.account_id = touchpoints.account_id
-        and touchpoints.touched_at >= windows_bounded.window_start_at
-        and touchpoints.touched_at <= windows_bounded.window_end_at
+        and windows_bounded.window_start_at <= touchpoints.touched_at
+        and windows_bounded.window_end_at >= touchpoints.touched_at
 ),
 
 milestones as (

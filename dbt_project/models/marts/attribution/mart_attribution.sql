@@ -38,7 +38,7 @@ with touches as (
 
 touches_measured as (
     select
-        touches.*,
+        *,
         not is_first_touch and not is_lead_creation_touch as is_u_shaped_rest,
         not is_first_touch and not is_lead_creation_touch and not is_opportunity_creation_touch as is_w_shaped_rest,
         max(touched_at) over (partition by opportunity_id) as last_touched_at,
@@ -48,7 +48,7 @@ touches_measured as (
 
 touches_weighed as (
     select
-        touches_measured.*,
+        *,
         sum(case when is_u_shaped_rest then 1 else 0 end) over (partition by opportunity_id) as u_shaped_rest_touches,
         sum(case when is_w_shaped_rest then 1 else 0 end) over (partition by opportunity_id) as w_shaped_rest_touches,
         -- Time decay: half the weight per var attribution_time_decay_half_life_days before the deal's last
@@ -64,7 +64,7 @@ touches_weighed as (
 weights as (
     {%- for model, units in models.items() %}
     select
-        touches_weighed.*,
+        *,
         '{{ model }}' as attribution_model,
         -- A deal with no touch in its window: one row that takes everything.
         case when touchpoint_id is null then 1 else {{ units }} end as weight_units
@@ -75,10 +75,10 @@ weights as (
 
 credited as (
     select
-        weights.*,
+        *,
         sum(weight_units) over (partition by opportunity_id, attribution_model) as total_units,
         row_number() over (
-            partition by opportunity_id, attribution_model order by weight_units desc, touch_sequence
+            partition by opportunity_id, attribution_model order by weight_units desc, touch_sequence asc
         ) as remainder_rank
     from weights
     where weight_units > 0
@@ -86,7 +86,7 @@ credited as (
 
 floored as (
     select
-        credited.*,
+        *,
         {{ floor_share('revenue_fen', 'weight_units', 'total_units') }} as floor_fen,
         {{ floor_share('1000000', 'weight_units', 'total_units') }} as floor_millionths
     from credited
@@ -94,7 +94,7 @@ floored as (
 
 allocated as (
     select
-        floored.*,
+        *,
         floor_fen + case
             when remainder_rank = 1
                 then revenue_fen - sum(floor_fen) over (partition by opportunity_id, attribution_model)

@@ -52,9 +52,21 @@ spend_by_model as (
 ),
 
 cells as (
-    select attribution_model, report_month, channel, campaign, keyword from credits
+    select
+        attribution_model,
+        report_month,
+        channel,
+        campaign,
+        keyword
+    from credits
     union
-    select attribution_model, report_month, channel, campaign, keyword from spend_by_model
+    select
+        attribution_model,
+        report_month,
+        channel,
+        campaign,
+        keyword
+    from spend_by_model
 ),
 
 joined as (

@@ -1,0 +1,20 @@
+{# floor(amount × part / whole) for non-negative integers, exact: how attribution splits a deal's revenue (in
+   fen) and its share (in millionths) among touches without floating point. The product can pass bigint. #}
+{% macro floor_share(amount, part, whole) -%}
+    {{ return(adapter.dispatch('floor_share', 'leadloop')(amount, part, whole)) }}
+{%- endmacro %}
+
+{% macro default__floor_share(amount, part, whole) -%}
+    cast(div(cast({{ amount }} as numeric) * cast({{ part }} as numeric), cast({{ whole }} as numeric)) as bigint)
+{%- endmacro %}
+
+{% macro duckdb__floor_share(amount, part, whole) -%}
+    cast((cast({{ amount }} as hugeint) * cast({{ part }} as hugeint)) // cast({{ whole }} as hugeint) as bigint)
+{%- endmacro %}
+
+
+{# An integer count of hundredths (fen) or millionths as an exact decimal (DuckDB would divide in floating point). #}
+{% macro from_integer_units(units, scale, precision=18) -%}
+    cast(cast({{ units }} as decimal(18, 0)) * cast(0.{{ '0' * (scale - 1) }}1 as decimal({{ scale }}, {{ scale }}))
+        as decimal({{ precision }}, {{ scale }}))
+{%- endmacro %}

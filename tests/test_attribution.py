@@ -1,0 +1,158 @@
+"""Issue 13 (rule-based attribution): on the demo night, every model credits exactly the revenue
+fct_opportunities and the cockpit report, to the fen, every won and open deal appears under every model,
+and the credits equal an independent computation from fct_touchpoints and fct_opportunities."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+from decimal import Decimal
+from fractions import Fraction
+
+import duckdb
+import pytest
+
+from leadloop.orchestration.dbt_project import project_var
+
+pytestmark = pytest.mark.e2e
+
+MODELS = ("first_touch", "lead_creation", "last_touch", "last_non_direct", "linear", "u_shaped", "w_shaped",
+          "time_decay")
+
+
+@pytest.fixture(scope="module")
+def warehouse(demo_night):
+    """A read-only connection to the session's demo night."""
+    with duckdb.connect(str(demo_night), read_only=True) as con:
+        yield con
+
+
+def _rows(con, sql: str) -> list[dict]:
+    cursor = con.execute(sql)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, values)) for values in cursor.fetchall()]
+
+
+def test_every_model_credits_exactly_the_won_revenue(warehouse):
+    won = dict(warehouse.execute(
+        "select opportunity_id, won_amount from marts.fct_opportunities where outcome = 'won'").fetchall())
+    facts_total = sum(won.values())
+    cockpit_total = warehouse.execute("select sum(revenue) from marts.mart_exec_cockpit").fetchone()[0]
+    assert won and facts_total == cockpit_total
+    credited = _rows(warehouse, """
+        select attribution_model, opportunity_id, sum(credited_revenue) as credits, sum(credit_share) as shares
+        from marts.mart_attribution where opportunity_state = 'won' group by all""")
+    by_model: dict[str, dict[str, dict]] = defaultdict(dict)
+    for row in credited:
+        by_model[row["attribution_model"]][row["opportunity_id"]] = row
+    assert set(by_model) == set(MODELS)
+    for model, deals in by_model.items():
+        assert deals.keys() == won.keys(), model  # every won deal, under every model
+        assert sum(row["credits"] for row in deals.values()) == facts_total == cockpit_total, model
+        assert [d for d, row in deals.items() if row["credits"] != won[d] or row["shares"] != 1] == [], model
+
+
+def test_every_model_credits_exactly_the_open_pipeline(warehouse):
+    pipeline = dict(warehouse.execute(
+        "select opportunity_id, coalesce(amount, 0) from marts.fct_opportunities where outcome = 'open'").fetchall())
+    credited = warehouse.execute("""
+        select attribution_model, count(distinct opportunity_id), sum(credited_revenue)
+        from marts.mart_attribution where opportunity_state = 'open' group by all""").fetchall()
+    assert {model: (deals, total) for model, deals, total in credited} == {
+        model: (len(pipeline), sum(pipeline.values())) for model in MODELS}
+
+
+def test_the_channel_roll_up_keeps_revenue_deals_and_spend(warehouse):
+    won_total, won_deals, pipeline = warehouse.execute("""
+        select sum(won_amount), count(won_amount), sum(case when outcome = 'open' then coalesce(amount, 0) end)
+        from marts.fct_opportunities""").fetchone()
+    spend = warehouse.execute("select sum(cost) from marts.fct_ad_performance_daily").fetchone()[0]
+    totals = warehouse.execute("""
+        select attribution_model, sum(credited_revenue), sum(credited_opportunities), sum(credited_pipeline), sum(spend)
+        from marts.mart_attribution_by_channel group by all""").fetchall()
+    assert {row[0]: row[1:] for row in totals} == {model: (won_total, Decimal(won_deals), pipeline, spend)
+                                                   for model in MODELS}
+
+
+def test_credits_equal_an_independent_computation(warehouse):
+    """Rebuild each deal's window from fct_touchpoints and fct_opportunities in Python, credit it under
+    every model with exact fractions, and compare touch by touch (time decay, computed here in floating
+    point rather than the mart's millionths, to the fen per touch; its totals are exact above)."""
+    expected = _independent_credits(warehouse)
+    actual = {(r["opportunity_id"], r["attribution_model"], r["touchpoint_id"]): r["credited_revenue"]
+              for r in _rows(warehouse, "select * from marts.mart_attribution")}
+    assert actual.keys() == expected.keys()
+    off = [(key, actual[key], want) for key, want in expected.items()
+           if abs(actual[key] - want) > (Decimal("0.01") if key[1] == "time_decay" else 0)]
+    assert off == []
+
+
+def _independent_credits(con) -> dict[tuple, Decimal]:
+    lookback = timedelta(days=project_var("attribution_lookback_days"))
+    groups = set(project_var("attribution_channel_groups"))
+    u_shape, w_shape = project_var("attribution_u_shaped_weights"), project_var("attribution_w_shaped_weights")
+    half_life = project_var("attribution_time_decay_half_life_days") * 86400
+    touches_by_account: dict[str, list[dict]] = defaultdict(list)
+    for touch in _rows(con, "select * from marts.fct_touchpoints"):
+        if touch["channel_group"] in groups:
+            touches_by_account[touch["account_id"]].append(touch)
+    as_of = con.execute("select max(touched_at) from marts.fct_touchpoints").fetchone()[0]
+    deals = _rows(con, """
+        select o.opportunity_id, o.outcome, o.account_id, o.opened_at, o.won_at, o.won_amount, o.amount,
+               j.lead_at
+        from marts.fct_opportunities as o left join marts.fct_lead_journeys as j on o.source_lead_id = j.journey_id
+        where o.outcome in ('won', 'open')""")
+    credits: dict[tuple, Decimal] = {}
+    for deal in deals:
+        end = deal["won_at"] if deal["outcome"] == "won" else as_of
+        revenue = (deal["won_amount"] if deal["outcome"] == "won" else deal["amount"]) or Decimal(0)
+        window = sorted((t for t in touches_by_account.get(deal["account_id"], []) if end - lookback <= t["touched_at"] <= end),
+                        key=lambda t: (t["touched_at"], t["touchpoint_id"]))
+        for model in MODELS:
+            if not window:
+                credits[(deal["opportunity_id"], model, None)] = revenue
+                continue
+            weights = _weights(model, window, deal, u_shape, w_shape, half_life)
+            for index, credit in _split(revenue, weights).items():
+                credits[(deal["opportunity_id"], model, window[index]["touchpoint_id"])] = credit
+    return credits
+
+
+def _last_at_or_before(window: list[dict], moment: datetime | None) -> int:
+    """Index of the last touch at or before a moment; the first touch when there is none."""
+    before = [i for i, t in enumerate(window) if moment is not None and t["touched_at"] <= moment]
+    return before[-1] if before else 0
+
+
+def _weights(model: str, window: list[dict], deal: dict, u_shape: dict, w_shape: dict,
+             half_life: int) -> list[Fraction | float]:
+    n = len(window)
+    first, last = 0, n - 1
+    lead = _last_at_or_before(window, deal["lead_at"])
+    opened = _last_at_or_before(window, deal["opened_at"])
+    non_direct = [i for i, t in enumerate(window) if t["channel"] != "direct"]
+    single = {"first_touch": first, "lead_creation": lead, "last_touch": last,
+              "last_non_direct": non_direct[-1] if non_direct else last}
+    if model in single:
+        return [Fraction(int(i == single[model])) for i in range(n)]
+    if model == "linear":
+        return [Fraction(1)] * n
+    if model == "time_decay":
+        newest = int(window[last]["touched_at"].timestamp())
+        return [0.5 ** ((newest - int(t["touched_at"].timestamp())) / half_life) for t in window]
+    shape = u_shape if model == "u_shaped" else w_shape
+    milestones = {"first_touch": first, "lead_creation": lead}
+    if model == "w_shaped":
+        milestones["opportunity_creation"] = opened
+    held = [sum(shape[name] for name, i in milestones.items() if i == index) for index in range(n)]
+    rest = [i for i in range(n) if i not in milestones.values()]
+    return [Fraction(held[i]) + (Fraction(shape["rest"], len(rest)) if i in rest else 0) for i in range(n)]
+
+
+def _split(revenue: Decimal, weights: list) -> dict[int, Decimal]:
+    """Revenue in fen by weight, rounded down; the remainder to the heaviest touch, the earliest of equals."""
+    fen, total = int(revenue * 100), sum(weights)
+    parts = {i: int(fen * Fraction(w) / Fraction(total)) for i, w in enumerate(weights) if w > 0}
+    heaviest = min(parts, key=lambda i: (-weights[i], i))
+    parts[heaviest] += fen - sum(parts.values())
+    return {i: Decimal(part) / 100 for i, part in parts.items()}

@@ -12,7 +12,7 @@ from fractions import Fraction
 import duckdb
 import pytest
 
-from leadloop.orchestration.dbt_project import project_var
+from leadloop.settings import project_var
 
 pytestmark = pytest.mark.e2e
 
@@ -37,7 +37,7 @@ def test_every_model_credits_exactly_the_won_revenue(warehouse):
     won = dict(warehouse.execute(
         "select opportunity_id, won_amount from marts.fct_opportunities where outcome = 'won'").fetchall())
     facts_total = sum(won.values())
-    cockpit_total = warehouse.execute("select sum(revenue) from marts.mart_exec_cockpit").fetchone()[0]
+    cockpit_total = warehouse.execute("select sum(won_revenue) from marts.mart_exec_cockpit").fetchone()[0]
     assert won and facts_total == cockpit_total
     credited = _rows(warehouse, """
         select attribution_model, opportunity_id, sum(credited_revenue) as credits, sum(credit_share) as shares

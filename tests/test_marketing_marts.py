@@ -91,11 +91,11 @@ def test_revenue_reconciles_with_the_crm(demo_night):
         demo_night,
         "select sum(money) from raw_neocrm.opportunities o join raw_neocrm.sale_stages s"
         " on o.sale_stage_id = s.id where s.stage_name = '赢单'",
-        "select sum(revenue) from marts.mart_exec_cockpit",
+        "select sum(won_revenue) from marts.mart_exec_cockpit",
         "select sum(won_amount) from marts.fct_opportunities",
         "select sum(lifetime_revenue) from marts.dim_accounts",
         "select sum(won_amount) from marts.fct_lead_journeys",
-        "select sum(won_revenue) from marts.mart_funnel",
+        "select sum(lead_won_revenue) from marts.mart_funnel",
     )
     assert crm == cockpit == opportunities == accounts
     # Journeys carry the won deals a lead was converted into; the funnel adds up the same.

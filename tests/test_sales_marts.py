@@ -83,3 +83,32 @@ def test_mart_sales_cycle_equals_truth(demo_night, demo_world):
     actual = _keyed(_rows(demo_night, "select * from marts.mart_sales_cycle"),
                     ("closed_month", "outcome", "sourced_by"))
     assert actual == expected
+
+
+def test_mart_revenue_reconciliation_explains_the_two_revenue_figures(demo_night, demo_world):
+    """Issue 14: all won revenue (the deals) = won revenue of journeys that began as leads + won revenue
+    of deals without a lead, by won month, each part as the demo's truth has it."""
+    from collections import defaultdict
+
+    from leadloop.demo.truth import journeys_truth
+    from tests.support.crm_truth import business_month, money
+
+    expected: dict[str, dict] = defaultdict(lambda: {"won_deals": 0, "won_revenue": Decimal("0.00"),
+                                                      "lead_won_deals": 0, "lead_won_revenue": Decimal("0.00")})
+    for opp in opportunity_truth(demo_world):
+        if opp["won_at_ms"] is not None:
+            row = expected[business_month(opp["won_at_ms"])]
+            row["won_deals"] += 1
+            row["won_revenue"] += money(opp["won_amount"])
+    for journey in journeys_truth(demo_world):
+        if journey["won_at_ms"] is not None:
+            row = expected[business_month(journey["won_at_ms"])]
+            row["lead_won_deals"] += 1
+            row["lead_won_revenue"] += money(journey["won_amount"])
+    for row in expected.values():
+        row["won_deals_without_lead"] = row["won_deals"] - row["lead_won_deals"]
+        row["won_revenue_without_lead"] = row["won_revenue"] - row["lead_won_revenue"]
+    actual = _keyed(_rows(demo_night, "select * from marts.mart_revenue_reconciliation"), ("won_month",))
+    assert actual == {(month,): row for month, row in expected.items()}
+    totals = {column: sum(row[column] for row in expected.values()) for column in next(iter(expected.values()))}
+    assert totals["won_deals_without_lead"] > 0 and totals["won_revenue_without_lead"] > 0  # the demo has both kinds

@@ -225,7 +225,7 @@ def test_moving_a_lead_source_to_another_channel_relabels_its_journeys(demo_nigh
     assert _journey_differences(relabelled, run.rows(JOURNEYS_SQL)) == []
     # Leads move between channels, none appear or vanish: every stage total stays the same.
     original = _funnel(demo_night)
-    for column in ("leads", "mqls", "sqls", "opportunities", "pocs", "wins", "losses", "won_revenue"):
+    for column in ("leads", "mqls", "sqls", "opportunities", "pocs", "wins", "losses", "lead_won_revenue"):
         assert sum(r[column] for r in funnel.values()) == sum(r[column] for r in original.values()), column
     channel_of = {lead_key(SESSION_CRM, row["lead_id"]): row["channel"] for row in relabelled}
     for row in run.rows("select source_lead_id, source_lead_channel from marts.fct_opportunities"

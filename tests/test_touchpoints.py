@@ -74,7 +74,7 @@ def test_journeys_carry_their_first_and_lead_creating_touch(demo_night, demo_wor
 
 def test_mart_content_performance_equals_the_truth(demo_night, demo_world, touches):
     expected = content_performance(journeys_truth(demo_world), touches)
-    columns = ("reads", "readers", "registrations", "mqls", "sqls", "opportunities", "wins", "won_revenue")
+    columns = ("reads", "readers", "registrations", "mqls", "sqls", "opportunities", "wins", "lead_won_revenue")
     rows = _rows(demo_night, f"select material_id, title, author, {', '.join(columns)}"
                              " from marts.mart_content_performance")
     actual = {material: dict(zip(columns, values)) for material, _, _, *values in rows}

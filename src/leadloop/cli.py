@@ -53,7 +53,7 @@ def funnel_summary() -> str:
         totals = con.execute(
             "select coalesce(sum(leads), 0), coalesce(sum(mqls), 0), coalesce(sum(sqls), 0),"
             " coalesce(sum(opportunities), 0), coalesce(sum(pocs), 0), coalesce(sum(wins), 0),"
-            " coalesce(sum(won_revenue), 0), count(*) from marts.mart_funnel"
+            " coalesce(sum(lead_won_revenue), 0), count(*) from marts.mart_funnel"
         ).fetchone()
         journeys = con.execute("select count(*) from marts.fct_lead_journeys").fetchone()[0]
     leads, mqls, sqls, opportunities, pocs, wins, revenue, rows = totals

@@ -64,7 +64,7 @@ def poc_analysis(opportunities: list[dict[str, Any]]) -> dict[tuple, dict[str, A
     rows = {}
     for key, members in groups.items():
         durations = [d for o in members if (d := days_between(o["poc_started_at_ms"], o["poc_ended_at_ms"])) is not None]
-        rows[key] = {"pocs": len(members), "pocs_ended": len(durations), "median_poc_days": _median(durations),
+        rows[key] = {"poc_deals": len(members), "poc_deals_ended": len(durations), "median_poc_days": _median(durations),
                      "won_revenue": sum((money(o["won_amount"]) for o in members), Decimal("0.00"))}
     return rows
 

@@ -24,7 +24,7 @@ COST_COLUMNS = {"cost_per_lead": "leads", "cost_per_mql": "mqls", "cost_per_sql"
 GRAIN = ("lead_cohort_month", "channel", "campaign", "keyword", "province", "industry")
 MART_FUNNEL_SQL = (
     "select cast(lead_cohort_month as varchar) as lead_cohort_month, channel, campaign, keyword, province,"
-    " industry, leads, mqls, sqls, opportunities, pocs, wins, losses, spend, won_revenue, "
+    " industry, leads, mqls, sqls, opportunities, pocs, wins, losses, spend, lead_won_revenue, "
     + ", ".join([*RATE_COLUMNS, *COST_COLUMNS, "roi"]) + " from marts.mart_funnel"
 )
 
@@ -43,7 +43,7 @@ def expected_funnel(journeys_truth: list[dict[str, Any]],
     """mart_funnel's rows computed from the generator's own per-journey truth and its ad days
     (tests.support.marketing_truth.loaded_ad_days)."""
     rows: dict[FunnelKey, dict[str, Any]] = defaultdict(
-        lambda: {**{c: 0 for c in COUNT_COLUMNS.values()}, "losses": 0, "won_revenue": Decimal(0),
+        lambda: {**{c: 0 for c in COUNT_COLUMNS.values()}, "losses": 0, "lead_won_revenue": Decimal(0),
                  "spend": Decimal("0.00")})
     for journey in journeys_truth:
         row = rows[(journey["cohort_month"], journey["channel"], journey["campaign"], journey["keyword"],
@@ -52,14 +52,14 @@ def expected_funnel(journeys_truth: list[dict[str, Any]],
             row[COUNT_COLUMNS[stage]] += journey[f"{stage}_at_ms"] is not None
         row["losses"] += journey["lost_at_ms"] is not None
         if journey["won_amount"] is not None:
-            row["won_revenue"] += Decimal(str(journey["won_amount"])).quantize(CENT)
+            row["lead_won_revenue"] += Decimal(str(journey["won_amount"])).quantize(CENT)
     _allocate_spend(rows, ad_days)
     for row in rows.values():
         for rate, (numerator, denominator) in RATE_COLUMNS.items():
             row[rate] = _rate(row[numerator], row[denominator])
         for cost, denominator in COST_COLUMNS.items():
             row[cost] = _rate(row["spend"], row[denominator], "0.01")
-        row["roi"] = _rate(row["won_revenue"] - row["spend"], row["spend"])
+        row["roi"] = _rate(row["lead_won_revenue"] - row["spend"], row["spend"])
     return dict(rows)
 
 

@@ -76,7 +76,7 @@ def channel_roi(journeys: list[dict[str, Any]], ad_days: dict[tuple, dict[str, A
     spend = spend_by_month_and_channel(ad_days)
     rows: dict[tuple, dict[str, Any]] = defaultdict(lambda: {
         "spend": Decimal("0.00"), "leads": 0, "mqls": 0, "opportunities": 0, "wins": 0,
-        "won_revenue": Decimal("0.00")})
+        "lead_won_revenue": Decimal("0.00")})
     for journey in journeys:
         row = rows[(journey["cohort_month"], journey["channel"])]
         row["leads"] += 1
@@ -84,13 +84,13 @@ def channel_roi(journeys: list[dict[str, Any]], ad_days: dict[tuple, dict[str, A
         row["opportunities"] += journey["opportunity_at_ms"] is not None
         row["wins"] += journey["won_at_ms"] is not None
         if journey["won_amount"] is not None:
-            row["won_revenue"] += money(journey["won_amount"])
+            row["lead_won_revenue"] += money(journey["won_amount"])
     for key, amount in spend.items():
         rows[key]["spend"] = amount
     for row in rows.values():
         row["cost_per_lead"] = ratio(row["spend"], row["leads"], "0.01")
         row["cost_per_opportunity"] = ratio(row["spend"], row["opportunities"], "0.01")
-        row["roi"] = ratio(row["won_revenue"] - row["spend"], row["spend"])
+        row["roi"] = ratio(row["lead_won_revenue"] - row["spend"], row["spend"])
     return dict(rows)
 
 
@@ -105,18 +105,27 @@ def _months(first: str, last: str) -> list[str]:
 
 def exec_cockpit(journeys: list[dict[str, Any]], opportunities: list[dict[str, Any]],
                  ad_days: dict[tuple, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """mart_exec_cockpit's rows keyed by month: revenue won, spend, new customers, stage entries."""
+    """mart_exec_cockpit's rows keyed by month: revenue won (all deals, and journeys'), spend, new
+    customers, stage entries, the lead cohort's opportunities."""
     revenue: dict[str, Decimal] = defaultdict(Decimal)
+    won_deals: dict[str, int] = defaultdict(int)
+    lead_revenue: dict[str, Decimal] = defaultdict(Decimal)
+    cohort_opportunities: dict[str, int] = defaultdict(int)
     first_win: dict[int, int] = {}
     for opp in opportunities:
         if opp["won_at_ms"] is not None:
             revenue[business_month(opp["won_at_ms"])] += money(opp["won_amount"])
+            won_deals[business_month(opp["won_at_ms"])] += 1
             first_win[opp["account_id"]] = min(first_win.get(opp["account_id"], opp["won_at_ms"]), opp["won_at_ms"])
     new_customers: dict[str, int] = defaultdict(int)
     for won_at_ms in first_win.values():
         new_customers[business_month(won_at_ms)] += 1
     entries: dict[tuple[str, str], int] = defaultdict(int)
     for journey in journeys:
+        if journey["won_at_ms"] is not None:
+            lead_revenue[business_month(journey["won_at_ms"])] += money(journey["won_amount"])
+        if journey["lead_at_ms"] is not None and journey["opportunity_at_ms"] is not None:
+            cohort_opportunities[business_month(journey["lead_at_ms"])] += 1
         for stage in FUNNEL_STAGES:
             if journey[f"{stage}_at_ms"] is not None:
                 entries[(business_month(journey[f"{stage}_at_ms"]), stage)] += 1
@@ -126,13 +135,15 @@ def exec_cockpit(journeys: list[dict[str, Any]], opportunities: list[dict[str, A
     active = set(revenue) | set(spend) | {month for month, _ in entries}
     rows = {}
     for month in _months(min(active), max(active)):
-        row: dict[str, Any] = {"revenue": money(revenue.get(month)), "spend": money(spend.get(month)),
-                               "new_customers": new_customers.get(month, 0)}
-        row["roi"] = ratio(row["revenue"] - row["spend"], row["spend"])
+        row: dict[str, Any] = {"won_revenue": money(revenue.get(month)), "won_deals": won_deals.get(month, 0),
+                               "lead_won_revenue": money(lead_revenue.get(month)),
+                               "spend": money(spend.get(month)), "new_customers": new_customers.get(month, 0)}
+        row["roi"] = ratio(row["won_revenue"] - row["spend"], row["spend"])
         row["cac"] = ratio(row["spend"], row["new_customers"], "0.01")
         for stage, column in COUNT_COLUMNS.items():
             row[column] = entries.get((month, stage), 0)
-        row["lead_to_opportunity_rate"] = ratio(row["opportunities"], row["leads"])
+        row["lead_to_opportunity_cohort_rate"] = ratio(cohort_opportunities.get(month, 0), row["leads"])
+        row["lead_to_opportunity_period_rate"] = ratio(row["opportunities"], row["leads"])
         rows[month] = row
     return rows
 

@@ -55,7 +55,7 @@ def content_performance(journeys: list[dict[str, Any]], touches: list[Touch]) ->
     """material id → reads, readers and the funnel of the journeys a read of it led to."""
     rows: dict[str, dict[str, Any]] = defaultdict(lambda: {
         "reads": 0, "readers": set(), "registrations": 0, "mqls": 0, "sqls": 0, "opportunities": 0,
-        "wins": 0, "won_revenue": Decimal("0.00")})
+        "wins": 0, "lead_won_revenue": Decimal("0.00")})
     for touch in touches:
         if touch.touch_type == "content_read":
             rows[touch.content]["reads"] += 1
@@ -70,5 +70,5 @@ def content_performance(journeys: list[dict[str, Any]], touches: list[Touch]) ->
                                   ("won", "wins")):
                 row[column] += journey[f"{stage}_at_ms"] is not None
             if journey["won_amount"] is not None:
-                row["won_revenue"] += money(journey["won_amount"])
+                row["lead_won_revenue"] += money(journey["won_amount"])
     return {material: {**row, "readers": len(row["readers"])} for material, row in rows.items()}

@@ -62,7 +62,7 @@ MART_SUITES: dict[str, list[Expectation]] = {
     "fct_lead_journeys": _at_least(0, "won_amount"),
     "mart_funnel": [
         *_never_widens(FUNNEL_COUNTS),
-        *_at_least(0, "spend", "won_revenue", "cost_per_lead"),
+        *_at_least(0, "spend", "lead_won_revenue", "cost_per_lead"),
         *_at_least(-1, "roi"),
         *_rates(*(f"{a}_to_{b}_rate" for a, b in pairwise(s["stage"] for s in project_var("funnel_stages"))),
                 "lead_to_opportunity_rate", "lead_to_won_rate"),
@@ -78,8 +78,21 @@ MART_SUITES: dict[str, list[Expectation]] = {
                                                                 "or_equal": True}),
     ],
     "mart_revenue_by_source": [*_at_least(0, "won_revenue"), *_rates("share_of_month_revenue")],
+    # The parts never exceed the whole (that they add up to it is dbt's assert_revenue_reconciles).
+    "mart_revenue_reconciliation": [
+        *_never_widens(("won_deals", "lead_won_deals")), *_never_widens(("won_revenue", "lead_won_revenue")),
+        *_at_least(0, "lead_won_revenue", "won_revenue_without_lead", "won_deals_without_lead"),
+    ],
+    # Each touch's credit is a share of its deal (that they add up is dbt's assert_attribution_credits_add_up).
+    "mart_attribution": [*_rates("credit_share"), *_at_least(0, "credited_revenue", "opportunity_revenue"),
+                         *_at_least(1, "weight_units")],
+    "mart_attribution_by_channel": [
+        *_at_least(0, "credited_revenue", "credited_opportunities", "credited_pipeline",
+                   "credited_open_opportunities", "spend"),
+        *_at_least(-1, "roi"),
+    ],
     "mart_poc_analysis": [
-        *_never_widens(("pocs", "pocs_ended")),
+        *_never_widens(("poc_deals", "poc_deals_ended")),
         *_at_least(0, "median_poc_days"),
     ],
     "mart_sales_cycle": _never_widens(("max_days_to_close", "min_days_to_close")),
@@ -93,13 +106,14 @@ MART_SUITES: dict[str, list[Expectation]] = {
     "fct_ad_performance_daily": _at_least(0, "impressions", "clicks", "cost", "conversions"),
     "mart_channel_roi": [
         *_never_widens(("leads", "mqls", "opportunities", "wins")),
-        *_at_least(0, "spend", "won_revenue"),
+        *_at_least(0, "spend", "lead_won_revenue"),
         *_at_least(-1, "roi"),
     ],
     "mart_exec_cockpit": [
-        *_at_least(0, "revenue", "spend", "new_customers", "cac", *FUNNEL_COUNTS),
+        *_at_least(0, "won_revenue", "won_deals", "lead_won_revenue", "spend", "new_customers", "cac",
+                   *FUNNEL_COUNTS),
         *_at_least(-1, "roi"),
-        *_rates("lead_to_opportunity_rate"),
+        *_rates("lead_to_opportunity_cohort_rate", "lead_to_opportunity_period_rate"),
     ],
     "mart_content_performance": [
         *_never_widens(("reads", "readers")),

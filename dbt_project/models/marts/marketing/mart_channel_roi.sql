@@ -16,7 +16,7 @@ cohorts as (
         count(mql_at) as mqls,
         count(opportunity_at) as opportunities,
         count(won_at) as wins,
-        sum(won_amount) as won_revenue
+        sum(won_amount) as lead_won_revenue
     from journeys
     group by lead_cohort_month, channel
 ),
@@ -60,7 +60,7 @@ joined as (
         coalesce(cohorts.mqls, 0) as mqls,
         coalesce(cohorts.opportunities, 0) as opportunities,
         coalesce(cohorts.wins, 0) as wins,
-        cast(coalesce(cohorts.won_revenue, 0) as decimal(18, 2)) as won_revenue
+        cast(coalesce(cohorts.lead_won_revenue, 0) as decimal(18, 2)) as lead_won_revenue
     from month_channels
     left join cohorts
         on month_channels.report_month = cohorts.report_month
@@ -79,10 +79,10 @@ final as (
         mqls,
         opportunities,
         wins,
-        won_revenue,
+        lead_won_revenue,
         {{ safe_ratio('spend', 'leads', 2) }} as cost_per_lead,
         {{ safe_ratio('spend', 'opportunities', 2) }} as cost_per_opportunity,
-        {{ safe_ratio('won_revenue - spend', 'spend') }} as roi
+        {{ safe_ratio('lead_won_revenue - spend', 'spend') }} as roi
     from joined
 )
 

@@ -58,7 +58,7 @@ registration_funnel as (
         count(journeys.sql_at) as sqls,
         count(journeys.opportunity_at) as opportunities,
         count(journeys.won_at) as wins,
-        coalesce(sum(journeys.won_amount), 0) as won_revenue
+        coalesce(sum(journeys.won_amount), 0) as lead_won_revenue
     from registrations
     inner join journeys
         on registrations.journey_id = journeys.journey_id
@@ -87,7 +87,7 @@ final as (
         cast(coalesce(registration_funnel.sqls, 0) as bigint) as sqls,
         cast(coalesce(registration_funnel.opportunities, 0) as bigint) as opportunities,
         cast(coalesce(registration_funnel.wins, 0) as bigint) as wins,
-        cast(coalesce(registration_funnel.won_revenue, 0) as decimal(18, 2)) as won_revenue,
+        cast(coalesce(registration_funnel.lead_won_revenue, 0) as decimal(18, 2)) as lead_won_revenue,
         {{ safe_ratio('registration_funnel.registrations', 'reads.readers') }} as reader_to_registration_rate,
         {{ safe_ratio('registration_funnel.mqls', 'registration_funnel.registrations') }} as registration_to_mql_rate,
         {{ safe_ratio('registration_funnel.opportunities', 'registration_funnel.registrations') }}

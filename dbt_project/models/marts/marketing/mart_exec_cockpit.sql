@@ -1,5 +1,10 @@
 -- The CEO's month (business time zone): revenue won, ad spend, ROI, new customers and CAC, and
 -- how many journeys entered each funnel stage, for every month from the first activity to the last.
+-- Two questions keep two names: won_revenue is every deal won in the month (fct_opportunities);
+-- lead_won_revenue only the deals converted from a lead (fct_lead_journeys), what the funnel marts
+-- count. The north star is the cohort rate: of the month's new leads, the share that reached an
+-- opportunity so far; the period rate divides the month's entries and is an activity ratio.
+-- (mart_revenue_reconciliation explains the revenue difference month by month.)
 {%- set stage_counts = {} %}
 {%- for stage in funnel_stages() %}{% do stage_counts.update({stage.stage: stage.counts_as}) %}{% endfor %}
 
@@ -49,9 +54,28 @@ won_deals as (
 revenue_by_month as (
     select
         report_month,
-        sum(won_amount) as revenue
+        sum(won_amount) as won_revenue,
+        count(*) as won_deals
     from won_deals
     group by report_month
+),
+
+lead_revenue_by_month as (
+    select
+        {{ business_month('won_at') }} as report_month,
+        sum(won_amount) as lead_won_revenue
+    from journeys
+    where won_at is not null
+    group by {{ business_month('won_at') }}
+),
+
+lead_cohorts as (
+    select
+        lead_cohort_month as report_month,
+        count(case when opportunity_at is not null then 1 end) as cohort_opportunities
+    from journeys
+    where lead_at is not null
+    group by lead_cohort_month
 ),
 
 first_wins as (
@@ -112,7 +136,10 @@ months as (
 joined as (
     select
         months.report_month,
-        cast(coalesce(revenue_by_month.revenue, 0) as decimal(18, 2)) as revenue,
+        cast(coalesce(revenue_by_month.won_revenue, 0) as decimal(18, 2)) as won_revenue,
+        coalesce(revenue_by_month.won_deals, 0) as won_deals,
+        cast(coalesce(lead_revenue_by_month.lead_won_revenue, 0) as decimal(18, 2)) as lead_won_revenue,
+        coalesce(lead_cohorts.cohort_opportunities, 0) as cohort_opportunities,
         cast(coalesce(spend_by_month.spend, 0) as decimal(18, 2)) as spend,
         coalesce(new_customers_by_month.new_customers, 0) as new_customers,
         {% for counted in stage_counts.values() %}
@@ -121,6 +148,10 @@ joined as (
     from months
     left join revenue_by_month
         on months.report_month = revenue_by_month.report_month
+    left join lead_revenue_by_month
+        on months.report_month = lead_revenue_by_month.report_month
+    left join lead_cohorts
+        on months.report_month = lead_cohorts.report_month
     left join spend_by_month
         on months.report_month = spend_by_month.report_month
     left join new_customers_by_month
@@ -132,15 +163,18 @@ joined as (
 final as (
     select
         report_month,
-        revenue,
+        won_revenue,
+        won_deals,
+        lead_won_revenue,
         spend,
-        {{ safe_ratio('revenue - spend', 'spend') }} as roi,
+        {{ safe_ratio('won_revenue - spend', 'spend') }} as roi,
         new_customers,
         {{ safe_ratio('spend', 'new_customers', 2) }} as cac,
         {% for counted in stage_counts.values() %}
         {{ counted }},
         {% endfor %}
-        {{ safe_ratio('opportunities', 'leads') }} as lead_to_opportunity_rate
+        {{ safe_ratio('cohort_opportunities', 'leads') }} as lead_to_opportunity_cohort_rate,
+        {{ safe_ratio('opportunities', 'leads') }} as lead_to_opportunity_period_rate
     from joined
 )
 

@@ -28,7 +28,7 @@ cells as (
         count({{ stage.stage }}_at) as {{ stage.counts_as }},
         {%- endfor %}
         count(lost_at) as losses,
-        coalesce(sum(won_amount), 0) as won_revenue
+        coalesce(sum(won_amount), 0) as lead_won_revenue
     from journeys
     group by lead_cohort_month, channel, utm_campaign, utm_term, province, industry
 ),
@@ -83,7 +83,7 @@ allocated as (
         {{ stage.counts_as }},
         {%- endfor %}
         losses,
-        won_revenue,
+        lead_won_revenue,
         coalesce(
             proportional_share,
             group_spend - coalesce(sum(proportional_share) over (
@@ -105,7 +105,7 @@ spend_without_leads as (
         0 as {{ stage.counts_as }},
         {%- endfor %}
         0 as losses,
-        0 as won_revenue,
+        0 as lead_won_revenue,
         spend_groups.spend
     from spend_groups
     where not exists (
@@ -134,7 +134,7 @@ final as (
         {%- endfor %}
         cast(losses as bigint) as losses,
         cast(spend as decimal(18, 2)) as spend,
-        cast(won_revenue as decimal(18, 2)) as won_revenue,
+        cast(lead_won_revenue as decimal(18, 2)) as lead_won_revenue,
         {%- for stage in stages[1:] %}
         {%- set earlier = stages[loop.index0] %}
         {{ safe_ratio(stage.counts_as, earlier.counts_as) }} as {{ earlier.stage }}_to_{{ stage.stage }}_rate,
@@ -146,7 +146,7 @@ final as (
         {%- for stage in stages %}
         {{ safe_ratio('spend', stage.counts_as, 2) }} as cost_per_{{ stage.stage if stage.stage != 'won' else 'win' }},
         {%- endfor %}
-        {{ safe_ratio('won_revenue - spend', 'spend') }} as roi
+        {{ safe_ratio('lead_won_revenue - spend', 'spend') }} as roi
     from unioned
 )
 

@@ -1,4 +1,5 @@
--- POCs by the business month they started, the account's industry and how they ended: where
+-- Deals in POC by the business month their POC started (deals, not journeys: mart_funnel's pocs
+-- counts journeys; fct_opportunities.has_reached_poc also counts wins whose POC was skipped), the account's industry and how they ended: where
 -- POCs fail (lost reason) and how long they take (median days from POC start to the next stage).
 with opportunities as (
     select * from {{ ref('fct_opportunities') }}
@@ -28,8 +29,8 @@ final as (
         industry,
         poc_outcome,
         lost_reason,
-        count(*) as pocs,
-        count(poc_days) as pocs_ended,
+        count(*) as poc_deals,
+        count(poc_days) as poc_deals_ended,
         cast({{ median('poc_days') }} as decimal(10, 1)) as median_poc_days,
         cast(coalesce(sum(won_amount), 0) as decimal(18, 2)) as won_revenue
     from pocs

@@ -1,8 +1,8 @@
--- Seed funnel_stages labels every stage of var funnel_stages (the list the models read), in the same
+-- Seed funnel_stage_labels labels every stage of var funnel_stages (the list the models read), in the same
 -- order, plus lost; a stage missing from one of them is a row here.
 {%- set stages = funnel_stage_names() + ['lost'] %}
 with labels as (
-    select * from {{ ref('funnel_stages') }}
+    select * from {{ ref('funnel_stage_labels') }}
 ),
 
 wanted as (

@@ -17,8 +17,10 @@ A night that fails before this step leaves yesterday's published marts as they w
 from __future__ import annotations
 
 import os
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from leadloop import settings
@@ -248,24 +250,32 @@ def _quoted(text: object) -> str:
     return str(text).replace("'", "''")
 
 
-def query_published(sql: str) -> tuple[list[str], list[tuple]]:
-    """Column names and rows of a query on the published marts, as a reader sees them: the published
-    DuckDB file opened read-only (never the night's file), or PostgreSQL, whose `marts` is the
-    published schema. Display names are in schema `labels` of the DuckDB file, `seeds` on PostgreSQL
-    (`labels_schema()`)."""
-    if settings.warehouse_kind() != "duckdb":
-        from leadloop.warehouse import query
+def query_published(*statements: str) -> list[tuple[list[str], list[tuple]]]:
+    """Column names and rows of each query, on the published marts as a reader sees them, in one
+    connection (one night): the published DuckDB file opened read-only (never the night's file), or
+    PostgreSQL, whose `marts` is the published schema. Display names are in schema `labels` of the
+    DuckDB file, `seeds` on PostgreSQL (`labels_schema()`)."""
+    if settings.warehouse_kind() == "duckdb":
+        import duckdb
 
-        return query(sql)
-    import duckdb
+        path = settings.published_marts_path()
+        if not path.exists():
+            raise FileNotFoundError(f"no published marts at {path}: a night publishes them (`leadloop demo`"
+                                    " or `leadloop night`), or set LEADLOOP_PUBLISHED_PATH")
+        connect = partial(duckdb.connect, str(path), read_only=True)
+    else:
+        import psycopg2
 
-    path = settings.published_marts_path()
-    if not path.exists():
-        raise FileNotFoundError(f"no published marts at {path}: a night publishes them (`leadloop demo` or"
-                                " `leadloop night`), or set LEADLOOP_PUBLISHED_PATH")
-    with duckdb.connect(str(path), read_only=True) as connection:
-        cursor = connection.execute(sql)
-        return [d[0] for d in cursor.description], cursor.fetchall()
+        from leadloop.warehouse import postgres_dsn
+
+        connect = partial(psycopg2.connect, postgres_dsn())
+    results = []
+    with closing(connect()) as connection:
+        cursor = connection.cursor()
+        for sql in statements:
+            cursor.execute(sql)
+            results.append(([d[0] for d in cursor.description], cursor.fetchall()))
+    return results
 
 
 def labels_schema() -> str:

@@ -75,21 +75,23 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def _table(sql: str) -> dict[str, list]:
-    columns, rows = query_published(sql)
+def _table(columns: list[str], rows: list[tuple]) -> dict[str, list]:
     return {"columns": columns, "rows": [[_json_value(v) for v in row] for row in rows]}
 
 
 def cockpit_data() -> dict[str, Any]:
-    """Everything the page shows: the published night, the display names and the marts' rows."""
-    _, night = query_published(f"select run_id, published_at from {PUBLICATION_SCHEMA}.night")
-    run_id, published_at = night[0] if night else (None, None)
+    """Everything the page shows: the published night, the display names and the marts' rows, read
+    in one connection, so all of it is one night's."""
+    labels, marts = _label_queries(), MART_QUERIES
+    night, *tables = query_published(f"select run_id, published_at from {PUBLICATION_SCHEMA}.night",
+                                     *labels.values(), *marts.values())
+    run_id, published_at = night[1][0] if night[1] else (None, None)
     return {
         "run_id": run_id,
         "published_at": _json_value(published_at),
         "currency": "CNY",
-        "labels": {name: _table(sql) for name, sql in _label_queries().items()},
-        "marts": {name: _table(sql) for name, sql in MART_QUERIES.items()},
+        "labels": {name: _table(*table) for name, table in zip(labels, tables[:len(labels)], strict=True)},
+        "marts": {name: _table(*table) for name, table in zip(marts, tables[len(labels):], strict=True)},
     }
 
 

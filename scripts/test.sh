@@ -5,10 +5,12 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$ROOT/scripts/bootstrap.sh"
 
 # Real parts the tests use: a PostgreSQL server (started by the tests from the Debian binaries)
-# and Chromium (the Dagster UI test drives it through Playwright, no browser download).
+# and Chromium (the Dagster UI test drives it through Playwright, no browser download), with a
+# Chinese font so the cockpit's screenshots show its Chinese labels (the tests pass without one).
 missing=""
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || [ -n "${LEADLOOP_PG_BIN:-}" ] || missing="$missing postgresql"
 [ -x "${LEADLOOP_CHROMIUM:-/usr/bin/chromium}" ] || missing="$missing chromium"
+[ -n "$(fc-list :lang=zh 2>/dev/null)" ] || missing="$missing fonts-wqy-microhei"
 if [ -n "$missing" ]; then
     if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
         echo "test: installing$missing (apt-get)" >&2

@@ -84,6 +84,7 @@ def command_demo(args: argparse.Namespace) -> int:
     print(funnel_summary())
     print(f"warehouse: {settings.duckdb_path()} (the night's own file)")
     print(f"marts for BI and analysts (read-only): {settings.published_marts_path()}")
+    print(f"cockpit page: {settings.cockpit_path()} (`leadloop cockpit` serves it)")
     print(f"ground truth: {settings.demo_truth_dir()}")
     return 0
 
@@ -219,6 +220,26 @@ def command_bi_role(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_cockpit(args: argparse.Namespace) -> int:
+    """Serve the cockpit page the last night built (or build it now from the published marts)."""
+    from leadloop.cockpit.serve import serve_cockpit
+
+    path = settings.cockpit_path()
+    if args.build:
+        from leadloop.cockpit import build_cockpit
+
+        try:
+            build_cockpit(path)
+        except FileNotFoundError as error:
+            print(f"leadloop cockpit: {error}", file=sys.stderr)
+            return 2
+    if not path.exists():
+        print(f"leadloop cockpit: no page at {path} yet: a night builds it (`leadloop demo` or `leadloop night`),"
+              " or `leadloop cockpit --build` builds it from the published marts", file=sys.stderr)
+        return 2
+    return serve_cockpit(path, args.host, args.port)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `leadloop` command."""
     parser = argparse.ArgumentParser(prog="leadloop", description=__doc__)
@@ -244,6 +265,12 @@ def main(argv: list[str] | None = None) -> int:
     ui.add_argument("--host", default="127.0.0.1")
     ui.add_argument("--port", type=int, default=3000)
     ui.add_argument("--demo", action="store_true", help="serve the demo company even if sources are configured")
+    cockpit = commands.add_parser("cockpit", help="serve the CEO's cockpit page (built by each night from the"
+                                                  " published marts) on 127.0.0.1")
+    cockpit.add_argument("--host", default="127.0.0.1")
+    cockpit.add_argument("--port", type=int, default=8050)
+    cockpit.add_argument("--build", action="store_true",
+                         help="build the page from the published marts first (instead of the night's page)")
     args = parser.parse_args(argv)
     settings.apply_environment()  # the entry point's defaults: telemetry off, DAGSTER_HOME, paths
     if args.command in ("demo", "night", "prepare"):
@@ -254,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     handlers = {"demo": command_demo, "night": command_night, "sources": command_sources,
                 "doctor": command_doctor, "serve-demo": command_serve_demo, "ui": command_ui,
-                "bi-role": command_bi_role}
+                "bi-role": command_bi_role, "cockpit": command_cockpit}
     return handlers[args.command](args)
 
 

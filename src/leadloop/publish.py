@@ -17,8 +17,10 @@ A night that fails before this step leaves yesterday's published marts as they w
 from __future__ import annotations
 
 import os
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from leadloop import settings
@@ -28,6 +30,11 @@ MARTS_SCHEMA = "marts"
 READERS_ROLE = "leadloop_readers"
 # Beside the marts in the published file: which night it holds and what every mart held then.
 PUBLICATION_SCHEMA = "publication"
+# Display names (Chinese and English) of channels and stages, from the seeds of the same names: in
+# the published file beside the marts, so BI and the cockpit label a night with that night's names.
+LABELS_SCHEMA = "labels"
+LABEL_SEEDS = ("channel_labels", "funnel_stage_labels")
+SEEDS_SCHEMA = "seeds"
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,7 @@ def publish_duckdb_marts(run_id: str) -> Publication:
         connection.execute(f"attach '{_quoted(building)}' as publishing")
         try:
             rows = _copy_marts(connection, tables)
+            _copy_labels(connection)
             _record_publication(connection, run_id, published_at, rows)
         finally:
             connection.execute("detach publishing")  # checkpoints: the file is whole, no WAL beside it
@@ -104,6 +112,18 @@ def _copy_marts(connection, tables: list[str]) -> dict[str, int]:
         target = f'publishing.{MARTS_SCHEMA}."{table}"' + (f'."{column}"' if column else "")
         connection.execute(f"comment on {'column' if column else 'table'} {target} is '{_quoted(comment)}'")
     return rows
+
+
+def _copy_labels(connection) -> None:
+    """The display-name seeds into schema `labels` of the publishing file (those the work file has)."""
+    present = {name for (name,) in connection.execute(
+        "select table_name from duckdb_tables() where database_name = current_database() and schema_name = ?",
+        [SEEDS_SCHEMA]).fetchall()}
+    connection.execute(f"create schema publishing.{LABELS_SCHEMA}")
+    for seed in LABEL_SEEDS:
+        if seed in present:
+            connection.execute(f'create table publishing.{LABELS_SCHEMA}."{seed}" as'
+                               f' select * from {SEEDS_SCHEMA}."{seed}"')
 
 
 def _record_publication(connection, run_id: str, published_at: datetime, rows: dict[str, int]) -> None:
@@ -229,6 +249,40 @@ def _make_durable(path: Path) -> None:
 
 def _quoted(text: object) -> str:
     return str(text).replace("'", "''")
+
+
+def query_published(*statements: str) -> list[tuple[list[str], list[tuple]]]:
+    """Column names and rows of each query, on the published marts as a reader sees them, in one
+    connection (one night): the published DuckDB file opened read-only (never the night's file), or
+    PostgreSQL, whose `marts` is the published schema. Display names are in schema `labels` of the
+    DuckDB file, `seeds` on PostgreSQL (`labels_schema()`)."""
+    if settings.warehouse_kind() == "duckdb":
+        import duckdb
+
+        path = settings.published_marts_path()
+        if not path.exists():
+            raise FileNotFoundError(f"no published marts at {path}: a night publishes them (`leadloop demo`"
+                                    " or `leadloop night`), or set LEADLOOP_PUBLISHED_PATH")
+        connect = partial(duckdb.connect, str(path), read_only=True)
+    else:
+        import psycopg2
+
+        from leadloop.warehouse import postgres_dsn
+
+        connect = partial(psycopg2.connect, postgres_dsn())
+    results = []
+    with closing(connect()) as connection:
+        cursor = connection.cursor()
+        for sql in statements:
+            cursor.execute(sql)
+            results.append(([d[0] for d in cursor.description], cursor.fetchall()))
+    return results
+
+
+def labels_schema() -> str:
+    """Where a reader finds the display-name seeds: the published file's `labels`, or on PostgreSQL
+    dbt's `seeds` schema (display names only: readers there are not locked out of what dbt writes)."""
+    return LABELS_SCHEMA if settings.warehouse_kind() == "duckdb" else SEEDS_SCHEMA
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,13 @@ def published_marts_path() -> Path:
     return Path(os.environ.get("LEADLOOP_PUBLISHED_PATH", default)).resolve()
 
 
+def cockpit_path() -> Path:
+    """The cockpit page the night builds from the published marts, one self-contained HTML file
+    (LEADLOOP_COCKPIT_PATH; default cockpit/index.html beside the published marts file)."""
+    default = published_marts_path().parent / "cockpit" / "index.html"
+    return Path(os.environ.get("LEADLOOP_COCKPIT_PATH", default)).resolve()
+
+
 def dlt_pipelines_dir() -> Path:
     """dlt's local pipeline state, beside the warehouse and apart per warehouse kind."""
     return warehouse_dir() / "dlt_pipelines" / warehouse_kind()

@@ -171,3 +171,13 @@ def test_raw_tables_are_due_by_four_and_sources_retry_with_backoff(defs, asset_g
     assert job.op_retry_policy == SOURCE_RETRY_POLICY
     dbt_node = next(n for n in job.graph.node_defs if n.name == "leadloop_dbt")
     assert dbt_node.retry_policy == NO_RETRY
+
+
+def test_the_cockpit_page_is_built_from_the_published_marts_only(asset_graph):
+    """A night that publishes nothing (a failed check or step upstream) builds no new cockpit either."""
+    from leadloop.orchestration.cockpit import COCKPIT_KEY
+    from leadloop.orchestration.publish import PUBLISHED_MARTS_KEY
+
+    node = asset_graph.get(COCKPIT_KEY)
+    assert set(node.parent_keys) == {PUBLISHED_MARTS_KEY}
+    assert node.group_name == "published" and node.is_materializable

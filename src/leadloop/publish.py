@@ -167,6 +167,7 @@ def publish_postgres_marts(run_id: str) -> Publication:
         # From here to the commit readers of `marts` wait; before it they read the previous night.
         cursor.execute(sql.SQL("drop schema if exists {} cascade; alter schema {} rename to {}").format(
             sql.Identifier(MARTS_SCHEMA), sql.Identifier(incoming), sql.Identifier(MARTS_SCHEMA)))
+        _copy_postgres_labels(cursor)
         _grant_to_readers(cursor)
         cursor.execute(sql.SQL(
             "create schema if not exists {schema};"
@@ -178,6 +179,20 @@ def publish_postgres_marts(run_id: str) -> Publication:
         cursor.executemany(sql.SQL("insert into {} values (%s, %s)").format(
             sql.Identifier(PUBLICATION_SCHEMA, "marts")), list(rows.items()))
     return Publication(Path(f"postgresql:{MARTS_SCHEMA}"), run_id, published_at, rows)
+
+
+def _copy_postgres_labels(cursor) -> None:
+    """The display-name seeds into schema `labels`, replaced in the publishing transaction."""
+    from psycopg2 import sql
+
+    cursor.execute(sql.SQL("drop schema if exists {schema} cascade; create schema {schema}").format(
+        schema=sql.Identifier(LABELS_SCHEMA)))
+    cursor.execute("select table_name from information_schema.tables where table_schema = %s", [SEEDS_SCHEMA])
+    present = {name for (name,) in cursor.fetchall()}
+    for seed in LABEL_SEEDS:
+        if seed in present:
+            cursor.execute(sql.SQL("create table {} as table {}").format(
+                sql.Identifier(LABELS_SCHEMA, seed), sql.Identifier(SEEDS_SCHEMA, seed)))
 
 
 def _copy_postgres_comments(cursor, source_schema: str, target_schema: str) -> None:
@@ -205,7 +220,7 @@ def _grant_to_readers(cursor) -> None:
     cursor.execute("select 1 from pg_roles where rolname = %s", [READERS_ROLE])
     if cursor.fetchone() is None:
         return  # no BI role created yet (`leadloop bi-role` creates it)
-    for schema in (MARTS_SCHEMA, PUBLICATION_SCHEMA):
+    for schema in (MARTS_SCHEMA, PUBLICATION_SCHEMA, LABELS_SCHEMA):
         cursor.execute(sql.SQL("create schema if not exists {schema};"
                                " grant usage on schema {schema} to {role};"
                                " grant select on all tables in schema {schema} to {role}").format(
@@ -280,9 +295,9 @@ def query_published(*statements: str) -> list[tuple[list[str], list[tuple]]]:
 
 
 def labels_schema() -> str:
-    """Where a reader finds the display-name seeds: the published file's `labels`, or on PostgreSQL
-    dbt's `seeds` schema (display names only: readers there are not locked out of what dbt writes)."""
-    return LABELS_SCHEMA if settings.warehouse_kind() == "duckdb" else SEEDS_SCHEMA
+    """Where a reader finds the display-name seeds: schema `labels`, published with the marts (in the
+    published DuckDB file, or on PostgreSQL beside `marts`, readable by the readers' role)."""
+    return LABELS_SCHEMA
 
 
 @dataclass(frozen=True)

@@ -111,6 +111,8 @@ def test_a_bi_role_reads_every_mart_and_nothing_else(postgres_night, tmp_path):
         for table in publication.rows:
             cursor.execute(f"select count(*) from marts.{table}")
             assert cursor.fetchone()[0] == publication.rows[table]
+        cursor.execute("select count(*) from labels.channel_labels")  # display names come with the marts
+        assert cursor.fetchone()[0] > 10
         build = project_var("postgres_marts_build_schema")
         for closed in ("raw_neocrm.leads", "staging.stg_neocrm__leads", "intermediate.int_customer_ids_assigned",
                        f"{build}.mart_funnel", "identity.identifier_observations"):

@@ -1,4 +1,4 @@
-"""The single Dagster entry point: raw-table and dbt assets, quality checks, the nightly job,
+"""The single Dagster entry point: raw-table, dbt and Python mart assets, quality checks, the nightly job,
 its schedule, the alert sensors and the sweep that fails runs whose worker process is gone.
 
 Importing it changes nothing around it: no environment variable is set and no process started
@@ -11,6 +11,7 @@ from dagster_dlt import DagsterDltResource
 
 from leadloop import settings
 from leadloop.orchestration.alerts import ALERT_SENSORS, wecom_robot_resource
+from leadloop.orchestration.attribution import mart_attribution_data_driven
 from leadloop.orchestration.dbt import dbt_resource, leadloop_dbt_assets
 from leadloop.orchestration.extract import EXTRACT_ASSETS
 from leadloop.orchestration.identity import identifier_observations
@@ -24,7 +25,8 @@ from leadloop.warehouse import read_table
 EXECUTOR = dg.in_process_executor if settings.warehouse_kind() == "duckdb" else dg.multiprocess_executor
 
 defs = dg.Definitions(
-    assets=[*EXTRACT_ASSETS, identifier_observations, leadloop_dbt_assets, published_marts_asset],
+    assets=[*EXTRACT_ASSETS, identifier_observations, leadloop_dbt_assets, mart_attribution_data_driven,
+            published_marts_asset],
     asset_checks=mart_checks(read_table),  # raw tables are audited inside their load step
     jobs=[nightly_refresh],
     schedules=[nightly_refresh_schedule],

@@ -13,7 +13,7 @@ from itertools import pairwise
 import duckdb
 import pytest
 
-from leadloop.orchestration.dbt_project import project_var
+from leadloop.settings import project_var
 
 pytestmark = pytest.mark.e2e
 

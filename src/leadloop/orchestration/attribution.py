@@ -125,25 +125,28 @@ def data_driven_rows(deals: Deals) -> list[tuple]:
 
 def _credits(channels: list[str], shares: dict[str, Fraction], deals: Deals) -> dict[str, tuple[Decimal, ...]]:
     """Per channel (and no_touch, when a won deal had no touch): credit share, credited revenue and credited
-    won deals. The model's shares divide what the won deals with a touch bring; no_touch keeps the rest, as
-    in mart_attribution. Each column is split exactly in whole units (millionths, fen)."""
+    won deals. no_touch keeps exactly what the won deals without a touch bring, as in mart_attribution; the
+    model's shares divide the rest. Each column is split exactly in whole units (millionths, fen), what
+    rounding leaves going to a channel, never to no_touch."""
     touched = [d for d in deals.won_fen if deals.paths[d]]
     untouched = [d for d in deals.won_fen if not deals.paths[d]]
     touched_fen, untouched_fen = sum(deals.won_fen[d] for d in touched), sum(deals.won_fen[d] for d in untouched)
-    revenue_weights = {c: shares[c] * touched_fen for c in channels}
-    deal_weights = {c: shares[c] * len(touched) for c in channels}
+    total_fen = touched_fen + untouched_fen
+    kept_millionths = untouched_fen * MILLIONTHS // total_fen if total_fen else 0
+    share = _split(MILLIONTHS - kept_millionths if touched_fen else 0, shares, channels)
+    revenue = _split(touched_fen, shares, channels)
+    won = _split(len(touched) * MILLIONTHS, shares, channels)
     if untouched:
-        revenue_weights[NO_TOUCH], deal_weights[NO_TOUCH] = Fraction(untouched_fen), Fraction(len(untouched))
-    share = _split(MILLIONTHS, revenue_weights)
-    revenue = _split(touched_fen + untouched_fen, revenue_weights)
-    won = _split(len(deals.won_fen) * MILLIONTHS, deal_weights)
+        share[NO_TOUCH] = kept_millionths if touched_fen else (MILLIONTHS if untouched_fen else 0)
+        revenue[NO_TOUCH], won[NO_TOUCH] = untouched_fen, len(untouched) * MILLIONTHS
     return {c: (Decimal(share[c]).scaleb(-6), Decimal(revenue[c]).scaleb(-2), Decimal(won[c]).scaleb(-6))
-            for c in revenue_weights}
+            for c in revenue}
 
 
-def _split(total: int, weights: dict[str, Fraction]) -> dict[str, int]:
-    """split_exactly, or nothing to anyone when nothing has weight (no won deal yet)."""
-    return split_exactly(total, weights) if any(weights.values()) else dict.fromkeys(weights, 0)
+def _split(total: int, shares: dict[str, Fraction], channels: list[str]) -> dict[str, int]:
+    """split_exactly over the channels, or nothing to any when no channel has a share (no win yet)."""
+    weights = {c: shares.get(c, Fraction(0)) for c in channels}
+    return split_exactly(total, weights) if any(weights.values()) else dict.fromkeys(channels, 0)
 
 
 def _decimal(value: Fraction, places: int) -> Decimal:

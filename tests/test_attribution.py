@@ -8,6 +8,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
+from itertools import pairwise
 
 import duckdb
 import pytest
@@ -156,3 +157,119 @@ def _split(revenue: Decimal, weights: list) -> dict[int, Decimal]:
     heaviest = min(parts, key=lambda i: (-weights[i], i))
     parts[heaviest] += fen - sum(parts.values())
     return {i: Decimal(part) / 100 for i, part in parts.items()}
+
+
+# --- issue 13, data-driven models (marts.mart_attribution_data_driven, orchestration/attribution.py) -------
+
+DATA_DRIVEN = ("markov", "shapley")
+
+
+def test_data_driven_models_credit_exactly_the_won_revenue(warehouse):
+    """Acceptance 3 for the Python mart: per model, credit shares sum to exactly 1, credited revenue to the
+    won revenue of fct_opportunities and of the cockpit, credited conversions to the won deals."""
+    revenue, deals = warehouse.execute(
+        "select sum(won_amount), count(won_amount) from marts.fct_opportunities where outcome = 'won'").fetchone()
+    cockpit = warehouse.execute("select sum(revenue) from marts.mart_exec_cockpit").fetchone()[0]
+    totals = warehouse.execute("""
+        select attribution_model, sum(credit_share), sum(credited_revenue), sum(credited_conversions), count(*)
+        from marts.mart_attribution_data_driven group by all""").fetchall()
+    channels = {c for (c,) in warehouse.execute(
+        "select distinct channel from intermediate.int_attribution_touches_windowed where channel is not null").fetchall()}
+    assert revenue == cockpit
+    assert {model: row for model, *row in totals} == {
+        model: [Decimal(1), revenue, Decimal(deals), len(channels)] for model in DATA_DRIVEN}
+
+
+def _deal_paths(con) -> dict[str, tuple[tuple[str, ...], bool]]:
+    """Every deal's channel path and whether it was won, rebuilt from the facts (not the window model):
+    its company's touches in var attribution_lookback_days up to the win, the loss or the data's as-of."""
+    lookback = timedelta(days=project_var("attribution_lookback_days"))
+    groups = set(project_var("attribution_channel_groups"))
+    touches_by_account: dict[str, list[dict]] = defaultdict(list)
+    for touch in _rows(con, "select account_id, touched_at, touchpoint_id, channel, channel_group from marts.fct_touchpoints"):
+        if touch["channel_group"] in groups and touch["account_id"] is not None:
+            touches_by_account[touch["account_id"]].append(touch)
+    as_of = con.execute("select max(touched_at) from marts.fct_touchpoints").fetchone()[0]
+    paths = {}
+    for deal in _rows(con, "select opportunity_id, outcome, account_id, won_at, lost_at from marts.fct_opportunities"):
+        end = deal["won_at"] or deal["lost_at"] or as_of
+        window = sorted((t for t in touches_by_account.get(deal["account_id"], []) if end - lookback <= t["touched_at"] <= end),
+                        key=lambda t: (t["touched_at"], t["touchpoint_id"]))
+        paths[deal["opportunity_id"]] = (tuple(t["channel"] for t in window), deal["outcome"] == "won")
+    return paths
+
+
+def _markov_by_matrix(paths) -> dict[str, float]:
+    """Removal effects from the fundamental matrix of the absorbing chain, in floating point (numpy)."""
+    import numpy as np
+
+    channels = sorted({c for path, _ in paths for c in path})
+    at = {c: i for i, c in enumerate(channels)}
+    n = len(channels)
+    moves, start = np.zeros((n, n + 2)), np.zeros(n)  # columns: channels, conversion, null
+    for path, won in paths:
+        if path:
+            start[at[path[0]]] += 1
+            for here, there in pairwise(path):
+                moves[at[here], at[there]] += 1
+            moves[at[path[-1]], n if won else n + 1] += 1
+    moves /= moves.sum(axis=1, keepdims=True)
+    start /= start.sum()
+
+    def converting(keep: list[int]) -> float:
+        q, r = moves[np.ix_(keep, keep)], moves[keep, n]
+        return float(start[keep] @ np.linalg.solve(np.eye(len(keep)) - q, r))
+
+    total = converting(list(range(n)))
+    return {c: 1 - converting([i for i in range(n) if i != at[c]]) / total for c in channels}
+
+
+def test_data_driven_models_agree_with_an_independent_computation(warehouse):
+    """Acceptance 2 on the demo: paths rebuilt from fct_touchpoints and fct_opportunities; Markov removal
+    effects from the chain's fundamental matrix (numpy, not the mart's exact elimination); Shapley values
+    from the closed form of this game (each won deal split equally among its distinct channels), not the
+    mart's subset enumeration."""
+    paths = list(_deal_paths(warehouse).values())
+    removal = _markov_by_matrix(paths)
+    shapley: dict[str, Fraction] = defaultdict(Fraction)
+    for path, won in paths:
+        for channel in set(path) if won else ():
+            shapley[channel] += Fraction(1, len(set(path)))
+    mart = _rows(warehouse, "select * from marts.mart_attribution_data_driven where channel <> 'no_touch'")
+    assert {r["channel"] for r in mart if r["attribution_model"] == "markov"} == set(removal)
+    off = [(r["attribution_model"], r["channel"]) for r in mart
+           if (r["attribution_model"] == "markov" and abs(float(r["removal_effect"]) - removal[r["channel"]]) > 1e-6)
+           or (r["attribution_model"] == "shapley"
+               and r["shapley_value"] != Decimal(round(shapley[r["channel"]] * 10**6)).scaleb(-6))]
+    assert off == []
+
+
+def test_data_driven_mart_carries_its_documentation(warehouse):
+    """BI shows comments: the table and each of its columns carry the description written in
+    orchestration/attribution.py, as dbt's marts carry theirs."""
+    from leadloop.orchestration.attribution import COLUMNS, TABLE_COMMENT
+
+    table = warehouse.execute("select comment from duckdb_tables() where schema_name = 'marts'"
+                              " and table_name = 'mart_attribution_data_driven'").fetchone()[0]
+    columns = dict(warehouse.execute("select column_name, comment from duckdb_columns() where schema_name = 'marts'"
+                                     " and table_name = 'mart_attribution_data_driven'").fetchall())
+    assert table == TABLE_COMMENT
+    assert columns == {column.name: column.comment for column in COLUMNS}
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "The demo world gives a channel's quality (demo/catalog.py: referral 1.6) only to the lead's way to an "
+    "opportunity (demo/world.py _progress_lead); _close wins 62 % of every deal whatever its channels. The "
+    "data-driven models read deals, so referral's quality leaves no trace there and their credit follows how many "
+    "won deals a channel touches. Passes once the demo makes a channel win deals, or the models read lead journeys."))
+def test_a_truly_effective_channel_gets_more_data_driven_credit_than_a_late_one(warehouse):
+    """Issue 13 acceptance 4. Truly effective: referral, the demo's best channel (quality 1.6 in
+    demo/catalog.py multiplies each of its leads' chances to qualify, convert and open a deal). Late:
+    wecom_sales_add, an SDR adding a lead on WeCom after it qualified (demo/digital.py _journey_traces,
+    add_way 2), which never brings a lead and causes nothing in the world. Every data-driven model
+    should credit referral more."""
+    credit = {(model, channel): share for model, channel, share in warehouse.execute(
+        "select attribution_model, channel, credit_share from marts.mart_attribution_data_driven").fetchall()}
+    for model in DATA_DRIVEN:
+        assert credit[(model, "referral")] > credit[(model, "wecom_sales_add")], (
+            model, credit[(model, "referral")], credit[(model, "wecom_sales_add")])

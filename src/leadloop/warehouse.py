@@ -124,6 +124,51 @@ def execute(sql: str) -> None:
         cursor.execute(sql)
 
 
+@dataclass(frozen=True)
+class Column:
+    """A column of a table written from Python: its name, SQL type (valid on DuckDB and Postgres) and comment."""
+
+    name: str
+    sql_type: str
+    comment: str
+
+
+def replace_table(schema: str, table: str, comment: str, columns: list[Column], rows: list[tuple]) -> None:
+    """Replace a table with these rows, its comment and its columns' comments, in one transaction, on
+    the DuckDB file or Postgres. For tables computed in Python that BI reads beside dbt's (the comments
+    are what a BI tool shows, as dbt's persist_docs gives its marts)."""
+    definition = ", ".join(f'"{c.name}" {c.sql_type}' for c in columns)
+    target = f'"{schema}"."{table}"'
+    statements = [f"create schema if not exists \"{schema}\"", f"drop table if exists {target}",
+                  f"create table {target} ({definition})",
+                  f"comment on table {target} is {_literal(comment)}",
+                  *(f'comment on column {target}."{c.name}" is {_literal(c.comment)}' for c in columns)]
+    insert = f"insert into {target} values ({', '.join(['%s'] * len(columns))})"
+    if settings.warehouse_kind() == "duckdb":
+        import duckdb
+
+        with duckdb.connect(str(settings.duckdb_path())) as connection:
+            connection.execute("begin transaction")
+            for statement in statements:
+                connection.execute(statement)
+            if rows:
+                connection.executemany(insert.replace("%s", "?"), rows)
+            connection.execute("commit")
+        return
+    import psycopg2
+
+    with psycopg2.connect(postgres_dsn()) as connection, connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement)
+        if rows:
+            cursor.executemany(insert, rows)
+
+
+def _literal(text: str) -> str:
+    """A SQL string literal (comments are our own text; quotes doubled all the same)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def read_table(schema: str, table: str):
     """A whole warehouse table as a pandas DataFrame (for Great Expectations, which validates frames)."""
     import pandas as pd

@@ -181,3 +181,17 @@ def test_the_cockpit_page_is_built_from_the_published_marts_only(asset_graph):
     node = asset_graph.get(COCKPIT_KEY)
     assert set(node.parent_keys) == {PUBLISHED_MARTS_KEY}
     assert node.group_name == "published" and node.is_materializable
+
+def test_the_data_driven_attribution_runs_after_its_dbt_inputs_and_before_publication(asset_graph):
+    """Issue 13: the Python mart reads the window model and the won revenue dbt built, writes into marts,
+    and the publication waits for it (and its blocking reconciliation check)."""
+    from leadloop.orchestration.attribution import DATA_DRIVEN_KEY, OPPORTUNITIES_KEY, WINDOWS_KEY
+    from leadloop.orchestration.publish import PUBLISHED_MARTS_KEY
+
+    node = asset_graph.get(DATA_DRIVEN_KEY)
+    assert node.group_name == "marts"
+    assert set(node.parent_keys) == {WINDOWS_KEY, OPPORTUNITIES_KEY}
+    assert DATA_DRIVEN_KEY in asset_graph.get(PUBLISHED_MARTS_KEY).parent_keys
+    checks = [check for check in asset_graph.asset_check_keys if check.asset_key == DATA_DRIVEN_KEY]
+    assert [check.name for check in checks] == ["credits_reconcile"]
+    assert asset_graph.get_check_spec(checks[0]).blocking

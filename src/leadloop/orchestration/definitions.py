@@ -1,6 +1,6 @@
-"""The single Dagster entry point: raw-table and dbt assets, the published marts and the cockpit
-page, quality checks, the nightly job, its schedule, the alert sensors and the sweep that fails runs
-whose worker process is gone.
+"""The single Dagster entry point: raw-table, dbt and Python mart assets, the published marts and the
+cockpit page, quality checks, the nightly job, its schedule, the alert sensors and the sweep that fails
+runs whose worker process is gone.
 
 Importing it changes nothing around it: no environment variable is set and no process started
 (tests/test_layers.py). The dbt manifest it reads is prepared beforehand — by `dagster dev`
@@ -12,6 +12,7 @@ from dagster_dlt import DagsterDltResource
 
 from leadloop import settings
 from leadloop.orchestration.alerts import ALERT_SENSORS, wecom_robot_resource
+from leadloop.orchestration.attribution import mart_attribution_data_driven
 from leadloop.orchestration.cockpit import cockpit_page_asset
 from leadloop.orchestration.dbt import dbt_resource, leadloop_dbt_assets
 from leadloop.orchestration.extract import EXTRACT_ASSETS
@@ -26,8 +27,8 @@ from leadloop.warehouse import read_table
 EXECUTOR = dg.in_process_executor if settings.warehouse_kind() == "duckdb" else dg.multiprocess_executor
 
 defs = dg.Definitions(
-    assets=[*EXTRACT_ASSETS, identifier_observations, leadloop_dbt_assets, published_marts_asset,
-            cockpit_page_asset],
+    assets=[*EXTRACT_ASSETS, identifier_observations, leadloop_dbt_assets, mart_attribution_data_driven,
+            published_marts_asset, cockpit_page_asset],
     asset_checks=mart_checks(read_table),  # raw tables are audited inside their load step
     jobs=[nightly_refresh],
     schedules=[nightly_refresh_schedule],

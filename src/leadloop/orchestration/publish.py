@@ -4,14 +4,17 @@
 import dagster as dg
 
 from leadloop import settings
+from leadloop.orchestration.attribution import DATA_DRIVEN_KEY
 from leadloop.orchestration.dbt import leadloop_dbt_assets
 from leadloop.orchestration.jobs import NO_RETRY
 from leadloop.publish import publish_marts
 
 PUBLISHED_MARTS_KEY = dg.AssetKey(["published", "marts"])
 # Downstream of every mart, so a failed blocking check on any of them (dbt tests of error severity,
-# the marts' GX suites) or a failed dbt step skips publishing: readers keep yesterday's night.
-MART_KEYS = sorted((key for key in leadloop_dbt_assets.keys if key.path[0] == "marts"),
+# the marts' GX suites, the Python marts' own checks) or a failed step skips publishing: readers keep
+# yesterday's night. Python assets that write into schema marts are listed here beside dbt's.
+PYTHON_MART_KEYS = [DATA_DRIVEN_KEY]
+MART_KEYS = sorted([*(key for key in leadloop_dbt_assets.keys if key.path[0] == "marts"), *PYTHON_MART_KEYS],
                    key=lambda key: key.to_user_string())
 
 

@@ -1,12 +1,14 @@
--- Every won and open deal with the touches attribution credits (architecture §5): every touch of every
--- stitched person of the deal's company (its buying committee) in var attribution_lookback_days up to
--- the win — for an open deal up to the newest touch in the warehouse, so a replayed night gives the same
+-- Every deal with the touches attribution credits (architecture §5): every touch of every stitched
+-- person of the deal's company (its buying committee) in var attribution_lookback_days up to the win or
+-- the loss — for an open deal up to the newest touch in the warehouse, so a replayed night gives the same
 -- answer — in a fixed order (time, then touchpoint_id), with the touches each rule-based model picks.
+-- The rule-based models (mart_attribution) credit won and open deals; lost deals are here because the
+-- data-driven models (Markov, Shapley: orchestration/attribution.py) learn from journeys that failed too.
 -- A deal with no touch in its window has one row with no touch, so its revenue is never lost.
 -- It reads the published facts (fct_opportunities, fct_touchpoints) so its credits reconcile with them.
 with opportunities as (
     select * from {{ ref('fct_opportunities') }}
-    where outcome in ('won', 'open')
+    where outcome in ('won', 'lost', 'open')
 ),
 
 journeys as (
@@ -31,11 +33,18 @@ windows as (
         opportunities.won_at,
         -- The lead the deal was converted from (CRM lineage); none for a deal opened without one.
         journeys.lead_at as lead_created_at,
-        case when opportunities.outcome = 'won' then opportunities.won_at else data_as_of.as_of_at end
-            as window_end_at,
+        case
+            when opportunities.outcome = 'won' then opportunities.won_at
+            when opportunities.outcome = 'lost' then opportunities.lost_at
+            else data_as_of.as_of_at
+        end as window_end_at,
+        -- A lost deal brings no revenue: it only shows the data-driven models a journey that failed.
         cast(
-            coalesce(case when opportunities.outcome = 'won' then opportunities.won_amount else opportunities.amount end, 0)
-            as decimal(18, 2)
+            coalesce(case
+                when opportunities.outcome = 'won' then opportunities.won_amount
+                when opportunities.outcome = 'open' then opportunities.amount
+                else 0
+            end, 0) as decimal(18, 2)
         ) as opportunity_revenue,
         opportunities.reporting_currency
     from opportunities

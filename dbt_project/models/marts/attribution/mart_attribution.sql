@@ -33,7 +33,9 @@
 } %}
 
 with touches as (
+    -- Lost deals are in the window model for the data-driven models only: nothing of theirs is credited.
     select * from {{ ref('int_attribution_touches_windowed') }}
+    where opportunity_state in ('won', 'open')
 ),
 
 touches_measured as (

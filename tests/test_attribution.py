@@ -169,7 +169,7 @@ def test_data_driven_models_credit_exactly_the_won_revenue(warehouse):
     won revenue of fct_opportunities and of the cockpit, credited conversions to the won deals."""
     revenue, deals = warehouse.execute(
         "select sum(won_amount), count(won_amount) from marts.fct_opportunities where outcome = 'won'").fetchone()
-    cockpit = warehouse.execute("select sum(revenue) from marts.mart_exec_cockpit").fetchone()[0]
+    cockpit = warehouse.execute("select sum(won_revenue) from marts.mart_exec_cockpit").fetchone()[0]
     totals = warehouse.execute("""
         select attribution_model, sum(credit_share), sum(credited_revenue), sum(credited_conversions), count(*)
         from marts.mart_attribution_data_driven group by all""").fetchall()

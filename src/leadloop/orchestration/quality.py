@@ -86,6 +86,12 @@ MART_SUITES: dict[str, list[Expectation]] = {
     # Each touch's credit is a share of its deal (that they add up is dbt's assert_attribution_credits_add_up).
     "mart_attribution": [*_rates("credit_share"), *_at_least(0, "credited_revenue", "opportunity_revenue"),
                          *_at_least(1, "weight_units")],
+    # (that each model's credits add up is the blocking check inside the asset that writes it)
+    "mart_attribution_data_driven": [
+        *_rates("credit_share", "removal_effect"),
+        *_at_least(0, "shapley_value", "credited_revenue", "credited_conversions", "won_journeys"),
+        *_never_widens(("journeys", "won_journeys")),
+    ],
     "mart_attribution_by_channel": [
         *_at_least(0, "credited_revenue", "credited_opportunities", "credited_pipeline",
                    "credited_open_opportunities", "spend"),

@@ -89,6 +89,6 @@ def test_amounts_are_converted_from_the_orgs_dollars(shaped_org, demo_world):
         row = won[key]
         assert (row["deal_currency"], row["deal_amount"], row["fx_rate"], row["won_amount"], row["reporting_currency"]) \
             == ("USD", dollars, USD_TO_CNY, yuan, "CNY"), key
-    (revenue,) = con.execute("select sum(won_revenue) from marts.mart_funnel").fetchone()
+    (revenue,) = con.execute("select sum(lead_won_revenue) from marts.mart_funnel").fetchone()
     (journeys_won,) = con.execute("select sum(won_amount) from marts.fct_lead_journeys").fetchone()
     assert revenue == journeys_won and revenue > 0

@@ -21,5 +21,31 @@ if [ -n "$missing" ]; then
     fi
 fi
 
+# The whole suite, a folder or a marker selection (`-m "not e2e"`) runs on two workers (pytest-xdist):
+# the suite is long and mostly one process's CPU (dbt, DuckDB, Dagster), so two cores nearly halve it.
+# Workers are handed whole modules (--dist loadscope, tests/conftest.py says which module is split), so
+# a module's fixtures start once. Naming files or tests (tests/x.py, tests/x.py::test_y) runs in this
+# one process: starting workers costs ~10 s for little gain. Here rather than in pyproject's addopts so
+# that a plain `.venv/bin/pytest tests/x.py` stays serial too. LEADLOOP_TEST_WORKERS sets the number
+# (0: serial); a -n, --dist or -p no:xdist of your own wins.
+parallel() {
+    [ "${LEADLOOP_TEST_WORKERS:-2}" != "0" ] || return 1
+    local previous=""
+    for arg in "$@"; do
+        case "$arg" in
+            -n|-n*|--numprocesses*|--dist*|-pno:xdist) return 1 ;;
+            no:xdist) [ "$previous" = "-p" ] && return 1 ;;
+            -*) ;;
+            *.py|*.py::*) return 1 ;;
+        esac
+        previous="$arg"
+    done
+    return 0
+}
+workers=()
+if parallel "$@"; then
+    workers=(-n "${LEADLOOP_TEST_WORKERS:-2}" --dist loadscope)
+fi
+
 cd "$ROOT"
-exec "$ROOT/.venv/bin/pytest" "$@"
+exec "$ROOT/.venv/bin/pytest" "${workers[@]}" "$@"

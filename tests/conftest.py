@@ -90,6 +90,36 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         item.add_marker(pytest.mark.unit if path.name in UNIT_MODULES else pytest.mark.integration)
 
 
+# Parallel runs (pytest-xdist, --dist loadscope; scripts/test.sh asks for it) hand each worker whole
+# modules, so a module's fixtures (a `leadloop ui`, a PostgreSQL night, a second demo night) start once.
+# A module listed here is handed out one parameter at a time instead: its module-scoped fixture is
+# parametrised, pytest builds it once per parameter anyway, and its five subset nights are the
+# longest stretch of the suite, so the two workers share them.
+SPLIT_BY_PARAMETER = {"tests/test_source_subsets.py"}
+
+
+def _xdist_scope(nodeid: str) -> str:
+    """The unit a worker receives: the module, or module + parameter for SPLIT_BY_PARAMETER."""
+    module = nodeid.split("::", 1)[0]
+    if module in SPLIT_BY_PARAMETER and nodeid.endswith("]"):
+        return f"{module}[{nodeid.rsplit('[', 1)[1]}"
+    return module
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """Under --dist loadscope: modules as units, SPLIT_BY_PARAMETER modules per parameter."""
+    if config.getoption("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _xdist_scope(nodeid)
+
+    return ModuleScheduling(config, log)
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     """Remove the session's folders."""
     shutil.rmtree(_SESSION_DIR, ignore_errors=True)

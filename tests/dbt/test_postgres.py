@@ -58,7 +58,10 @@ def postgres_night(demo_night, postgres_server, demo_world):
 
 
 def _dbt(*args: str) -> subprocess.CompletedProcess:
-    return run_dbt(*args, "--target", "postgres", work_dir=settings.DBT_PROJECT_DIR / "target" / "postgres")
+    # target/postgres (target/postgres-gw1 in a parallel worker: each worker has its own server and build)
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    folder = f"postgres-{worker}" if worker else "postgres"
+    return run_dbt(*args, "--target", "postgres", work_dir=settings.DBT_PROJECT_DIR / "target" / folder)
 
 
 def _connect(server, **login):

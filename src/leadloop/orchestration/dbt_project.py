@@ -5,6 +5,7 @@ only, when the definitions load."""
 
 from __future__ import annotations
 
+import fcntl
 import sys
 from functools import cached_property
 from pathlib import Path
@@ -57,10 +58,19 @@ def leadloop_dbt_project() -> DbtProject:
 
 def prepare_manifest() -> Path:
     """Make the manifest the Dagster definitions read exist and be current (dbt parse, ≈4 s, when it
-    is missing or older than the project's files, with the offline dbt CLI); returns its path."""
+    is missing or older than the project's files, with the offline dbt CLI); returns its path.
+
+    Processes that start together (parallel test workers, `leadloop ui` beside a night) would each
+    parse and write the same target/manifest.json, one reading it half-written: an exclusive lock on
+    target/.prepare.lock lets one parse while the others wait, then find the manifest current."""
     project = leadloop_dbt_project()
     if manifest_is_stale(project):
-        dbt_cli_resource(project).cli(["parse", "--quiet"], target_path=project.target_path).wait()
+        target = Path(project.manifest_path).parent
+        target.mkdir(parents=True, exist_ok=True)
+        with open(target / ".prepare.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+            if manifest_is_stale(project):
+                dbt_cli_resource(project).cli(["parse", "--quiet"], target_path=project.target_path).wait()
     return Path(project.manifest_path)
 
 

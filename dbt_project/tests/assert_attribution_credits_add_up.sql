@@ -1,6 +1,8 @@
 -- mart_attribution: every won and open deal of fct_opportunities is under every model, and per deal and
 -- model the credit shares sum to exactly 1 and the credited revenue to exactly the deal's revenue.
 -- Returns the deals and models that break it.
+-- It reads fct_opportunities too; Dagster shows it as a check of mart_attribution.
+{{ config(meta={'dagster': {'ref': {'name': 'mart_attribution'}}}) }}
 {%- set attribution_models = ['first_touch', 'lead_creation', 'last_touch', 'last_non_direct', 'linear',
                               'u_shaped', 'w_shaped', 'time_decay'] %}
 

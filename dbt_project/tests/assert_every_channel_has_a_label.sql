@@ -1,6 +1,8 @@
 -- Every channel a channel map can give, and the marts' own 'unmapped' and 'no_touch', has a display
 -- name in seed channel_labels. A row returned is a channel to add there. (A new channel map seed
 -- belongs in the list below.)
+-- It reads every channel map; Dagster shows it as a check of seed channel_labels.
+{{ config(meta={'dagster': {'ref': {'name': 'channel_labels'}}}) }}
 {%- set maps = ['channel_map_ad_platform', 'channel_map_crm_activity', 'channel_map_crm_campaign_type',
                 'channel_map_crm_lead_source', 'channel_map_event_type', 'channel_map_referrer',
                 'channel_map_utm', 'channel_map_wecom_state'] %}

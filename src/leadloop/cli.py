@@ -56,6 +56,8 @@ def funnel_summary() -> str:
             " coalesce(sum(lead_won_revenue), 0), count(*) from marts.mart_funnel"
         ).fetchone()
         journeys = con.execute("select count(*) from marts.fct_lead_journeys").fetchone()[0]
+        all_won, deals = con.execute("select coalesce(sum(won_revenue), 0), coalesce(sum(won_deals), 0)"
+                                     " from marts.mart_revenue_reconciliation").fetchone()
     leads, mqls, sqls, opportunities, pocs, wins, revenue, rows = totals
     rate = f"{opportunities / leads:.1%}" if leads else "n/a"
     return "\n".join([
@@ -63,7 +65,8 @@ def funnel_summary() -> str:
          " (cohort month x channel x campaign x keyword x region x industry)"),
         (f"funnel: leads {leads} -> MQL {mqls} -> SQL {sqls} -> opportunity {opportunities}"
          f" -> POC {pocs} -> won {wins}"),
-        f"won revenue: {revenue:,.2f} (reporting currency); lead->opportunity rate: {rate}",
+        (f"won revenue of lead journeys: {revenue:,.2f}; of all {deals} deals won: {all_won:,.2f}"
+         f" (reporting currency; mart_revenue_reconciliation); lead->opportunity cohort rate: {rate}"),
     ])
 
 

@@ -193,5 +193,5 @@ def test_the_data_driven_attribution_runs_after_its_dbt_inputs_and_before_public
     assert set(node.parent_keys) == {WINDOWS_KEY, OPPORTUNITIES_KEY}
     assert DATA_DRIVEN_KEY in asset_graph.get(PUBLISHED_MARTS_KEY).parent_keys
     checks = [check for check in asset_graph.asset_check_keys if check.asset_key == DATA_DRIVEN_KEY]
-    assert [check.name for check in checks] == ["credits_reconcile"]
-    assert asset_graph.get_check_spec(checks[0]).blocking
+    assert sorted(check.name for check in checks) == ["credits_reconcile", "gx_suite"]
+    assert all(asset_graph.get_check_spec(check).blocking for check in checks)

@@ -1,3 +1,10 @@
+{# The rule-based attribution models of mart_attribution, by name: what a model var may name. #}
+{% macro rule_based_attribution_models() -%}
+    {{ return(['first_touch', 'lead_creation', 'last_touch', 'last_non_direct', 'linear', 'u_shaped', 'w_shaped',
+               'time_decay']) }}
+{%- endmacro %}
+
+
 {# floor(amount × part / whole) for non-negative integers, exact: how attribution splits a deal's revenue (in
    fen) and its share (in millionths) among touches without floating point. The product can pass bigint. #}
 {% macro floor_share(amount, part, whole) -%}

@@ -31,6 +31,10 @@
         ~ ' + case when is_w_shaped_rest then ' ~ w_shape.rest ~ ' else 0 end',
     'time_decay': 'time_decay_units',
 } %}
+{%- if models.keys() | sort != rule_based_attribution_models() | sort %}
+    {{ exceptions.raise_compiler_error("macro rule_based_attribution_models() must name this model's models: "
+        ~ models.keys() | join(', ')) }}
+{%- endif %}
 
 with touches as (
     -- Lost deals are in the window model for the data-driven models only: nothing of theirs is credited.

@@ -1,7 +1,13 @@
 -- Which article, white paper or report produced registrations, and whether they were any good:
 -- per material (seed content_catalog: title, author, department) the reads and readers of known
 -- people, the journeys it led to (a read of it in the journey's touch window, up to the lead),
--- and how far those journeys went. A journey that read two materials counts for both.
+-- and how far those journeys went. A journey that read two materials counts for both (influenced);
+-- beside it, the exclusive credit its reads took in mart_attribution (attributed), counted once.
+{%- set content_model = var('content_attribution_model') %}
+{%- if content_model not in rule_based_attribution_models() %}
+    {{ exceptions.raise_compiler_error("var content_attribution_model is " ~ content_model ~ "; set it to one of "
+        ~ rule_based_attribution_models() | join(', ')) }}
+{%- endif %}
 with content_reads as (
     select * from {{ ref('int_touchpoints_identified') }}
     where touch_type = 'content_read'
@@ -65,10 +71,24 @@ registration_funnel as (
     group by registrations.material_id
 ),
 
+attributed as (
+    select
+        content_id as material_id,
+        sum(credited_revenue) as attributed_revenue,
+        sum(credit_share) as attributed_deals
+    from {{ ref('mart_attribution') }}
+    where attribution_model = '{{ content_model }}'
+        and opportunity_state = 'won'
+        and touch_type = 'content_read'
+    group by content_id
+),
+
 materials as (
     select material_id from reads
     union
     select material_id from content_catalog
+    union
+    select material_id from attributed
 ),
 
 final as (
@@ -88,6 +108,9 @@ final as (
         cast(coalesce(registration_funnel.opportunities, 0) as bigint) as opportunities,
         cast(coalesce(registration_funnel.wins, 0) as bigint) as wins,
         cast(coalesce(registration_funnel.lead_won_revenue, 0) as decimal(18, 2)) as lead_won_revenue,
+        cast(coalesce(attributed.attributed_revenue, 0) as decimal(18, 2)) as attributed_revenue,
+        cast(coalesce(attributed.attributed_deals, 0) as decimal(18, 6)) as attributed_deals,
+        cast('{{ content_model }}' as {{ dbt.type_string() }}) as attribution_model,
         {{ safe_ratio('registration_funnel.registrations', 'reads.readers') }} as reader_to_registration_rate,
         {{ safe_ratio('registration_funnel.mqls', 'registration_funnel.registrations') }} as registration_to_mql_rate,
         {{ safe_ratio('registration_funnel.opportunities', 'registration_funnel.registrations') }}
@@ -101,6 +124,8 @@ final as (
         on materials.material_id = reads.material_id
     left join registration_funnel
         on materials.material_id = registration_funnel.material_id
+    left join attributed
+        on materials.material_id = attributed.material_id
 )
 
 select * from final

@@ -144,12 +144,12 @@ def _scoring(con: Any) -> Scoring:
 
 
 def _matches(rule: dict[str, str], value: str) -> bool:
-    operand = rule["value"].strip().lower()
-    if rule["operator"] == "in":
+    operand = rule["match_value"].strip().lower()
+    if rule["match_operator"] == "in":
         return value in operand.split("|")
-    if rule["operator"] == "matches":
+    if rule["match_operator"] == "matches":
         return re.search(operand, value, flags=re.IGNORECASE) is not None
-    assert rule["operator"] == "between", rule
+    assert rule["match_operator"] == "between", rule
     if not re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", value):
         return False
     low, high = (side.strip() for side in operand.split("|"))
@@ -165,10 +165,10 @@ def _expected_score(scoring: Scoring, journey_id: str, customer_id: str | None, 
     reasons: list[tuple[Decimal, int, str, str]] = []
     fit = Decimal(0)
     for rule in scoring.fit_rules[version]:
-        if any(_matches(rule, value) for value in attributes[rule["attribute"]]):
+        if any(_matches(rule, value) for value in attributes[rule["attribute_name"]]):
             points = Decimal(rule["points"])
             fit += points
-            reasons.append((points, 1, rule["rule_id"], rule["label"]))
+            reasons.append((points, 1, rule["rule_id"], rule["reason_label"]))
     behaviour = Decimal(0)
     for rule in scoring.behaviour_rules[version]:
         ages = [(day - touched_on).days for touched_on, touch_type in scoring.touches.get(customer_id, [])

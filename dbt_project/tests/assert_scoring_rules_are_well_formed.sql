@@ -4,10 +4,10 @@ select
     'scoring_fit_rules' as seed,
     rule_set_version,
     rule_id,
-    'operator between needs value low|high (numbers, either side may be empty), got ' || value as problem
+    'match_operator between needs match_value low|high (numbers, either side may be empty), got ' || match_value as problem
 from {{ ref('scoring_fit_rules') }}
-where lower(trim(operator)) = 'between'
-    and not {{ regex_search('trim(value)', "'^(-?[0-9]+([.][0-9]+)?)? *[|] *(-?[0-9]+([.][0-9]+)?)?$'") }}
+where lower(trim(match_operator)) = 'between'
+    and not {{ regex_search('trim(match_value)', "'^(-?[0-9]+([.][0-9]+)?)? *[|] *(-?[0-9]+([.][0-9]+)?)?$'") }}
 
 union all
 

@@ -81,30 +81,58 @@ email_domains as (
         {{ dbt.split_part('observations.identifier', "'@'", 2) }} as email_domain
     from journey_records
     inner join observations
-        on observations.record_id = journey_records.lead_id
-        or observations.record_id = journey_records.contact_id
+        on journey_records.lead_id = observations.record_id
+        or journey_records.contact_id = observations.record_id
 ),
 
 attributes as (
-    select journey_id, 'industry' as attribute, industry as attribute_value from described
+    select
+        journey_id,
+        'industry' as attribute_name,
+        industry as attribute_value
+    from described
     union all
-    select journey_id, 'province' as attribute, province as attribute_value from described
+    select
+        journey_id,
+        'province' as attribute_name,
+        province as attribute_value
+    from described
     union all
-    select journey_id, 'employee_count' as attribute, employee_count as attribute_value from described
+    select
+        journey_id,
+        'employee_count' as attribute_name,
+        employee_count as attribute_value
+    from described
     union all
-    select journey_id, 'job_title' as attribute, job_title as attribute_value from described
+    select
+        journey_id,
+        'job_title' as attribute_name,
+        job_title as attribute_value
+    from described
     union all
-    select journey_id, 'company_name' as attribute, lead_company_name as attribute_value from described
+    select
+        journey_id,
+        'company_name' as attribute_name,
+        lead_company_name as attribute_value
+    from described
     union all
-    select journey_id, 'company_name' as attribute, account_name as attribute_value from described
+    select
+        journey_id,
+        'company_name' as attribute_name,
+        account_name as attribute_value
+    from described
     union all
-    select journey_id, 'email_domain' as attribute, email_domain as attribute_value from email_domains
+    select
+        journey_id,
+        'email_domain' as attribute_name,
+        email_domain as attribute_value
+    from email_domains
 ),
 
 final as (
     select distinct
         journey_id,
-        cast(attribute as {{ dbt.type_string() }}) as attribute,
+        cast(attribute_name as {{ dbt.type_string() }}) as attribute_name,
         lower(trim(attribute_value)) as attribute_value
     from attributes
     where attribute_value is not null and trim(attribute_value) <> ''

@@ -45,7 +45,7 @@ touches_aged as (
     inner join touchpoints
         on journey_days.customer_id = touchpoints.customer_id
         and rules.touch_type = touchpoints.touch_type
-        and touchpoints.touched_on <= journey_days.score_on
+        and journey_days.score_on >= touchpoints.touched_on
 ),
 
 touches_decayed as (

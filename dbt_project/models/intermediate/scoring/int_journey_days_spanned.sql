@@ -22,7 +22,7 @@ region_weights as (
 
 regions as (
     select * from {{ ref('int_journey_attributes_collected') }}
-    where attribute = 'province'
+    where attribute_name = 'province'
 ),
 
 data_as_of as (
@@ -76,7 +76,10 @@ day_numbers as (
 ),
 
 bounds as (
-    select min(lead_on) as first_on, max(last_scored_on) as last_on from journey_ranges
+    select
+        min(lead_on) as first_on,
+        max(last_scored_on) as last_on
+    from journey_ranges
 ),
 
 days as (
@@ -99,8 +102,8 @@ final as (
         cast(coalesce(region_weights.weight, 1) as decimal(6, 3)) as region_weight
     from journey_ranges
     inner join days
-        on days.score_on >= journey_ranges.lead_on
-        and days.score_on <= journey_ranges.last_scored_on
+        on journey_ranges.lead_on <= days.score_on
+        and journey_ranges.last_scored_on >= days.score_on
     inner join rule_sets
         on days.score_on >= rule_sets.effective_from
         and (rule_sets.effective_to is null or days.score_on < rule_sets.effective_to)

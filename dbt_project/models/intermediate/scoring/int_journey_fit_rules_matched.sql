@@ -14,22 +14,22 @@ rules as (
     select
         cast(rule_set_version as {{ dbt.type_string() }}) as rule_set_version,
         cast(rule_id as {{ dbt.type_string() }}) as rule_id,
-        lower(trim(attribute)) as attribute,
-        lower(trim(operator)) as operator,
-        lower(trim(value)) as rule_value,
+        lower(trim(attribute_name)) as attribute_name,
+        lower(trim(match_operator)) as match_operator,
+        lower(trim(match_value)) as match_value,
         cast(points as decimal(12, 2)) as points,
-        cast(label as {{ dbt.type_string() }}) as label
+        cast(reason_label as {{ dbt.type_string() }}) as reason_label
     from {{ ref('scoring_fit_rules') }}
 ),
 
 bounded_rules as (
     select
         rules.*,
-        case when operator = 'between' then
-            cast(nullif(trim({{ dbt.split_part('rule_value', "'|'", 1) }}), '') as decimal(18, 2))
+        case when rules.match_operator = 'between' then
+            cast(nullif(trim({{ dbt.split_part('rules.match_value', "'|'", 1) }}), '') as decimal(18, 2))
         end as lower_bound,
-        case when operator = 'between' then
-            cast(nullif(trim({{ dbt.split_part('rule_value', "'|'", 2) }}), '') as decimal(18, 2))
+        case when rules.match_operator = 'between' then
+            cast(nullif(trim({{ dbt.split_part('rules.match_value', "'|'", 2) }}), '') as decimal(18, 2))
         end as upper_bound
     from rules
 ),
@@ -49,29 +49,29 @@ matched as (
         numeric_attributes.journey_id,
         bounded_rules.rule_set_version,
         bounded_rules.rule_id,
-        bounded_rules.attribute,
+        bounded_rules.attribute_name,
         bounded_rules.points,
-        bounded_rules.label
+        bounded_rules.reason_label
     from numeric_attributes
     inner join bounded_rules
-        on numeric_attributes.attribute = bounded_rules.attribute
+        on numeric_attributes.attribute_name = bounded_rules.attribute_name
     where
         (
-            bounded_rules.operator = 'in'
+            bounded_rules.match_operator = 'in'
             and {{ dbt.position(
                 dbt.concat(["'|'", 'numeric_attributes.attribute_value', "'|'"]),
-                dbt.concat(["'|'", 'bounded_rules.rule_value', "'|'"])) }} > 0
+                dbt.concat(["'|'", 'bounded_rules.match_value', "'|'"])) }} > 0
         )
         or (
             -- A case, so that no warehouse applies another operator's value as a pattern.
             case
-                when bounded_rules.operator = 'matches'
-                    then {{ regex_search('numeric_attributes.attribute_value', 'bounded_rules.rule_value') }}
+                when bounded_rules.match_operator = 'matches'
+                    then {{ regex_search('numeric_attributes.attribute_value', 'bounded_rules.match_value') }}
                 else false
             end
         )
         or (
-            bounded_rules.operator = 'between'
+            bounded_rules.match_operator = 'between'
             and numeric_attributes.numeric_value is not null
             and (bounded_rules.lower_bound is null or numeric_attributes.numeric_value >= bounded_rules.lower_bound)
             and (bounded_rules.upper_bound is null or numeric_attributes.numeric_value <= bounded_rules.upper_bound)

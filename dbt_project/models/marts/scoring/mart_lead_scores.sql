@@ -71,7 +71,7 @@ reasons as (
         1 as rule_kind,
         fit_rules.rule_id,
         fit_rules.points,
-        fit_rules.label as reason
+        fit_rules.reason_label as reason
     from journey_days
     inner join fit_rules
         on journey_days.journey_id = fit_rules.journey_id
@@ -94,7 +94,7 @@ reasons_ranked as (
         {{ dbt.concat(['reason', "' '", signed_points_text('points')]) }} as reason_text,
         row_number() over (
             partition by journey_id, score_on
-            order by abs(round(points, 2)) desc, rule_kind, rule_id
+            order by abs(round(points, 2)) desc, rule_kind asc, rule_id asc
         ) as reason_rank
     from reasons
     where round(points, 2) <> 0

@@ -1,5 +1,6 @@
 -- One row per stitched person (architecture §4, §5): the company they belong to, a masked name, hashed
--- contact points, when they were first and last seen, and where their latest journey stands.
+-- contact points, when they were first and last seen, and where their latest journey stands and its lead
+-- score (mart_lead_scores).
 with customer_ids as (
     select * from {{ ref('int_customer_ids_assigned') }}
 ),

@@ -125,6 +125,8 @@ MART_SUITES: dict[str, list[Expectation]] = {
         *_never_widens(("reads", "readers")),
         *_never_widens(("registrations", "mqls", "sqls", "opportunities", "wins")),
     ],
+    # A region weight scales points, never flips their sign.
+    "mart_lead_scores": _at_least(0, "region_weight"),
     "dim_customers": _at_least(1, "record_count"),
     # PII stays hashed: an md5 is 32 hex digits, whatever the identifier.
     "bridge_customer_identifiers": [Expectation("ExpectColumnValueLengthsToEqual",

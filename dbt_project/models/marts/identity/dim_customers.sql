@@ -1,5 +1,6 @@
 -- One row per stitched person (architecture §4, §5): the company they belong to, a masked name, hashed
--- contact points, when they were first and last seen, and where their latest journey stands.
+-- contact points, when they were first and last seen, and where their latest journey stands and its lead
+-- score (mart_lead_scores).
 with customer_ids as (
     select * from {{ ref('int_customer_ids_assigned') }}
 ),
@@ -23,6 +24,10 @@ crm_contacts as (
 
 crm_leads as (
     select * from {{ ref('int_crm__leads') }}
+),
+
+lead_scores as (
+    select * from {{ ref('mart_lead_scores') }}
 ),
 
 twin_leads as (
@@ -120,11 +125,23 @@ customer_journeys as (
     select
         records.customer_id,
         journeys.lead_at,
+        journeys.journey_id,
         journeys.current_stage,
         row_number() over (partition by records.customer_id order by journeys.lead_at desc, journeys.lead_id desc) as recency
     from journeys
     inner join records
         on journeys.lead_id = records.record_id
+),
+
+latest_scores as (
+    -- Each journey's score on the last day it was scored (its close, or the data's as-of day).
+    select
+        journey_id,
+        total_score,
+        lead_grade,
+        score_on,
+        row_number() over (partition by journey_id order by score_on desc) as recency
+    from lead_scores
 ),
 
 journey_summary as (
@@ -150,7 +167,10 @@ final as (
         cast(seen.crm_lead_count as integer) as crm_lead_count,
         cast(coalesce(journey_summary.journey_count, 0) as integer) as journey_count,
         journey_summary.first_lead_at,
-        latest_journey.current_stage
+        latest_journey.current_stage,
+        latest_score.total_score as lead_score,
+        latest_score.lead_grade,
+        latest_score.score_on as lead_scored_on
     from seen
     left join customer_accounts
         on seen.customer_id = customer_accounts.customer_id
@@ -170,6 +190,9 @@ final as (
     left join customer_journeys as latest_journey
         on seen.customer_id = latest_journey.customer_id
         and latest_journey.recency = 1
+    left join latest_scores as latest_score
+        on latest_journey.journey_id = latest_score.journey_id
+        and latest_score.recency = 1
 )
 
 select * from final

@@ -1,0 +1,97 @@
+{# Lead scoring (models intermediate/scoring, marts/scoring): the helpers that differ per warehouse, and the
+   vars checked where they are read, so a wrong setting fails the compile naming the var. #}
+
+{# The calendar day an instant (UTC) falls on in the business time zone (var business_time_zone). #}
+{% macro business_day(column) -%}
+    cast({{ to_business_time(column) }} as date)
+{%- endmacro %}
+
+
+{# True when `text` contains a match of the regular expression `pattern`, ignoring case. #}
+{% macro regex_search(text, pattern) -%}
+    {{ return(adapter.dispatch('regex_search', 'leadloop')(text, pattern)) }}
+{%- endmacro %}
+
+{% macro default__regex_search(text, pattern) -%}
+    ({{ text }} ~* {{ pattern }})
+{%- endmacro %}
+
+{% macro duckdb__regex_search(text, pattern) -%}
+    regexp_matches({{ text }}, {{ pattern }}, 'i')
+{%- endmacro %}
+
+
+{# A number as text rounded to 2 places without trailing zeros ('15', '7.5', '11.37', '-10'). #}
+{% macro points_text(points) -%}
+    {%- set digits = dbt.cast("cast(round(" ~ points ~ ", 2) as decimal(12, 2))", dbt.type_string()) -%}
+    case
+        when {{ digits }} like '%.00' then {{ dbt.replace(digits, "'.00'", "''") }}
+        when {{ digits }} like '%.%0' then substr({{ digits }}, 1, {{ dbt.length(digits) }} - 1)
+        else {{ digits }}
+    end
+{%- endmacro %}
+
+
+{# The same with its sign, as a score's reasons show points ('+15', '-10'). #}
+{% macro signed_points_text(points) -%}
+    {{ dbt.concat(["case when round(" ~ points ~ ", 2) >= 0 then '+' else '' end", points_text(points)]) }}
+{%- endmacro %}
+
+
+{# var lead_score_grades, checked: the lowest total of grades A, B and C (below C is D), strictly falling. #}
+{% macro lead_score_grade_floors() -%}
+    {%- set grades = var('lead_score_grades') -%}
+    {%- if grades is not mapping or (grades.keys() | list | sort) != ['A', 'B', 'C'] -%}
+        {{ exceptions.raise_compiler_error(
+            "var lead_score_grades must map exactly A, B and C to the lowest total of each grade (below C is D), e.g. "
+            ~ "{A: 70, B: 45, C: 20}; got " ~ grades) }}
+    {%- endif -%}
+    {%- for grade in ['A', 'B', 'C'] -%}
+        {%- if grades[grade] is not number or grades[grade] is boolean -%}
+            {{ exceptions.raise_compiler_error(
+                "var lead_score_grades: grade " ~ grade ~ " needs a number, got " ~ grades[grade]) }}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if not (grades['A'] > grades['B'] > grades['C']) -%}
+        {{ exceptions.raise_compiler_error(
+            "var lead_score_grades: the floors must fall from A to C (A > B > C); got A=" ~ grades['A']
+            ~ ", B=" ~ grades['B'] ~ ", C=" ~ grades['C']) }}
+    {%- endif -%}
+    {{ return(grades) }}
+{%- endmacro %}
+
+
+{# The grade of a total score (var lead_score_grades). #}
+{% macro lead_score_grade(total) -%}
+    {%- set floors = lead_score_grade_floors() -%}
+    case
+        when {{ total }} >= {{ floors['A'] }} then 'A'
+        when {{ total }} >= {{ floors['B'] }} then 'B'
+        when {{ total }} >= {{ floors['C'] }} then 'C'
+        else 'D'
+    end
+{%- endmacro %}
+
+
+{# var lead_score_mql_threshold, checked: the total at which a lead counts as an MQL by its score. #}
+{% macro lead_score_mql_threshold() -%}
+    {%- set threshold = var('lead_score_mql_threshold') -%}
+    {%- if threshold is not number or threshold is boolean -%}
+        {{ exceptions.raise_compiler_error(
+            "var lead_score_mql_threshold must be a number (the total from which a lead is an MQL by score); got "
+            ~ threshold) }}
+    {%- endif -%}
+    {{ return(threshold) }}
+{%- endmacro %}
+
+
+{# var lead_score_reason_count, checked: how many rules a score's reasons name. #}
+{% macro lead_score_reason_count() -%}
+    {%- set count = var('lead_score_reason_count') -%}
+    {%- if count is not integer or count is boolean or count < 1 -%}
+        {{ exceptions.raise_compiler_error(
+            "var lead_score_reason_count must be a whole number of at least 1 (how many rules top_reasons names); got "
+            ~ count) }}
+    {%- endif -%}
+    {{ return(count) }}
+{%- endmacro %}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -169,12 +170,21 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def read_table(schema: str, table: str):
-    """A whole warehouse table as a pandas DataFrame (for Great Expectations, which validates frames)."""
+def read_table(schema: str, table: str, columns: Sequence[str] | None = None):
+    """A warehouse table (every row; only `columns` when given) as a pandas DataFrame, for Great
+    Expectations, which validates frames. DuckDB hands over its columns directly: building the frame
+    from Python tuples took 24 s for the 1.5 M rows of mart_lead_scores at 10x the demo."""
     import pandas as pd
 
-    columns, rows = query(f'select * from "{schema}"."{table}"')
-    return pd.DataFrame(rows, columns=columns)
+    selected = ", ".join(f'"{column}"' for column in columns) if columns else "*"
+    sql = f'select {selected} from "{schema}"."{table}"'
+    if settings.warehouse_kind() == "duckdb":
+        import duckdb
+
+        with duckdb.connect(str(settings.duckdb_path()), read_only=True) as connection:
+            return connection.execute(sql).df()
+    names, rows = query(sql)
+    return pd.DataFrame(rows, columns=names)
 
 
 @dataclass(frozen=True)

@@ -171,19 +171,35 @@ def validate_frame(name: str, frame: Any, suite: Iterable[Expectation]) -> dg.As
     )
 
 
+COLUMN_ARGUMENTS = ("column", "column_A", "column_B")
+
+
+def suite_columns(suite: Iterable[Expectation]) -> list[str] | None:
+    """The columns a suite looks at, so a check reads those alone; None (every column) when an
+    expectation names no column of its own (a table-level one)."""
+    columns: list[str] = []
+    for expectation in suite:
+        named = [expectation.kwargs[k] for k in COLUMN_ARGUMENTS if expectation.kwargs.get(k)]
+        named += list(expectation.kwargs.get("column_list") or ())
+        if not named:
+            return None
+        columns += [c for c in named if c not in columns]
+    return columns
+
+
 def _describe(kwargs: Mapping[str, Any]) -> str:
     keys = ("column", "column_list", "column_A", "column_B", "min_value", "max_value")
     return ", ".join(f"{k}={kwargs[k]}" for k in keys if kwargs.get(k) is not None)
 
 
 def gx_check(key: dg.AssetKey, schema: str, table: str, suite: list[Expectation], *,
-             blocking: bool, reader: Callable[[str, str], Any]) -> dg.AssetChecksDefinition:
+             blocking: bool, reader: Callable[[str, str, list[str] | None], Any]) -> dg.AssetChecksDefinition:
     """An asset check that validates one warehouse table with its GX suite."""
 
     @dg.asset_check(asset=key, name="gx_suite", blocking=blocking, retry_policy=NO_RETRY,
                     description=f"Great Expectations suite for {schema}.{table} ({len(suite)} expectations)")
     def _check() -> dg.AssetCheckResult:
-        return validate_frame(f"{schema}_{table}", reader(schema, table), suite)
+        return validate_frame(f"{schema}_{table}", reader(schema, table, suite_columns(suite)), suite)
 
     _check.__name__ = f"gx_{schema}_{table}"
     return _check
@@ -195,7 +211,7 @@ def raw_table_check_spec(key: dg.AssetKey) -> dg.AssetCheckSpec:
                              description=f"Great Expectations suite for {'.'.join(key.path)}")
 
 
-def raw_table_check(key: dg.AssetKey, primary_key: Sequence[str], reader: Callable[[str, str], Any],
+def raw_table_check(key: dg.AssetKey, primary_key: Sequence[str], reader: Callable[[str, str, list[str] | None], Any],
                     exists: Callable[[str, str], bool]) -> dg.AssetCheckResult:
     """Validate one raw table (merge key not null and unique). A table dlt has not created — the
     object had no rows so far — passes, and says so."""
@@ -204,18 +220,19 @@ def raw_table_check(key: dg.AssetKey, primary_key: Sequence[str], reader: Callab
         return dg.AssetCheckResult(asset_key=key, check_name="gx_suite", passed=True,
                                    severity=dg.AssetCheckSeverity.ERROR,
                                    metadata={"rows": 0, "note": "no rows loaded yet: the table does not exist"})
-    result = validate_frame(f"{schema}_{table}", reader(schema, table), raw_table_suite(primary_key))
+    suite = raw_table_suite(primary_key)
+    result = validate_frame(f"{schema}_{table}", reader(schema, table, suite_columns(suite)), suite)
     return dg.AssetCheckResult(asset_key=key, check_name="gx_suite", passed=result.passed,
                                severity=result.severity, metadata=result.metadata)
 
 
-def mart_checks(reader: Callable[[str, str], Any]) -> list[dg.AssetChecksDefinition]:
+def mart_checks(reader: Callable[[str, str, list[str] | None], Any]) -> list[dg.AssetChecksDefinition]:
     """A GX check for every mart with a suite; blocking, so a mart that fails it is not published. It
     reads the mart where dbt built it (on PostgreSQL the build schema, published after the checks)."""
     build = marts_build_schema()
 
-    def read_built(_schema: str, table: str) -> Any:
-        return reader(build, table)
+    def read_built(_schema: str, table: str, columns: list[str] | None) -> Any:
+        return reader(build, table, columns)
 
     return [gx_check(dg.AssetKey(["marts", mart]), "marts", mart, suite, blocking=True, reader=read_built)
             for mart, suite in MART_SUITES.items()]

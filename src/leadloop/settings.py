@@ -53,6 +53,13 @@ def cockpit_path() -> Path:
     return Path(os.environ.get("LEADLOOP_COCKPIT_PATH", default)).resolve()
 
 
+def docs_path() -> Path:
+    """The dbt docs site the night publishes for analysts, one self-contained HTML file
+    (LEADLOOP_DOCS_PATH; default docs/index.html beside the published marts file)."""
+    default = published_marts_path().parent / "docs" / "index.html"
+    return Path(os.environ.get("LEADLOOP_DOCS_PATH", default)).resolve()
+
+
 def dlt_pipelines_dir() -> Path:
     """dlt's local pipeline state, beside the warehouse and apart per warehouse kind."""
     return warehouse_dir() / "dlt_pipelines" / warehouse_kind()

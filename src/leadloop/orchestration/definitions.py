@@ -1,5 +1,5 @@
-"""The single Dagster entry point: raw-table, dbt and Python mart assets, the published marts and the
-cockpit page, quality checks, the nightly job, its schedule, the alert sensors and the sweep that fails
+"""The single Dagster entry point: raw-table, dbt and Python mart assets, the published marts, the
+cockpit page and the docs site, quality checks, the nightly job, its schedule, the alert sensors and the sweep that fails
 runs whose worker process is gone.
 
 Importing it changes nothing around it: no environment variable is set and no process started
@@ -15,6 +15,7 @@ from leadloop.orchestration.alerts import ALERT_SENSORS, wecom_robot_resource
 from leadloop.orchestration.attribution import mart_attribution_data_driven
 from leadloop.orchestration.cockpit import cockpit_page_asset
 from leadloop.orchestration.dbt import dbt_resource, leadloop_dbt_assets
+from leadloop.orchestration.docs import docs_site_asset
 from leadloop.orchestration.extract import EXTRACT_ASSETS
 from leadloop.orchestration.identity import identifier_observations
 from leadloop.orchestration.jobs import nightly_refresh, nightly_refresh_schedule
@@ -28,7 +29,7 @@ EXECUTOR = dg.in_process_executor if settings.warehouse_kind() == "duckdb" else 
 
 defs = dg.Definitions(
     assets=[*EXTRACT_ASSETS, identifier_observations, leadloop_dbt_assets, mart_attribution_data_driven,
-            published_marts_asset, cockpit_page_asset],
+            published_marts_asset, cockpit_page_asset, docs_site_asset],
     asset_checks=mart_checks(read_table),  # raw tables are audited inside their load step
     jobs=[nightly_refresh],
     schedules=[nightly_refresh_schedule],

@@ -88,6 +88,7 @@ def command_demo(args: argparse.Namespace) -> int:
     print(f"warehouse: {settings.duckdb_path()} (the night's own file)")
     print(f"marts for BI and analysts (read-only): {settings.published_marts_path()}")
     print(f"cockpit page: {settings.cockpit_path()} (`leadloop cockpit` serves it)")
+    print(f"docs site (every mart and column): {settings.docs_path()}")
     print(f"ground truth: {settings.demo_truth_dir()}")
     return 0
 

@@ -182,6 +182,17 @@ def test_the_cockpit_page_is_built_from_the_published_marts_only(asset_graph):
     assert set(node.parent_keys) == {PUBLISHED_MARTS_KEY}
     assert node.group_name == "published" and node.is_materializable
 
+
+def test_the_docs_site_is_generated_after_the_marts_are_published(asset_graph, defs):
+    """The docs describe the marts published beside them: a night that publishes nothing writes no new docs."""
+    from leadloop.orchestration.docs import DOCS_KEY
+    from leadloop.orchestration.publish import PUBLISHED_MARTS_KEY
+
+    node = asset_graph.get(DOCS_KEY)
+    assert set(node.parent_keys) == {PUBLISHED_MARTS_KEY}
+    assert node.group_name == "published" and node.is_materializable
+    assert DOCS_KEY in defs.resolve_job_def("nightly_refresh").asset_layer.selected_asset_keys
+
 def test_the_data_driven_attribution_runs_after_its_dbt_inputs_and_before_publication(asset_graph):
     """Issue 13: the Python mart reads the window model and the won revenue dbt built, writes into marts,
     and the publication waits for it (and its blocking reconciliation check)."""

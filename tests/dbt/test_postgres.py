@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from contextlib import closing
@@ -190,3 +191,35 @@ def _mart_differences(duckdb_path, server) -> dict:
                                      next((a, b) for a, b in zip(duck_rows, pg_rows) if a != b) if
                                      len(duck_rows) == len(pg_rows) else None)
     return differences
+
+
+def test_the_docs_site_and_the_analyst_guide_work_on_postgres(postgres_night, demo_night, tmp_path):
+    """Issue 14 (for analysts and BI) on PostgreSQL: the night's docs step writes its offline page with the
+    catalog read from the server, and every query of README's analyst guide answers as on DuckDB."""
+    import duckdb
+
+    from leadloop.orchestration.dbt_project import dbt_cli_resource, leadloop_dbt_project
+    from leadloop.orchestration.docs import generate_docs, remote_references
+    from tests.test_analyst_guide import guide_queries
+
+    server, _ = postgres_night
+    with pytest.MonkeyPatch.context() as env:
+        for key, value in server.environment().items():
+            env.setenv(key, value)
+        env.setenv("LEADLOOP_WAREHOUSE", "postgres")
+        page = generate_docs(dbt_cli_resource(leadloop_dbt_project()), tmp_path / "docs" / "index.html")
+    html = page.read_text(encoding="utf-8")
+    assert remote_references(html) == []
+    # the catalog is the server's: the marts as dbt built them there, in the build schema
+    catalogued = re.search(r'"model\.leadloop\.mart_funnel": \{"metadata": \{[^}]*"schema": "(\w+)"', html)
+    assert catalogued and catalogued.group(1) == project_var("postgres_marts_build_schema")
+
+    queries = guide_queries()
+    assert len(queries) == 10
+    with duckdb.connect(str(settings.published_marts_path()), read_only=True) as duck, \
+            _connect(server) as pg, pg.cursor() as cursor:
+        for number, sql in queries.items():
+            cursor.execute(sql)
+            on_postgres = [tuple(_comparable(v) for v in row) for row in cursor.fetchall()]
+            on_duckdb = [tuple(_comparable(v) for v in row) for row in duck.execute(sql).fetchall()]
+            assert on_postgres and on_postgres == on_duckdb, number

@@ -41,6 +41,7 @@ def test_duplicated_opportunity_ids_stop_the_marts_and_alert(warehouse_copy, nig
     published = settings.published_marts_path()
     published_before = hashlib.sha256(published.read_bytes()).hexdigest()
     cockpit_before = hashlib.sha256(settings.cockpit_path().read_bytes()).hexdigest()
+    docs_before = hashlib.sha256(settings.docs_path().read_bytes()).hexdigest()
     with duckdb.connect(str(warehouse_copy)) as con:  # a broken load: one opportunity twice
         con.execute("insert into raw_neocrm.opportunities select * from raw_neocrm.opportunities limit 1")
 
@@ -61,6 +62,10 @@ def test_duplicated_opportunity_ids_stop_the_marts_and_alert(warehouse_copy, nig
     assert not any(m.asset_key == dg.AssetKey(["published", "cockpit"])
                    for m in asset_materializations(night_instance, second.run_id))
     assert hashlib.sha256(settings.cockpit_path().read_bytes()).hexdigest() == cockpit_before
+    # and so is the docs site, which describes the marts published beside it
+    assert not any(m.asset_key == dg.AssetKey(["published", "docs"])
+                   for m in asset_materializations(night_instance, second.run_id))
+    assert hashlib.sha256(settings.docs_path().read_bytes()).hexdigest() == docs_before
 
     with WecomRobotReceiver() as receiver:
         failure = night_instance.get_records_for_run(

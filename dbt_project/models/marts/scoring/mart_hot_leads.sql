@@ -1,7 +1,8 @@
 -- Who to call now and why (architecture §5): one row per person and reason.
 --   dormant_account_reengaged    a person of a company that was dormant (int_touches_account_status_assessed)
 --                                touched it again; hot from their first such touch after the company's last
---                                purchase and last deal opened, until a deal opens or a payment arrives.
+--                                purchase and last deal opened, until the company opens a deal (sales has
+--                                picked it up).
 --   score_crossed_mql_threshold  the person's latest journey is still open and its score reached var
 --                                lead_score_mql_threshold (mart_lead_scores); hot from the last touch up to
 --                                the first day it did (the journey's lead when no touch came before).
@@ -54,8 +55,7 @@ account_last_deals as (
 ),
 
 dormant_touches_ranked as (
-    -- A dormant touch made no difference once the company opened a deal afterwards (its last purchase
-    -- is before the touch by definition, and a purchase follows a deal).
+    -- A dormant touch is followed up once the company opens a deal after it; until then it stays hot.
     select
         touch_statuses.*,
         row_number() over (

@@ -95,3 +95,37 @@
     {%- endif -%}
     {{ return(count) }}
 {%- endmacro %}
+
+
+{# var dormant_account_after_months, checked: months without a purchase after which a company is dormant. #}
+{% macro dormant_account_after_months() -%}
+    {%- set months = var('dormant_account_after_months') -%}
+    {%- if months is not integer or months is boolean or months < 1 -%}
+        {{ exceptions.raise_compiler_error(
+            "var dormant_account_after_months must be a whole number of months of at least 1 (how long a company "
+            ~ "that bought before may go without a purchase or an open deal before it is dormant); got " ~ months) }}
+    {%- endif -%}
+    {{ return(months) }}
+{%- endmacro %}
+
+
+{# var hot_lead_reengaging_touch_types, checked: the fct_touchpoints touch types that re-engage a dormant company,
+   as a SQL list of quoted strings. #}
+{% macro hot_lead_reengaging_touch_types() -%}
+    {%- set known = ['ad_click', 'web_session', 'form_submit', 'content_read', 'webinar_attend', 'wecom_add',
+                     'crm_lead', 'campaign_response', 'sales_call', 'sales_email', 'sales_meeting', 'sales_task'] -%}
+    {%- set types = var('hot_lead_reengaging_touch_types') -%}
+    {%- if types is string or types is not iterable or types | length == 0 -%}
+        {{ exceptions.raise_compiler_error(
+            "var hot_lead_reengaging_touch_types must be a non-empty list of fct_touchpoints touch types, e.g. "
+            ~ "[web_session, content_read]; got " ~ types) }}
+    {%- endif -%}
+    {%- for kind in types -%}
+        {%- if kind not in known -%}
+            {{ exceptions.raise_compiler_error(
+                "var hot_lead_reengaging_touch_types: " ~ kind ~ " is no touch type of fct_touchpoints (one of "
+                ~ known | join(', ') ~ ")") }}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- for kind in types -%}'{{ kind }}'{% if not loop.last %}, {% endif %}{%- endfor -%}
+{%- endmacro %}

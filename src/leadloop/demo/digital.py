@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from leadloop.demo import catalog
+from leadloop.demo.dormancy import AccountHistory
 from leadloop.demo.model import BUSINESS_TZ, DAY_MS, Journey, World, to_ms
 
 DAYS_RESTATED = 3  # how long the simulated platforms keep restating a day (leadloop re-reads 7: enough)
@@ -119,6 +120,7 @@ def simulate_digital(world: World) -> DigitalWorld:
     _anonymous_visitors(rng, digital, world, identities)
     _background_ad_traffic(rng, digital, world)
     _wechat_only_visitors(random.Random(world.seed * 7 + 2), digital, world, identities)
+    _dormant_comebacks(random.Random(world.seed * 7 + 3), digital, world, identities)
     digital.web_events.sort(key=lambda e: (e.time_ms, e.distinct_id, e.event))
     digital.wecom_contacts.sort(key=lambda c: (c.added_ms, c.external_userid))
     return digital
@@ -330,3 +332,30 @@ def reported_ad_day(numbers: AdDay, day: date, as_of_ms: int) -> AdDay:
         return numbers
     return AdDay(numbers.impressions, numbers.clicks, round(numbers.cost * PROVISIONAL_COST_SHARE, 2),
                  max(0, numbers.conversions - 1) if age == 0 else numbers.conversions)
+
+
+COMEBACK_DORMANT_MONTHS = 12  # companies quiet this long come back; at the warehouse's 18 only some are dormant
+COMEBACK_DAYS_BEFORE_AS_OF = (2, 6)
+
+
+def _dormant_comebacks(rng: random.Random, digital: DigitalWorld, world: World, ids: _Identities) -> None:
+    """A few days before today, a known person (one who signed up on the website) of each company that
+    bought before and has been quiet for COMEBACK_DORMANT_MONTHS reads an article and, sometimes, looks
+    around the site. Drawn last, from a stream of their own, so every other trace stays as it was."""
+    history = AccountHistory(world)
+    materials = sorted({e.properties["material_id"] for e in digital.web_events if e.event == "content_read"})
+    for account in world.accounts:
+        back_ms = world.as_of_ms - rng.randint(*COMEBACK_DAYS_BEFORE_AS_OF) * DAY_MS - rng.randint(0, DAY_MS)
+        known = [p for p in account.committee if p.person_id in ids.login_ids]
+        if not known or history.status_at(account.account_id, back_ms, COMEBACK_DORMANT_MONTHS) != "dormant":
+            continue
+        person = rng.choice(known)
+        distinct_id = ids.distinct_id(person.person_id)
+        material = rng.choice(materials)
+        digital.web_events.append(WebEvent("content_read", back_ms, distinct_id, None,
+                                           {"material_id": material, "material_title": material,
+                                            "read_duration": rng.randint(60, 600)}, person.person_id))
+        if rng.random() < 0.5:
+            _pageviews(rng, digital, distinct_id, ids.login_id(person.person_id),
+                       back_ms + rng.randint(2, 30) * 60_000,
+                       {"$url_path": "/product", "$url": SITE + "/product", "$referrer": ""}, person.person_id)

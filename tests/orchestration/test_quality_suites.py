@@ -16,9 +16,10 @@ def test_a_suite_names_the_columns_its_expectations_look_at():
                           Expectation("ExpectColumnValuesToNotBeNull", {"column": "mqls"})]) == ["leads", "mqls"]
 
 
-def test_a_table_level_expectation_reads_every_column():
+def test_a_table_level_expectation_or_a_row_condition_reads_every_column():
     assert suite_columns([Expectation("ExpectColumnValuesToNotBeNull", {"column": "id"}),
                           Expectation("ExpectTableRowCountToBeBetween", {"min_value": 1})]) is None
+    assert suite_columns(MART_SUITES["mart_hot_leads"]) is None  # its row condition names hot_reason
 
 
 def test_read_table_reads_the_columns_asked_for(tmp_path, monkeypatch):
@@ -31,3 +32,20 @@ def test_read_table_reads_the_columns_asked_for(tmp_path, monkeypatch):
     monkeypatch.setenv("LEADLOOP_DUCKDB_PATH", str(path))
     assert list(read_table("marts", "t", ["c", "a"]).columns) == ["c", "a"]
     assert read_table("marts", "t").to_dict("records") == [{"a": 1, "b": 2.5, "c": "x"}]
+
+
+def test_the_hot_leads_suite_refuses_a_comeback_that_was_not_dormant_or_had_no_touch():
+    import pandas as pd
+
+    from leadloop.orchestration.quality import validate_frame
+
+    good = pd.DataFrame({"hot_reason": ["dormant_account_reengaged", "score_crossed_mql_threshold",
+                                        "score_crossed_mql_threshold"],
+                         "account_status": ["dormant", "active", None], "touchpoint_id": ["t1", None, None]})
+    not_dormant, untouched = good.copy(), good.copy()
+    not_dormant.loc[0, "account_status"] = "active"
+    untouched.loc[0, "touchpoint_id"] = None
+    suite = MART_SUITES["mart_hot_leads"]
+    assert validate_frame("hot", good, suite).passed
+    assert not validate_frame("hot", not_dormant, suite).passed
+    assert not validate_frame("hot", untouched, suite).passed

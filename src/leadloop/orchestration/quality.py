@@ -127,6 +127,16 @@ MART_SUITES: dict[str, list[Expectation]] = {
     ],
     # A region weight scales points, never flips their sign.
     "mart_lead_scores": _at_least(0, "region_weight"),
+    # A dormant comeback is hot because its company was dormant at that touch, and there was a touch.
+    "mart_hot_leads": [
+        Expectation("ExpectColumnPairValuesToBeInSet", {
+            "column_A": "hot_reason", "column_B": "account_status", "ignore_row_if": "either_value_is_missing",
+            "value_pairs_set": [("dormant_account_reengaged", "dormant"),
+                                *(("score_crossed_mql_threshold", status) for status in ("new", "active", "dormant"))]}),
+        Expectation("ExpectColumnValuesToNotBeNull", {"column": "touchpoint_id",
+                                                      "row_condition": 'hot_reason=="dormant_account_reengaged"',
+                                                      "condition_parser": "pandas"}),
+    ],
     "dim_customers": _at_least(1, "record_count"),
     # PII stays hashed: an md5 is 32 hex digits, whatever the identifier.
     "bridge_customer_identifiers": [Expectation("ExpectColumnValueLengthsToEqual",
@@ -176,12 +186,13 @@ COLUMN_ARGUMENTS = ("column", "column_A", "column_B")
 
 def suite_columns(suite: Iterable[Expectation]) -> list[str] | None:
     """The columns a suite looks at, so a check reads those alone; None (every column) when an
-    expectation names no column of its own (a table-level one)."""
+    expectation names no column of its own (a table-level one) or has a row condition (whose columns
+    are inside an expression)."""
     columns: list[str] = []
     for expectation in suite:
         named = [expectation.kwargs[k] for k in COLUMN_ARGUMENTS if expectation.kwargs.get(k)]
         named += list(expectation.kwargs.get("column_list") or ())
-        if not named:
+        if not named or expectation.kwargs.get("row_condition"):
             return None
         columns += [c for c in named if c not in columns]
     return columns

@@ -1,5 +1,7 @@
 -- Lead-scoring seeds an analyst edits: every row returned names the seed, the rule and what to fix.
--- (Unknown attributes, operators and touch types fail the seeds' accepted_values tests.)
+-- (Unknown attributes, operators and touch types fail the seeds' accepted_values tests.) It reads several
+-- seeds; Dagster shows it as a check of the fit rules.
+{{ config(meta={'dagster': {'ref': {'name': 'scoring_fit_rules'}}}) }}
 select
     'scoring_fit_rules' as seed,
     rule_set_version,

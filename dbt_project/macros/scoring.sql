@@ -129,3 +129,26 @@
     {%- endfor -%}
     {%- for kind in types -%}'{{ kind }}'{% if not loop.last %}, {% endif %}{%- endfor -%}
 {%- endmacro %}
+
+
+{# A var of the fitted scorers, checked: a whole number of at least 1 (days, journeys). #}
+{% macro lead_score_model_days(name) -%}
+    {%- set value = var(name) -%}
+    {%- if value is not integer or value is boolean or value < 1 -%}
+        {{ exceptions.raise_compiler_error(
+            "var " ~ name ~ " must be a whole number of at least 1 (see dbt_project.yml); got " ~ value) }}
+    {%- endif -%}
+    {{ return(value) }}
+{%- endmacro %}
+
+
+{# var lead_score_model, checked: which fitted scorer mart_lead_scores.model_score shows. #}
+{% macro lead_score_model() -%}
+    {%- set scorer = var('lead_score_model') -%}
+    {%- if scorer not in ['logistic', 'gradient_boosting'] -%}
+        {{ exceptions.raise_compiler_error(
+            "var lead_score_model must be logistic or gradient_boosting (the fitted scorer mart_lead_scores shows); got "
+            ~ scorer) }}
+    {%- endif -%}
+    {{ return(scorer) }}
+{%- endmacro %}

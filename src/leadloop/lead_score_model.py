@@ -143,17 +143,17 @@ def _models() -> dict[str, object]:
     }
 
 
-def walk_forward(matrix: Matrix, min_journeys: int) -> Scored:
-    """Score every period that has enough history before it, each with models trained only on rows whose
-    outcome window closed before the period's first day."""
+def walk_forward(matrix: Matrix, min_journeys: int, periods: list[date] | None = None) -> Scored:
+    """Score every period that has enough history before it (or only `periods`, given by their first days),
+    each with models trained only on rows whose outcome window closed before the period's first day."""
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1, user_api="openmp"):
         # One thread: on a busy machine OpenMP's threads made a fit 50 times slower, not faster.
-        return _walk_forward(matrix, min_journeys)
+        return _walk_forward(matrix, min_journeys, periods)
 
 
-def _walk_forward(matrix: Matrix, min_journeys: int) -> Scored:
+def _walk_forward(matrix: Matrix, min_journeys: int, periods: list[date] | None) -> Scored:
     """walk_forward's steps."""
     days = matrix.days
     months = days["score_on"].map(period_start).to_numpy()
@@ -162,7 +162,7 @@ def _walk_forward(matrix: Matrix, min_journeys: int) -> Scored:
     label = days["converts_within_window"].to_numpy(dtype=bool)
     weekly = (days["days_since_lead"].to_numpy() % TRAINING_EVERY_DAYS) == 0
     parts, folds = [], []
-    for cutoff in sorted(set(months)):
+    for cutoff in sorted(set(months) if periods is None else set(months) & set(periods)):
         training = np.flatnonzero(weekly & known & (window_end < cutoff))
         if label[training].sum() < MIN_TRAINING_POSITIVES or len(set(label[training])) < 2:
             continue

@@ -4,8 +4,8 @@
 -- contact and account usually appear when it converts — on the demo, every journey with an employee_count
 -- (an account field) reached SQL and none without one did. So here each value is dated by the record that
 -- carries it: the lead's own fields and e-mail domain from its lead day; the contact and account it was
--- converted to from its SQL day (never before it); its stitched company's oldest CRM account, when it was not
--- converted to one, from the later of that account's creation and the lead day. Values are lower-cased and
+-- converted to from its SQL day (never before it); its stitched company's oldest CRM account, converted or
+-- not, from the later of that account's creation and the lead day. Values are lower-cased and
 -- trimmed, as in int_journey_attributes_collected. An attribute added there becomes a feature once it is
 -- added here with the day it is known from.
 with journeys as (
@@ -66,8 +66,8 @@ journey_records as (
 ),
 
 linked_accounts as (
-    -- The account a journey's firmographics come from once known: its converted account from the SQL day,
-    -- else its company's oldest account from when both it and the lead existed.
+    -- The accounts a journey's firmographics come from once known: its converted account from the SQL day,
+    -- and its company's oldest account from when both it and the lead existed.
     select
         journey_id,
         converted_account_record_id as account_record_id,
@@ -83,7 +83,9 @@ linked_accounts as (
             else lead_on
         end as known_from_on
     from journey_records
-    where converted_account_record_id is null and company_account_record_id is not null
+    -- Whether or not the lead converts (which only the future tells), so that an account's presence never
+    -- hints at the outcome.
+    where company_account_record_id is not null
 ),
 
 attributes as (

@@ -61,36 +61,54 @@ def test_quality_mart_reports_auc_and_fitted_models_beat_random(warehouse):
     assert (months["months"] >= 12).all()
 
 
+def _judged(con: Any) -> pd.DataFrame:
+    """The judged days, joined here from the labels, the fitted scores and the rules' scores: open days with
+    a known outcome that the walk-forward models scored, one column per scorer."""
+    judged = _frame(con, """
+        select labelled.journey_id, labelled.score_on, labelled.converts_within_window,
+            cast(rules.total_score as double) as rules, models.logistic_score as logistic,
+            models.gradient_boosting_score as gradient_boosting, models.random_score as random
+        from intermediate.int_journey_days_labelled as labelled
+        inner join marts.mart_lead_model_scores as models
+            on labelled.journey_id = models.journey_id and labelled.score_on = models.score_on
+        inner join marts.mart_lead_scores as rules
+            on labelled.journey_id = rules.journey_id and labelled.score_on = rules.score_on
+        where labelled.is_open_on_day and labelled.is_outcome_known""")
+    judged["month"] = pd.to_datetime(judged["score_on"]).dt.to_period("M").dt.start_time.dt.date
+    return judged
+
+
 def test_quality_mart_equals_sklearn_on_the_same_rows(warehouse):
-    """AUC from the mart's rank statistics equals sklearn's roc_auc_score on the judged rows, per scorer and
-    period (all, and every month); the top decile's lift equals pandas' on the same ordering; the judged rows are
-    exactly the open days with a known outcome that the models scored."""
-    judged = _frame(warehouse, "select * from intermediate.int_lead_scores_judged")
+    """Each scorer's AUC in the mart equals sklearn's roc_auc_score on the judged days, for all of them and
+    for every month; the top decile's lift equals pandas' on the same ordering (ties by journey and day)."""
+    judged = _judged(warehouse)
     quality = _frame(warehouse, "select * from marts.mart_lead_score_quality")
-    labelled = _frame(warehouse, "select journey_id, score_on from intermediate.int_journey_days_labelled"
-                                 " where is_open_on_day and is_outcome_known")
-    scored = _frame(warehouse, "select journey_id, score_on from scoring.lead_model_scores")
-    expected_days = len(labelled.merge(scored, on=["journey_id", "score_on"]))
-    assert (judged[judged["evaluation_period"] == "all"].groupby("scorer").size() == expected_days).all()
     checked = 0
-    for (scorer, period, start), rows in judged.groupby(["scorer", "evaluation_period", "period_start_on"],
-                                                        dropna=False):
-        row = quality[(quality["scorer"] == scorer) & (quality["evaluation_period"] == period)
-                      & ((quality["period_start_on"] == start) if period == "month"
-                         else quality["period_start_on"].isna())]
-        assert len(row) == 1, (scorer, period, start)
-        row = row.iloc[0]
-        labels = rows["converts_within_window"].to_numpy(dtype=bool)
-        if labels.any() and not labels.all():
-            assert abs(float(row["auc"]) - roc_auc_score(labels, rows["score"])) <= AUC_PLACES, (scorer, start)
-            ordered = rows.sort_values(["score", "journey_id", "score_on"], ascending=[False, True, True])
-            top = ordered.head(int(np.ceil(len(rows) / 10)))
-            lift = top["converts_within_window"].mean() / labels.mean()
-            assert abs(float(row["top_decile_lift"]) - lift) <= 1e-5, (scorer, start)
-            checked += 1
-        else:
-            assert pd.isna(row["auc"])
+    for scorer in ("rules", *SCORERS, "random"):
+        periods = [("all", None, judged), *(("month", month, rows) for month, rows in judged.groupby("month"))]
+        for period, start, rows in periods:
+            row = quality[(quality["scorer"] == scorer) & (quality["evaluation_period"] == period)
+                          & ((pd.to_datetime(quality["period_start_on"]).dt.date == start) if start
+                             else quality["period_start_on"].isna())]
+            assert len(row) == 1, (scorer, period, start)
+            row = row.iloc[0]
+            labels = rows["converts_within_window"].to_numpy(dtype=bool)
+            assert row["judged_days"] == len(rows) and row["converting_days"] == labels.sum()
+            if labels.any() and not labels.all():
+                assert abs(float(row["auc"]) - roc_auc_score(labels, rows[scorer])) <= AUC_PLACES, (scorer, start)
+                ordered = rows.sort_values([scorer, "journey_id", "score_on"], ascending=[False, True, True])
+                top = ordered.head(int(np.ceil(len(rows) / 10)))
+                lift = top["converts_within_window"].mean() / labels.mean()
+                assert abs(float(row["top_decile_lift"]) - lift) <= 1e-5, (scorer, start)
+                checked += 1
+            else:
+                assert pd.isna(row["auc"])
     assert checked >= 4 * 12
+    calibration = _frame(warehouse, "select * from marts.mart_lead_score_calibration"
+                                    " where evaluation_period = 'all' and scorer = 'logistic' order by score_decile")
+    assert calibration["score_decile"].tolist() == list(range(1, 11))
+    assert calibration["judged_days"].sum() == len(judged)
+    assert (calibration["observed_rate"].diff().dropna() <= 0.02).all()  # higher deciles convert more
 
 
 def test_a_quarters_models_never_see_its_future(demo_night):
@@ -190,8 +208,8 @@ def test_models_are_kept_with_their_metrics(warehouse):
     """The latest quarter's models are under <warehouse>/models named by the versions that scored its days,
     each with a json whose walk-forward AUC is the mart's (same judged days) and whose cut-off is that quarter."""
     latest = _frame(warehouse, "select distinct trained_before_on, logistic_version, gradient_boosting_version"
-                               " from scoring.lead_model_scores"
-                               " where trained_before_on = (select max(trained_before_on) from scoring.lead_model_scores)")
+                               " from marts.mart_lead_model_scores"
+                               " where trained_before_on = (select max(trained_before_on) from marts.mart_lead_model_scores)")
     assert len(latest) == 1
     quality = _frame(warehouse, "select scorer, auc from marts.mart_lead_score_quality where evaluation_period = 'all'")
     for scorer in SCORERS:

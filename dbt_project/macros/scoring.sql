@@ -141,14 +141,3 @@
     {{ return(value) }}
 {%- endmacro %}
 
-
-{# var lead_score_model, checked: which fitted scorer mart_lead_scores.model_score shows. #}
-{% macro lead_score_model() -%}
-    {%- set scorer = var('lead_score_model') -%}
-    {%- if scorer not in ['logistic', 'gradient_boosting'] -%}
-        {{ exceptions.raise_compiler_error(
-            "var lead_score_model must be logistic or gradient_boosting (the fitted scorer mart_lead_scores shows); got "
-            ~ scorer) }}
-    {%- endif -%}
-    {{ return(scorer) }}
-{%- endmacro %}

@@ -280,3 +280,84 @@ def save_models(scored: Scored, folder: Path, settings_used: dict) -> list[Path]
         path.with_suffix(".json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False), encoding="utf-8")
         written += [path, path.with_suffix(".json")]
     return written
+
+
+def judged_rows(matrix: Matrix, scored: Scored, rules: pd.DataFrame) -> pd.DataFrame:
+    """Every scorer's score of every judged day — open, outcome known, scored by the walk-forward models, so
+    every scorer is judged on the same days — once within its month and once within 'all'. `rules` holds
+    mart_lead_scores' journey_id, score_on and total_score."""
+    days = matrix.days[["journey_id", "score_on", "is_outcome_known", "converts_within_window"]]
+    judged = scored.scores.merge(days, on=["journey_id", "score_on"])
+    judged = judged[judged["is_outcome_known"].astype(bool)]
+    rules = rules.assign(score_on=pd.to_datetime(rules["score_on"]).dt.date)
+    judged = judged.merge(rules[["journey_id", "score_on", "total_score"]], on=["journey_id", "score_on"])
+    parts = []
+    for scorer, column, is_probability in (("rules", "total_score", False), *(
+            (s, f"{s}_score", True) for s in (*SCORERS, "random"))):
+        part = judged[["journey_id", "score_on", "converts_within_window"]].copy()
+        part["scorer"], part["score"], part["is_probability"] = scorer, judged[column].astype(float), is_probability
+        parts.append(part)
+    scores = pd.concat(parts, ignore_index=True)
+    scores["converts_within_window"] = scores["converts_within_window"].astype(bool)
+    monthly = scores.assign(evaluation_period="month",
+                            period_start_on=scores["score_on"].map(lambda d: date(d.year, d.month, 1)))
+    overall = scores.assign(evaluation_period="all", period_start_on=None)
+    return pd.concat([monthly, overall], ignore_index=True)
+
+
+def rank_auc(labels: np.ndarray, scores: np.ndarray) -> float | None:
+    """AUC from rank statistics: of all (converting, non-converting) pairs, the share in which the converting
+    day scores higher, ties counting half. None without both kinds of day."""
+    frame = pd.DataFrame({"score": scores, "positive": labels.astype(int), "negative": (~labels).astype(int)})
+    groups = frame.groupby("score", sort=True)[["positive", "negative"]].sum()
+    positives, negatives = int(groups["positive"].sum()), int(groups["negative"].sum())
+    if not positives or not negatives:
+        return None
+    below = groups["negative"].cumsum() - groups["negative"]
+    return float((groups["positive"] * (below + groups["negative"] / 2)).sum() / (positives * negatives))
+
+
+def _deciles(scores: pd.DataFrame) -> np.ndarray:
+    """Score decile of each row of one scorer and period: 1 for the tenth with the highest scores (ties broken
+    by journey and day), sized as SQL's ntile(10)."""
+    ordered = scores.sort_values(["score", "journey_id", "score_on"], ascending=[False, True, True],
+                                 kind="mergesort")
+    count, deciles = len(ordered), np.empty(len(ordered), dtype=int)
+    base, extra = divmod(count, 10)
+    sizes = [base + (1 if i < extra else 0) for i in range(10)]
+    deciles[:] = np.repeat(np.arange(1, 11), sizes)
+    return pd.Series(deciles, index=ordered.index).reindex(scores.index).to_numpy()
+
+
+def quality_rows(judged: pd.DataFrame) -> tuple[list[tuple], list[tuple]]:
+    """The score-quality mart's rows (scorer × period: judged days, AUC, top-decile lift, mean probability) and
+    the calibration mart's (scorer × period × decile: mean score beside the observed rate)."""
+    quality, calibration = [], []
+    for (scorer, period, start), rows in judged.groupby(["scorer", "evaluation_period", "period_start_on"],
+                                                        dropna=False, sort=True):
+        start = None if pd.isna(start) else start
+        labels = rows["converts_within_window"].to_numpy(dtype=bool)
+        deciles = _deciles(rows)
+        top = labels[deciles == 1]
+        rate = labels.mean()
+        probability = bool(rows["is_probability"].iloc[0])
+        quality.append((
+            scorer, period, start, rows["score_on"].min(), rows["score_on"].max(), len(rows),
+            rows["journey_id"].nunique(), int(labels.sum()), _round(rate), _round(rank_auc(labels, rows["score"].to_numpy())),
+            len(top), int(top.sum()), _round(top.mean() / rate) if rate else None,
+            _round(rows["score"].mean()) if probability else None))
+        for decile in range(1, 11):
+            chosen = deciles == decile
+            if not chosen.any():
+                continue
+            score, observed = rows["score"].to_numpy()[chosen], labels[chosen]
+            calibration.append((
+                scorer, period, start, decile, int(chosen.sum()), int(observed.sum()), _round(score.min()),
+                _round(score.max()), _round(score.mean()), _round(observed.mean()),
+                _round(score.mean() - observed.mean()) if probability else None))
+    return quality, calibration
+
+
+def _round(value: float | None) -> float | None:
+    """Six decimals, as the marts keep them."""
+    return None if value is None or pd.isna(value) else round(float(value), 6)

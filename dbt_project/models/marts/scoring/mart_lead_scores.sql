@@ -4,11 +4,8 @@
 -- person's touches up to that day (int_journey_behaviour_points_decayed); both times the weight of the
 -- journey's region, rounded to 2 places. A day's row depends only on that day's rules and earlier touches,
 -- so a rule set added later, or a touch on a later day, never changes it. Grade and MQL by score follow vars
--- lead_score_grades and lead_score_mql_threshold. Beside it, the fitted model's score (var lead_score_model;
--- stg_scoring__lead_model_scores): trained walk-forward, so it too rests only on what was known before the
--- quarter of the day.
+-- lead_score_grades and lead_score_mql_threshold.
 {%- set reason_count = lead_score_reason_count() %}
-{%- set model = lead_score_model() %}
 
 with journey_days as (
     select * from {{ ref('int_journey_days_spanned') }}
@@ -24,10 +21,6 @@ fit_rules as (
 
 behaviour_rules as (
     select * from {{ ref('int_journey_behaviour_points_decayed') }}
-),
-
-model_scores as (
-    select * from {{ ref('stg_scoring__lead_model_scores') }}
 ),
 
 fit_by_rule_set as (
@@ -139,19 +132,13 @@ final as (
                 points_text('scored.region_weight'),
             ]) }}
             else top_reasons.top_reasons
-        end as top_reasons,
-        cast(model_scores.{{ model }}_score as decimal(8, 6)) as model_score,
-        model_scores.{{ model }}_version as model_version,
-        model_scores.top_factors as model_top_factors
+        end as top_reasons
     from scored
     inner join journeys
         on scored.journey_id = journeys.journey_id
     left join top_reasons
         on scored.journey_id = top_reasons.journey_id
         and scored.score_on = top_reasons.score_on
-    left join model_scores
-        on scored.journey_id = model_scores.journey_id
-        and scored.score_on = model_scores.score_on
 )
 
 select * from final

@@ -112,8 +112,8 @@ def test_quality_mart_equals_sklearn_on_the_same_rows(warehouse):
 
 
 def test_a_quarters_models_never_see_its_future(demo_night):
-    """Walk-forward: the models that score the latest quarter are the same models — byte for byte, so the same
-    version — when every label not yet known on its first day, every touch feature of a day on or after it and
+    """Walk-forward: the models that score the latest quarter are the same models — the same training rows and
+    features (so the same version) and the same predictions — when every label not yet known on its first day, every touch feature of a day on or after it and
     every attribute known only from then on is changed; so a score never rests on what came after the training
     cut-off. The scores of its days also stay in [0, 1] and come from that cut-off."""
     frames = read_frames()
@@ -137,7 +137,11 @@ def test_a_quarters_models_never_see_its_future(demo_night):
     after = walk_forward(build_matrix(Frames(days, touches, attributes)), min_journeys, [latest])
 
     assert len(before.folds) == len(after.folds) == 1
-    assert before.folds[0].versions == after.folds[0].versions
+    assert before.folds[0].versions == after.folds[0].versions  # a digest of the training rows and features
+    probe = np.random.default_rng(1).random((200, len(before.folds[0].features)))
+    for scorer in SCORERS:
+        assert np.array_equal(before.folds[0].models[scorer].predict_proba(probe),
+                              after.folds[0].models[scorer].predict_proba(probe)), scorer
     assert before.folds[0].training_rows == after.folds[0].training_rows > 0
     assert "industry=from_the_future" not in after.folds[0].features
     assert (before.scores["trained_before_on"] == latest).all()

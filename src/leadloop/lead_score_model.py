@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import pickle
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -175,7 +174,8 @@ def _walk_forward(matrix: Matrix, min_journeys: int, periods: list[date] | None)
         x_scored = _design(matrix, scored, columns)
         part = days.iloc[scored][["journey_id", "score_on"]].copy()
         part["trained_before_on"] = cutoff
-        versions = {scorer: _version(scorer, cutoff, model) for scorer, model in fitted.items()}
+        versions = {scorer: _version(scorer, cutoff, model, names, x_train, label[training])
+                    for scorer, model in fitted.items()}
         for scorer, model in fitted.items():
             part[f"{scorer}_score"] = model.predict_proba(x_scored)[:, 1]
             part[f"{scorer}_version"] = versions[scorer]
@@ -193,10 +193,14 @@ def _walk_forward(matrix: Matrix, min_journeys: int, periods: list[date] | None)
     return result
 
 
-def _version(scorer: str, cutoff: date, model: object) -> str:
-    """A model's name: scorer, training cut-off and a digest of the fitted model."""
-    digest = hashlib.sha256(pickle.dumps(model)).hexdigest()[:10]
-    return f"{scorer}-{cutoff:%Y%m%d}-{digest}"
+def _version(scorer: str, cutoff: date, model, attributes: list[str], x: np.ndarray, y: np.ndarray) -> str:
+    """A model's name: scorer, training cut-off and a digest of what defines it — its settings, features and
+    training rows (fitting is deterministic). Not of the pickled model, which records run details such as the
+    threads it used."""
+    content = hashlib.sha256(repr(sorted(model.get_params().items())).encode())
+    for part in ("\n".join(attributes).encode(), x.tobytes(), y.tobytes()):
+        content.update(part)
+    return f"{scorer}-{cutoff:%Y%m%d}-{content.hexdigest()[:10]}"
 
 
 def explain(model, x: np.ndarray, raw: np.ndarray, dense_names: list[str], attribute_names: list[str]) -> list[str]:

@@ -145,6 +145,7 @@ def _models() -> dict[str, object]:
 def walk_forward(matrix: Matrix, min_journeys: int, periods: list[date] | None = None) -> Scored:
     """Score every period that has enough history before it (or only `periods`, given by their first days),
     each with models trained only on rows whose outcome window closed before the period's first day."""
+    import sklearn.ensemble  # noqa: F401  (loads scikit-learn's OpenMP runtime, so that the limit reaches it)
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1, user_api="openmp"):

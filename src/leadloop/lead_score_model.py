@@ -3,9 +3,9 @@
 Each journey × scoring day still open (not yet SQL) is a row: its features are the journey attributes known
 that day (one column per attribute=value, whatever attributes int_journey_attributes_dated lists), the
 decayed touches of each type up to the day and the days since the lead; its label is whether it reached SQL
-or an opportunity within the outcome window (int_journey_days_labelled). Rows of month M are scored by
-models trained only on rows whose outcome window had closed before M's first day, so no score ever rests on
-anything that happened on or after the month it scores (walk-forward). Pure functions on DataFrames: the
+or an opportunity within the outcome window (int_journey_days_labelled). Rows of quarter Q are scored by
+models trained only on rows whose outcome window had closed before Q's first day, so no score ever rests on
+anything that happened on or after the first day of the quarter it scores (walk-forward). Pure functions on DataFrames: the
 Dagster asset (orchestration/lead_score_model.py) reads the warehouse and writes what these return.
 """
 
@@ -23,7 +23,7 @@ from scipy import sparse
 
 SCORERS = ("logistic", "gradient_boosting")
 RANDOM_STATE = 20260101  # every model and the random baseline are deterministic
-# A month is scored once the rows before it hold this many positives: fewer give a model that is noise.
+# A quarter is scored once the rows before it hold this many positives: fewer give a model that is noise.
 MIN_TRAINING_POSITIVES = 20
 # Training takes one day a fortnight of each journey (days 0, 14, 28, … after its lead): neighbouring days of a
 # journey are nearly the same row, and one in fourteen trains as well in a fraction of the time.
@@ -57,7 +57,7 @@ class Matrix:
 
 @dataclass
 class Fold:
-    """One walk-forward step: models trained before `cutoff_on`, scoring the rows of its month."""
+    """One walk-forward step: models trained before `cutoff_on`, scoring the rows of its quarter."""
 
     cutoff_on: date
     training_rows: int
@@ -69,7 +69,7 @@ class Fold:
 
 @dataclass
 class Scored:
-    """The scores of every open journey day of a scored month, the folds that made them and the metrics."""
+    """The scores of every open journey day of a scored quarter, the folds that made them and the metrics."""
 
     scores: pd.DataFrame
     folds: list[Fold] = field(default_factory=list)
@@ -156,14 +156,14 @@ def walk_forward(matrix: Matrix, min_journeys: int, periods: list[date] | None =
 def _walk_forward(matrix: Matrix, min_journeys: int, periods: list[date] | None) -> Scored:
     """walk_forward's steps."""
     days = matrix.days
-    months = days["score_on"].map(period_start).to_numpy()
+    quarters = days["score_on"].map(period_start).to_numpy()
     window_end = days["outcome_window_end_on"].to_numpy()
     known = days["is_outcome_known"].to_numpy(dtype=bool)
     label = days["converts_within_window"].to_numpy(dtype=bool)
-    weekly = (days["days_since_lead"].to_numpy() % TRAINING_EVERY_DAYS) == 0
+    sampled = (days["days_since_lead"].to_numpy() % TRAINING_EVERY_DAYS) == 0
     parts, folds = [], []
-    for cutoff in sorted(set(months) if periods is None else set(months) & set(periods)):
-        training = np.flatnonzero(weekly & known & (window_end < cutoff))
+    for cutoff in sorted(set(quarters) if periods is None else set(quarters) & set(periods)):
+        training = np.flatnonzero(sampled & known & (window_end < cutoff))
         if label[training].sum() < MIN_TRAINING_POSITIVES or len(set(label[training])) < 2:
             continue
         columns, names = _features_for(matrix, training, min_journeys)
@@ -171,7 +171,7 @@ def _walk_forward(matrix: Matrix, min_journeys: int, periods: list[date] | None)
         x_train = _design(matrix, training, columns)
         for scorer, model in _models().items():
             fitted[scorer] = model.fit(x_train, label[training])
-        scored = np.flatnonzero(months == cutoff)
+        scored = np.flatnonzero(quarters == cutoff)
         x_scored = _design(matrix, scored, columns)
         part = days.iloc[scored][["journey_id", "score_on"]].copy()
         part["trained_before_on"] = cutoff
@@ -254,7 +254,7 @@ def evaluation_metrics(matrix: Matrix, scored: Scored) -> dict[str, dict]:
 
 
 def save_models(scored: Scored, folder: Path, settings_used: dict) -> list[Path]:
-    """The latest fold's models (those scoring the current month) as joblib files named by their version, each
+    """The latest fold's models (those scoring the current quarter) as joblib files named by their version, each
     with a json of its metrics beside it. Returns the files written."""
     import joblib
     import sklearn

@@ -142,6 +142,13 @@ def query_many(*queries: tuple[Sequence[str], Sequence[str]]) -> list[MetricResu
     return [MetricResult(columns, rows, sql) for (columns, rows), sql in zip(query_published(*sqls), sqls, strict=True)]
 
 
+def ratio_definitions() -> dict[str, tuple[str, str]]:
+    """Every ratio metric's (numerator, denominator) metrics: a ratio over several cells is the sum
+    of its numerator over the sum of its denominator, as MetricFlow computes it."""
+    return {metric["name"]: (metric["type_params"]["numerator"]["name"], metric["type_params"]["denominator"]["name"])
+            for metric in semantic_manifest()["metrics"] if metric["type"] == "ratio"}
+
+
 def list_metrics() -> list[MetricInfo]:
     """Every metric defined, with the dimensions it can be grouped by."""
     found = []

@@ -136,12 +136,6 @@ def query(metrics: Sequence[str], group_by: Sequence[str] = (), where: Sequence[
     return MetricResult(columns, rows, sql)
 
 
-def query_many(*queries: tuple[Sequence[str], Sequence[str]]) -> list[MetricResult]:
-    """Several (metrics, group_by) queries run in one connection, so every answer is the same night's."""
-    sqls = [compile_sql(metrics, group_by) for metrics, group_by in queries]
-    return [MetricResult(columns, rows, sql) for (columns, rows), sql in zip(query_published(*sqls), sqls, strict=True)]
-
-
 def ratio_definitions() -> dict[str, tuple[str, str]]:
     """Every ratio metric's (numerator, denominator) metrics: a ratio over several cells is the sum
     of its numerator over the sum of its denominator, as MetricFlow computes it."""

@@ -23,8 +23,8 @@ from leadloop.publish import MARTS_SCHEMA, query_published
 if TYPE_CHECKING:
     from metricflow.engine.metricflow_engine import MetricFlowEngine
 
-# Where `dbt parse` (run by every night, `leadloop prepare` and the test session) writes the
-# semantic manifest: the metrics and semantic models as dbt resolved them.
+# Where `dbt parse` (run when stale by `leadloop prepare`, `night`, `demo` and `metrics`, and by the test
+# session) writes the semantic manifest: the metrics and semantic models as dbt resolved them.
 SEMANTIC_MANIFEST = settings.DBT_PROJECT_DIR / "target" / "semantic_manifest.json"
 
 

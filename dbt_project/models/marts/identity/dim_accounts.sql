@@ -29,6 +29,10 @@ payments as (
     select * from {{ ref('int_crm__payments') }}
 ),
 
+users as (
+    select * from {{ ref('int_crm__users') }}
+),
+
 company_sightings as (
     select
         account_ids.account_id,
@@ -198,6 +202,7 @@ final as (
         crm_primary.city,
         crm_primary.employee_count,
         crm_primary.owner_user_id,
+        users.user_name as owner_name,
         cast(coalesce(people.customer_count, 0) as integer) as customer_count,
         won.customer_since,
         paid.last_payment_at,
@@ -221,6 +226,9 @@ final as (
     left join crm_members as crm_primary
         on accounts.account_id = crm_primary.account_id
         and crm_primary.seniority = 1
+    left join users
+        on crm_primary.crm = users.crm
+        and crm_primary.owner_user_id = users.user_id
     left join crm_summary
         on accounts.account_id = crm_summary.account_id
     left join names_ranked

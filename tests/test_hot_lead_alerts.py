@@ -19,6 +19,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Self
 
 import duckdb
 import pytest
@@ -91,7 +92,7 @@ class Daemon:
         self.ticks.append(reason)
         return reason
 
-    def __enter__(self) -> Daemon:
+    def __enter__(self) -> Self:
         def run() -> None:
             while not self._stop.wait(INTERVAL_SECONDS):
                 self.tick()

@@ -94,19 +94,11 @@ class AlertSettings:
     @classmethod
     def from_environment(cls) -> AlertSettings:
         """LEADLOOP_HOT_LEAD_* settings; dbt vars business_time_zone and hot_lead_reengaging_touch_types."""
-        robots_text = os.environ.get(ROBOTS_ENV, "").strip()
-        try:
-            robots = json.loads(robots_text) if robots_text else {}
-        except ValueError:
-            raise ValueError(f"{ROBOTS_ENV} must be a JSON object of '<crm>:<owner user id>' → WeCom robot"
-                             f" webhook URL, got {robots_text[:80]!r}") from None
-        if not isinstance(robots, dict):
-            raise ValueError(f"{ROBOTS_ENV} must be a JSON object, got {type(robots).__name__}")
         return cls(
             cooldown=timedelta(hours=_number(COOLDOWN_ENV, 24.0)),
             quiet_hours=_quiet_hours(os.environ.get(QUIET_HOURS_ENV, "")),
             time_zone=ZoneInfo(settings.project_var("business_time_zone")),
-            robots=robots,
+            robots=_robots(os.environ.get(ROBOTS_ENV, "").strip()),
             default_webhook=os.environ.get(WEBHOOK_ENV, "").strip(),
             link=os.environ.get(LINK_ENV, "").strip() or DEFAULT_LINK,
             lookback=timedelta(minutes=_number(LOOKBACK_ENV, 10.0)),
@@ -124,6 +116,18 @@ class AlertSettings:
     def webhook_of(self, owner_key: str) -> str:
         """The owner's robot, else the sales group's (LEADLOOP_HOT_LEAD_WEBHOOK_URL); '' for none."""
         return str(self.robots.get(owner_key) or self.default_webhook)
+
+
+def _robots(text: str) -> dict[str, str]:
+    """LEADLOOP_HOT_LEAD_ROBOTS: a JSON object of '<crm>:<owner user id>' → that owner's robot webhook URL."""
+    try:
+        robots = json.loads(text) if text else {}
+    except ValueError:
+        robots = None
+    if isinstance(robots, dict):
+        return robots
+    raise ValueError(f"{ROBOTS_ENV} must be a JSON object of '<crm>:<owner user id>' → WeCom robot webhook URL,"
+                     f" e.g. {{\"neocrm:1100000000004\": \"https://…/cgi-bin/webhook/send?key=…\"}}; got {text[:80]!r}")
 
 
 def _number(name: str, default: float) -> float:

@@ -215,7 +215,7 @@ def test_quiet_hours_hold_the_alert_until_they_end(live):
     demo.simulators["sensors"].simulator.add_rows([
         sensors_row(contact, "content_read", datetime.now(UTC), material_id=live["article"][0])])
     said = daemon.tick()
-    assert "0 messages sent, 1 held for after the quiet hours" in said
+    assert "0 messages sent, 1 held for a later look" in said
     assert len(owner_robot.messages) == before
     assert len(AlertState.from_json(daemon.cursor).pending) == 1
     live["patch"].delenv("LEADLOOP_HOT_LEAD_QUIET_HOURS")

@@ -30,6 +30,7 @@ ROBOTS_ENV = "LEADLOOP_HOT_LEAD_ROBOTS"
 WEBHOOK_ENV = "LEADLOOP_HOT_LEAD_WEBHOOK_URL"
 LINK_ENV = "LEADLOOP_HOT_LEAD_LINK"
 LOOKBACK_ENV = "LEADLOOP_HOT_LEAD_LOOKBACK_MINUTES"
+MAX_TOUCHES = 10  # the latest touches one alert lists (a person held overnight may do many things)
 DEFAULT_LINK = "http://127.0.0.1:3000/assets/marts/mart_hot_leads"
 Query = Callable[[str], tuple[list[str], list[tuple]]]
 
@@ -244,13 +245,18 @@ def due_alerts(hits: Sequence[Hit], state: AlertState, now: datetime, config: Al
 
 def _merged(earlier: Hit, later: Hit) -> Hit:
     """One hit with the touches of both (a person who did more while waiting)."""
-    touches = tuple(sorted(set(earlier.touches) | set(later.touches)))
+    touches = tuple(sorted(set(earlier.touches) | set(later.touches)))[-MAX_TOUCHES:]
     return Hit(**{**asdict(later), "touches": touches})
 
 
 def mark_sent(hits: Iterable[Hit], state: AlertState, now: datetime) -> None:
     """Remember the alerts just sent, for the cooldown."""
     state.sent.update({hit.dedup_key: now.isoformat() for hit in hits})
+
+
+def hold(hits: Iterable[Hit], state: AlertState) -> None:
+    """Keep alerts that could not go out (no robot for the owner, the robot failed) for the next look."""
+    state.pending += [asdict(hit) for hit in hits]
 
 
 REASONS = {DORMANT_REENGAGED: "沉睡客户回访"}
@@ -263,7 +269,7 @@ def owner_message(hits: Sequence[Hit], config: AlertSettings) -> str:
     lines = [f"**热线索提醒 · {owner}**：{len(hits)} 位联系人刚刚有动作"]
     for hit in sorted(hits, key=lambda hit: (hit.account_name or "", hit.customer_id)):
         who = " ".join(part for part in (hit.masked_name, hit.job_title) if part) or hit.customer_id
-        score = "无" if hit.lead_score is None else f"{hit.lead_score:g}（{hit.lead_grade}）"
+        score = "无" if hit.lead_score is None else f"{hit.lead_score:g}（{hit.lead_grade}，昨夜）"
         link = config.link.format(**{key: value or "" for key, value in asdict(hit).items() if key != "touches"})
         lines += [f"> **{who}** · {hit.account_name or hit.account_id}",
                   f"> 原因：<font color=\"warning\">{REASONS.get(hit.rule, hit.rule)}</font>　评分：{score}"]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import dagster as dg
+import requests
 
 from leadloop.extract.registry import SOURCES_BY_NAME, Status, configuration
 from leadloop.hot_lead_alerts import (
@@ -21,6 +22,7 @@ from leadloop.hot_lead_alerts import (
     AlertState,
     LiveTouch,
     due_alerts,
+    hold,
     hot_hits,
     mark_sent,
     owner_message,
@@ -57,11 +59,14 @@ class Look:
     messages: int
     held: int
     unrouted: list[str]
+    failed: list[str]
 
     def summary(self) -> str:
         text = f"{self.touches} new touches, {self.hot} hot persons, {self.messages} messages sent"
         if self.held:
-            text += f", {self.held} held for after the quiet hours"
+            text += f", {self.held} held for a later look"
+        if self.failed:
+            text += f"; robots failed for owners {', '.join(self.failed)}: retried at the next look"
         if self.unrouted:
             text += f"; no robot for owners {', '.join(self.unrouted)}: set {ROBOTS_ENV} or {WEBHOOK_ENV}"
         return text
@@ -86,16 +91,23 @@ def look(state: AlertState, now: datetime, robot: WecomRobotWebhook, sources: li
         with published_reader() as query:
             hits = hot_hits(fresh, query, config)
     by_owner = due_alerts(hits, state, now, config)
-    sent, unrouted = 0, []
+    sent, unrouted, failed = 0, [], []
     for owner, owner_hits in sorted(by_owner.items()):
         url = config.webhook_of(owner)
         if not url:
             unrouted.append(owner)
+            hold(owner_hits, state)
             continue
-        robot.post_markdown_to(url, owner_message(owner_hits, config), setting=f"{ROBOTS_ENV} / {WEBHOOK_ENV}")
+        try:
+            robot.post_markdown_to(url, owner_message(owner_hits, config), setting=f"{ROBOTS_ENV} / {WEBHOOK_ENV}")
+        except (requests.RequestException, RuntimeError) as exc:
+            # One owner's robot failing must not resend the others' alerts: theirs wait for the next look.
+            failed.append(f"{owner} ({type(exc).__name__})")
+            hold(owner_hits, state)
+            continue
         mark_sent(owner_hits, state, now)
         sent += 1
-    return Look(len(fresh), len(hits), sent, len(state.pending), unrouted)
+    return Look(len(fresh), len(hits), sent, len(state.pending), unrouted, failed)
 
 
 @dg.sensor(

@@ -25,7 +25,7 @@ import duckdb
 import pytest
 
 from leadloop.demo.digital import simulate_digital
-from leadloop.demo.dormancy import AccountHistory
+from leadloop.demo.dormancy import DORMANT_AFTER_MONTHS, AccountHistory, months_before
 from leadloop.demo.model import BUSINESS_TZ
 from leadloop.demo.sensors_records import local_time, user_id
 from leadloop.demo.serve import running_demo_sources
@@ -52,6 +52,18 @@ class Contact:
     login_id: str | None
 
 
+def status_as_known(history: AccountHistory, account_id: int, known_ms: int, now_ms: int) -> str:
+    """What a company is at `now_ms` by what its platforms showed at `known_ms` (the night's as-of): the
+    demo world goes on after it (deals, payments), which the night, and so the live path, cannot know."""
+    bought = [at for at in history.purchases[account_id] if at <= known_ms]
+    if not bought:
+        return "new"
+    if any(deal.created_at <= known_ms and (deal.closed_at is None or deal.closed_at > known_ms)
+           for deal in history.deals[account_id]):
+        return "active"
+    return "active" if max(bought) >= months_before(now_ms, DORMANT_AFTER_MONTHS) else "dormant"
+
+
 def contacts_by_status(world, digital, now_ms: int) -> dict[str, list[Contact]]:
     """new / active / dormant → persons of such companies now who visited the site before (truth)."""
     history, users = AccountHistory(world), {user[0]: user[1] for user in world.users}
@@ -61,7 +73,7 @@ def contacts_by_status(world, digital, now_ms: int) -> dict[str, list[Contact]]:
             visits[event.person_id] = (event.distinct_id, event.login_id or visits.get(event.person_id, ("", None))[1])
     found = defaultdict(list)
     for account in world.accounts:
-        status = history.status_at(account.account_id, now_ms)
+        status = status_as_known(history, account.account_id, world.as_of_ms, now_ms)
         for person in account.committee:
             if person.person_id in visits and normalize_phone(person.mobile).ok:
                 found[status].append(Contact(person.person_id, person.mobile, account.name,
@@ -119,9 +131,9 @@ def live(demo_night, demo_world, tmp_path_factory):
         patch.setenv("LEADLOOP_DUCKDB_PATH", str(folder / demo_night.name))
         patch.setenv("LEADLOOP_PUBLISHED_PATH", str(folder / f"{demo_night.stem}_marts.duckdb"))
         patch.setenv("LEADLOOP_HOT_LEAD_SENSOR_SECONDS", str(INTERVAL_SECONDS))
-        patch.setenv("LEADLOOP_HOT_LEAD_WEBHOOK_URL", sales_robot.webhook_url)
         patch.delenv("LEADLOOP_HOT_LEAD_QUIET_HOURS", raising=False)
         with running_demo_sources(demo_world, sources=["sensors", "wecom"]) as demo:
+            patch.setenv("LEADLOOP_HOT_LEAD_WEBHOOK_URL", sales_robot.webhook_url)  # over the demo's receiver
             contacts = contacts_by_status(demo_world, digital, int(time.time() * 1000))
             dormant = contacts["dormant"]
             # The premise: the demo has dormant companies with known visitors, at least three of them apart.

@@ -181,7 +181,7 @@ class AlertState:
 
 PERSONS_SQL = """
     select customers.customer_id, customers.masked_name, customers.job_title,
-        cast(customers.lead_score as double) as lead_score, customers.lead_grade,
+        customers.lead_score, customers.lead_grade,
         accounts.account_id, accounts.account_name, accounts.primary_crm, accounts.primary_crm_account_id,
         accounts.owner_user_id, accounts.owner_name, accounts.dormant_at
     from marts.dim_customers as customers
@@ -201,6 +201,8 @@ def hot_hits(touches: Sequence[LiveTouch], query: Query, config: AlertSettings) 
     listed = ", ".join("'" + customer.replace("'", "''") + "'" for customer in known)
     columns, rows = query(PERSONS_SQL.format(ids=listed))
     persons = {row[0]: dict(zip(columns, row, strict=True)) for row in rows}
+    for person in persons.values():  # a decimal, as JSON cannot keep it in the cursor
+        person["lead_score"] = None if person["lead_score"] is None else float(person["lead_score"])
     qualifying: dict[str, list[LiveTouch]] = {}
     for touch, customer in zip(reengaging, customers, strict=True):
         person = persons.get(customer or "")

@@ -85,7 +85,9 @@ def look(state: AlertState, now: datetime, robot: WecomRobotWebhook, sources: li
         since_unix = state.wecom_since or int(first_look(now, config.lookback).timestamp())
         touches += wecom_touches(since_unix - int(config.lookback.total_seconds()))
         state.wecom_since = int(now.timestamp())
-    fresh = state.unseen(touches, now, config.lookback)
+    # Only touches that can make someone hot are remembered: the cursor stays small on a busy site.
+    wanted = [touch for touch in touches if touch.touch_type in config.reengaging_touch_types]
+    fresh = state.unseen(wanted, now, config.lookback)
     hits = []
     if fresh:
         with published_reader() as query:

@@ -108,3 +108,61 @@ def test_identifiers_are_named_and_hashed_as_the_bridge_names_them():
     names = wecom_contact_identifiers(item)
     assert names[:2] == ["wecom_contact:wmX", "wechat_unionid:oU1"] and "phone:+8613912345678" in names
     assert identifier_hash("phone:+8613912345678") == hashlib.md5(b"phone:+8613912345678").hexdigest()
+
+
+def tiny_marts(with_dormant_at: bool = True):
+    """Published marts of three persons: of a dormant company (dormant after DORMANT_AT), an active one
+    (a deal open: no dormant_at) and a new one (never bought); phones known only by their md5."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("create schema marts")
+    con.execute("create table marts.bridge_customer_identifiers as select * from (values"
+                " (md5('phone:+8613900000001'), 'cus_d'), (md5('sensors_user:7'), 'cus_a'),"
+                " (md5('phone:+8613900000003'), 'cus_n'), (md5('phone:+8613900000009'), null))"
+                " as t(identifier_hash, customer_id)")
+    con.execute("create table marts.dim_customers as select * from (values"
+                " ('cus_d', 'acc_d', '李*', 'CIO', 30.5, 'C'), ('cus_a', 'acc_a', '张*', null, 80.0, 'A'),"
+                " ('cus_n', 'acc_n', '赵*', null, null, null))"
+                " as t(customer_id, account_id, masked_name, job_title, lead_score, lead_grade)")
+    dormant = ", dormant_at" if with_dormant_at else ""
+    con.execute(f"create table marts.dim_accounts as select * exclude (dormant_at){dormant} from (values"
+                " ('acc_d', '沉睡有限公司', 'neocrm', '11', 'u1', '陈静', timestamp '2026-11-05 08:00:00'),"
+                " ('acc_a', '活跃有限公司', 'neocrm', '12', 'u1', '陈静', null),"
+                " ('acc_n', '新客有限公司', 'neocrm', '13', 'u2', '刘洋', null))"
+                " as t(account_id, account_name, primary_crm, primary_crm_account_id, owner_user_id, owner_name,"
+                " dormant_at)")
+
+    def query(sql: str):
+        result = con.execute(sql)
+        return [d[0] for d in result.description], result.fetchall()
+
+    return query
+
+
+def touch(key: str, at: datetime, *identifiers: str, kind: str = "content_read"):
+    from leadloop.hot_lead_alerts import LiveTouch
+
+    return LiveTouch(key, kind, at, identifiers, "阅读了《白皮书》")
+
+
+def test_only_a_dormant_companys_person_touching_after_dormant_at_is_hot(config):
+    from leadloop.hot_lead_alerts import hot_hits
+
+    dormant_at = datetime(2026, 11, 5, 8, 0, tzinfo=UTC)
+    touches = [touch("1", dormant_at, "phone:+8613900000001"),  # at the instant: not yet dormant
+               touch("2", NOON, "sensors_user:99", "phone:+8613900000001"),  # unknown visitor, known phone
+               touch("3", NOON, "phone:+8613900000001", kind="sales_call"),  # not a re-engaging touch
+               touch("4", NOON, "sensors_user:7"), touch("5", NOON, "phone:+8613900000003"),
+               touch("6", NOON, "phone:+8613900000009")]  # excluded identifier (a hub): nobody
+    [hot] = hot_hits(touches, tiny_marts(), config)
+    assert (hot.customer_id, hot.rule, hot.account_name, hot.owner_key) == (
+        "cus_d", DORMANT_REENGAGED, "沉睡有限公司", "neocrm:u1")
+    assert hot.touches == ((NOON.isoformat(), "阅读了《白皮书》"),) and hot.lead_score == 30.5
+
+
+def test_marts_of_an_older_version_are_named(config):
+    from leadloop.hot_lead_alerts import hot_hits
+
+    with pytest.raises(RuntimeError, match="dormant_at"):
+        hot_hits([touch("1", NOON, "phone:+8613900000001")], tiny_marts(with_dormant_at=False), config)

@@ -198,6 +198,7 @@ def hot_hits(touches: Sequence[LiveTouch], query: Query, config: AlertSettings) 
     known = sorted({customer for customer in customers if customer})
     if not known:
         return []
+    _require_dormant_at(query)
     listed = ", ".join("'" + customer.replace("'", "''") + "'" for customer in known)
     columns, rows = query(PERSONS_SQL.format(ids=listed))
     persons = {row[0]: dict(zip(columns, row, strict=True)) for row in rows}
@@ -211,6 +212,14 @@ def hot_hits(touches: Sequence[LiveTouch], query: Query, config: AlertSettings) 
         if touch.touched_at > person["dormant_at"].replace(tzinfo=UTC):
             qualifying.setdefault(customer, []).append(touch)
     return [_hit(persons[customer], DORMANT_REENGAGED, found) for customer, found in sorted(qualifying.items())]
+
+
+def _require_dormant_at(query: Query) -> None:
+    """Marts published by an older leadloop lack the column the rule reads: say what fixes it."""
+    columns, _ = query("select * from marts.dim_accounts where 1 = 0")
+    if "dormant_at" not in columns:
+        raise RuntimeError("the published marts have no dim_accounts.dormant_at (published by an older leadloop):"
+                           " run a night (`leadloop night`) to publish this version's marts")
 
 
 def _hit(person: Mapping[str, Any], rule: str, touches: Sequence[LiveTouch]) -> Hit:

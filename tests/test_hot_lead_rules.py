@@ -166,3 +166,14 @@ def test_marts_of_an_older_version_are_named(config):
 
     with pytest.raises(RuntimeError, match="dormant_at"):
         hot_hits([touch("1", NOON, "phone:+8613900000001")], tiny_marts(with_dormant_at=False), config)
+
+
+def test_a_touch_read_again_in_the_look_back_is_handled_once():
+    state = AlertState()
+    early, late = touch("early", NOON - timedelta(minutes=30)), touch("late", NOON)
+    assert [t.key for t in state.unseen([early, late], NOON - timedelta(hours=1))] == ["early", "late"]
+    state = AlertState.from_json(state.to_json())  # through the cursor, as between two ticks
+    assert state.unseen([early, late], NOON - timedelta(hours=1)) == []
+    # A look that no longer reads back to `early` forgets it, and never takes it for new.
+    assert state.unseen([early, late], NOON - timedelta(minutes=10)) == []
+    assert list(state.seen) == ["late"]

@@ -170,11 +170,11 @@ class AlertState:
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
 
-    def unseen(self, touches: Iterable[LiveTouch], now: datetime, lookback: timedelta) -> list[LiveTouch]:
-        """Touches not handled at an earlier look; forgets keys older than the look-back window."""
-        horizon = now - 2 * lookback
-        self.seen = {key: at for key, at in self.seen.items() if datetime.fromisoformat(at) >= horizon}
-        fresh = [touch for touch in touches if touch.key not in self.seen]
+    def unseen(self, touches: Iterable[LiveTouch], read_from: datetime) -> list[LiveTouch]:
+        """Touches not handled at an earlier look. Keys of touches before `read_from`, where this look
+        began reading, are forgotten: no later look reads back that far."""
+        self.seen = {key: at for key, at in self.seen.items() if datetime.fromisoformat(at) >= read_from}
+        fresh = [touch for touch in touches if touch.key not in self.seen and touch.touched_at >= read_from]
         self.seen.update({touch.key: touch.touched_at.isoformat() for touch in fresh})
         return fresh
 

@@ -76,18 +76,22 @@ def look(state: AlertState, now: datetime, robot: WecomRobotWebhook, sources: li
     """One look of the light path: fetch, match, decide, post. Updates `state` in place."""
     config = AlertSettings.from_environment()
     touches: list[LiveTouch] = []
+    read_from = [now]  # the earliest instant this look reads: what is remembered from before it can go
     if "sensors" in sources:
         since = datetime.fromisoformat(state.sensors_since) if state.sensors_since else first_look(now, config.lookback)
-        found, latest = sensors_touches(since - config.lookback)  # late events: re-read the look-back
+        read_from.append(since - config.lookback)  # late events: re-read the look-back
+        found, latest = sensors_touches(read_from[-1])
         touches += found
-        state.sensors_since = max(filter(None, [latest, since])).isoformat()
+        # Never further back than the look-back: a quiet site does not make every look re-read more.
+        state.sensors_since = max(filter(None, [latest, since, now - config.lookback])).isoformat()
     if "wecom" in sources:
-        since_unix = state.wecom_since or int(first_look(now, config.lookback).timestamp())
-        touches += wecom_touches(since_unix - int(config.lookback.total_seconds()))
+        since = datetime.fromtimestamp(state.wecom_since, UTC) if state.wecom_since else first_look(now, config.lookback)
+        read_from.append(since - config.lookback)
+        touches += wecom_touches(int(read_from[-1].timestamp()))
         state.wecom_since = int(now.timestamp())
     # Only touches that can make someone hot are remembered: the cursor stays small on a busy site.
     wanted = [touch for touch in touches if touch.touch_type in config.reengaging_touch_types]
-    fresh = state.unseen(wanted, now, config.lookback)
+    fresh = state.unseen(wanted, min(read_from))
     hits = []
     if fresh:
         with published_reader() as query:

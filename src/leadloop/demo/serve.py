@@ -141,8 +141,10 @@ class DemoSources:
     simulators: dict[str, DemoSimulator] = field(default_factory=dict)
 
     def source_environment(self) -> dict[str, str]:
-        """SOURCES__* settings that point every source at its simulator, and alerts at the receiver."""
-        env = {"LEADLOOP_ALERT_WEBHOOK_URL": self.alert_receiver.webhook_url}
+        """SOURCES__* settings that point every source at its simulator, and alerts (run failures and
+        hot leads alike) at the receiver."""
+        env = {"LEADLOOP_ALERT_WEBHOOK_URL": self.alert_receiver.webhook_url,
+               "LEADLOOP_HOT_LEAD_WEBHOOK_URL": self.alert_receiver.webhook_url}
         for demo_simulator in self.simulators.values():
             env.update(demo_simulator.environment)
         return env

@@ -29,7 +29,9 @@ class WecomRobotWebhook(dg.ConfigurableResource):
         """Send one markdown message to the robot at `url`; `setting` names where the URL came from."""
         response = requests.post(url, json={"msgtype": "markdown", "markdown": {"content": content}},
                                  timeout=self.timeout_seconds)
-        response.raise_for_status()
+        if not response.ok:
+            # Not raise_for_status(): its message carries the URL, and the robot's key is in the URL.
+            raise RuntimeError(f"WeCom robot answered HTTP {response.status_code} {response.reason} (check {setting})")
         answer = response.json()
         if answer.get("errcode", 0) != 0:
             raise RuntimeError(f"WeCom robot refused the alert: {answer} (check {setting})")

@@ -72,10 +72,10 @@ def _env(source: str, values: dict[str, str]) -> dict[str, str]:
     return {f"SOURCES__{source.upper()}__{key.upper()}": str(value) for key, value in values.items()}
 
 
-def _lead_custom_fields(defaults: Mapping[str, str], field: str) -> str:
+def _lead_custom_fields(defaults: Mapping[str, str], field_name: str) -> str:
     """The demo's CUSTOM_FIELDS setting: the source's default lead map plus its 预算范围 field, as a team
     sets it (the setting replaces a resource's map, so the defaults are repeated)."""
-    return json.dumps({"leads": {**defaults, field: custom_fields.MEANING}})
+    return json.dumps({"leads": {**defaults, field_name: custom_fields.MEANING}})
 
 
 def _neocrm(world: World, digital: DigitalWorld) -> DemoSimulator:

@@ -3,24 +3,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import duckdb
 import pytest
 
 from leadloop.demo.digital import simulate_digital
 from leadloop.demo.hot_leads_truth import account_statuses, dormant_comebacks, touch_statuses
-from leadloop.demo.identity_truth import record_truth
+from tests.support.hot_leads import actual_comebacks, expected_comebacks
+from tests.support.hot_leads import hot_touches as mart_hot_touches
 
 pytestmark = pytest.mark.e2e
-
-MART_TOUCHES = """
-    select hot.hot_reason, hot.account_status, touches.source_record_id, touches.touched_at, touches.touch_type,
-        touches.channel, touches.content_id
-    from marts.mart_hot_leads as hot
-    inner join marts.fct_touchpoints as touches
-        on hot.touchpoint_id = touches.touchpoint_id
-"""
 
 
 @pytest.fixture(scope="module")
@@ -38,22 +29,14 @@ def digital(demo_world):
 @pytest.fixture(scope="module")
 def hot_touches(warehouse, demo_world, digital):
     """Every hot row with a touch, as (reason, status, true person, touch key)."""
-    owner = {row.record: row.person_id for row in record_truth(demo_world, digital)}
-    return [(reason, status, owner[record], (owner[record], _ms(at), kind, channel, content))
-            for reason, status, record, at, kind, channel, content in warehouse.execute(MART_TOUCHES).fetchall()]
-
-
-def _ms(moment: datetime) -> int:
-    return int(moment.replace(tzinfo=UTC).timestamp() * 1000)
+    return mart_hot_touches(warehouse, demo_world, digital)
 
 
 def test_dormant_comebacks_equal_the_truth(warehouse, demo_world, digital, hot_touches):
-    truth = dormant_comebacks(demo_world, digital)
-    expected = {(hot.person_id, (hot.person_id, hot.touch.at_ms, hot.touch.touch_type, hot.touch.channel,
-                                 hot.touch.content)) for hot in truth.values()}
+    expected = expected_comebacks(demo_world, digital)
     # The premise: companies came back, through the demo's comeback reads as well as a journey of their own.
     assert len(expected) >= 3 and {key[2] for _, key in expected} >= {"content_read"}
-    actual = [(person, key) for reason, _, person, key in hot_touches if reason == "dormant_account_reengaged"]
+    actual = actual_comebacks(hot_touches)
     assert len(actual) == len(set(actual))
     assert set(actual) == expected
     rows = warehouse.execute("select count(*) from marts.mart_hot_leads"

@@ -99,3 +99,31 @@ def test_no_credential_in_any_warehouse_table(demo_night, demo_secrets):
             if hits:
                 leaking[f"{schema}.{table}"] = hits
     assert len(tables) > 100 and leaking == {}
+
+
+def test_a_robot_that_answers_an_http_error_is_reported_without_its_key():
+    """The robot's key is part of its URL: an HTTP error names the status and the setting, never the URL."""
+    import http.server
+    import threading
+
+    from leadloop.orchestration.alerts import WEBHOOK_ENV, WecomRobotWebhook
+
+    class Refusing(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.send_response(500)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Refusing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    key = "robot-key-0f3c9e1d"
+    try:
+        with pytest.raises(RuntimeError) as refused:
+            WecomRobotWebhook(url=f"http://127.0.0.1:{server.server_port}/cgi-bin/webhook/send?key={key}",
+                              timeout_seconds=5).post_markdown("hello")
+    finally:
+        server.shutdown()
+    assert "HTTP 500" in str(refused.value) and WEBHOOK_ENV in str(refused.value)
+    assert key not in str(refused.value)

@@ -4,11 +4,15 @@ Each subset is served by the demo simulators alone (the others unconfigured, as 
 them) and loaded by the production night (`leadloop night` on the demo's today: yesterday's report
 day) into an empty warehouse. The night succeeds, says which sources are off, and every mart equals
 the demo company's truth restricted to those platforms. The session's own night is the {all} case
-(tests/test_demo_funnel.py and the other mart tests).
+(tests/test_demo_funnel.py and the other mart tests). Issue 12: lead scoring works on whichever CRM is
+configured — every journey scored, sampled scores equal to the Python recomputation, the rules on the demo's
+custom lead field (预算范围, a custom field of both CRMs) firing where the world says, once per journey with
+both CRMs — and hot leads equal the truth restricted to the subset.
 """
 
 from __future__ import annotations
 
+import random
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -20,6 +24,16 @@ import pytest
 
 from leadloop.demo.digital import business_day, simulate_digital
 from tests.support import mart_checks
+from tests.support.crm_keys import lead_key
+from tests.support.hot_leads import actual_comebacks, expected_comebacks, hot_touches
+from tests.support.lead_scoring import (
+    custom_rule_matches,
+    custom_rule_truth,
+    score_differences,
+    scored_days,
+    scoring,
+    unscored_days,
+)
 from tests.support.scope import ALL_SOURCES, Scope, Truth
 
 pytestmark = pytest.mark.e2e
@@ -122,3 +136,42 @@ def test_fct_touchpoints_equals_the_truth(subset_night, con):
 def test_dim_customers_and_dim_accounts_equal_the_truth(subset_night, con):
     assert mart_checks.customer_differences(con, subset_night.truth) == []
     assert mart_checks.account_differences(con, subset_night.truth) == []
+
+
+def test_every_journey_is_scored_and_sampled_scores_equal_the_recomputation(subset_night, con):
+    """Issue 12: scoring reads the CRM layer, so it works on whichever CRM is configured."""
+    spans = scored_days(con)
+    assert set(spans) == {lead_key(subset_night.truth.scope.naming_crm, j["lead_id"])
+                          for j in subset_night.truth.journeys}
+    assert unscored_days(con, spans) == {}
+    inputs = scoring(con)
+    later_sets = [start for start, _ in inputs.rule_sets][1:]
+    budgeted = sorted(j for j in spans if inputs.attributes[j].get("custom.budget_range"))
+    sample = random.Random(12).sample(sorted(spans), 8) + budgeted[-4:]
+    days = {j: {spans[j][0], spans[j][1], *later_sets} for j in sample}
+    differences, seen = score_differences(con, inputs, days)
+    assert differences == []
+    assert len(seen) >= 20 and any("预算" in (row["top_reasons"] or "") for row in seen)
+
+
+def test_the_custom_field_rule_fires_once_per_journey_where_the_truth_says(subset_night, con):
+    """The demo's 预算范围 reaches the fit rules from either CRM; with both, a journey counts it once (its
+    twin lead in the other CRM adds nothing)."""
+    truth = subset_night.truth
+    journeys = {lead_key(truth.scope.naming_crm, j["lead_id"]) for j in truth.journeys}
+    expected = custom_rule_truth(truth.world, truth.scope.naming_crm, journeys)
+    assert len({j for j, _, _ in expected}) > 100
+    assert custom_rule_matches(con) == expected
+    loaded = {crm for (crm,) in con.execute(
+        "select distinct crm from intermediate.int_crm__custom_field_values").fetchall()}
+    assert loaded == set(truth.scope.crms)  # each configured CRM's field is read, from its own setting
+
+
+def test_hot_leads_equal_the_truth_of_the_subset(subset_night, con):
+    truth = subset_night.truth
+    expected = expected_comebacks(truth.world, truth.digital, truth.scope.sources)
+    actual = actual_comebacks(hot_touches(con, truth.world, truth.digital))
+    assert len(actual) == len(set(actual))
+    assert set(actual) == expected
+    if {"sensors", "wecom"} & truth.scope.sources:
+        assert expected  # the premise: companies came back through the web or WeCom

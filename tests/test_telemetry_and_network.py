@@ -96,3 +96,13 @@ def test_a_leadloop_night_phones_nobody(tmp_path):
     leadloop = Path(sys.executable).with_name("leadloop")
     attempts = _run_guarded([str(leadloop), "demo", "--sources", "wecom"], tmp_path, tmp_path)
     assert attempts == []
+
+
+@pytest.mark.e2e
+def test_the_metric_layer_phones_nobody(tmp_path):
+    """`leadloop metrics` (MetricFlow reading the metrics and compiling a query) from another folder.
+    MetricFlow's own CLI, `mf`, asks PyPI for a newer release: leadloop never runs it."""
+    leadloop = Path(sys.executable).with_name("leadloop")
+    attempts = _run_guarded([str(leadloop), "metrics", "query", "win_rate", "--by", "metric_time__month", "--sql"],
+                            tmp_path, tmp_path)
+    assert attempts == []

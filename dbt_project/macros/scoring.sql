@@ -141,3 +141,15 @@
     {{ return(value) }}
 {%- endmacro %}
 
+
+{# What a fit rule may look at (seed scoring_fit_rules.attribute_name): the attributes
+   int_journey_attributes_collected collects, custom.<name> for each custom CRM field of var crm_custom_fields. #}
+{% macro fit_rule_attribute_names() -%}
+    {%- set names = ['industry', 'employee_count', 'province', 'job_title', 'company_name', 'email_domain'] -%}
+    {%- for object in crm_custom_field_objects() -%}
+        {%- for name in crm_custom_fields(object) if ('custom.' ~ name) not in names -%}
+            {%- do names.append('custom.' ~ name) -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {{ return(names) }}
+{%- endmacro %}

@@ -244,6 +244,54 @@ def command_cockpit(args: argparse.Namespace) -> int:
     return serve_cockpit(path, args.host, args.port)
 
 
+def _cell(value: object) -> str:
+    """A metric answer's value as text: months as YYYY-MM-DD, empty for none."""
+    if value is None:
+        return ""
+    if hasattr(value, "strftime"):
+        return value.strftime("%Y-%m-%d")
+    return str(value)
+
+
+def command_metrics(args: argparse.Namespace) -> int:
+    """List the metrics, or answer a metric query on the published marts (the metric layer)."""
+    import csv
+
+    from metricflow_semantics.errors.error_classes import MetricFlowException
+
+    from leadloop import metrics
+
+    if args.action == "list":
+        for metric in metrics.list_metrics():
+            print(f"{metric.name}  ({metric.type}) {metric.label}: {metric.description}")
+            print(f"    by: {', '.join(metric.dimensions)}")
+        return 0
+    if not args.metrics:
+        print("leadloop metrics query: name at least one metric (`leadloop metrics list` lists them)", file=sys.stderr)
+        return 2
+    try:
+        if args.sql:
+            print(metrics.compile_sql(args.metrics, args.by, args.where))
+            return 0
+        result = metrics.query(args.metrics, args.by, args.where)
+    except FileNotFoundError as error:
+        print(f"leadloop metrics: {error}", file=sys.stderr)
+        return 2
+    except MetricFlowException as error:  # it names the unknown metric or dimension, and the closest known ones
+        print(f"leadloop metrics: {error}", file=sys.stderr)
+        return 2
+    rows = [[_cell(v) for v in row] for row in result.rows]
+    if args.csv:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(result.columns)
+        writer.writerows(rows)
+        return 0
+    widths = [max(len(c), *(len(r[i]) for r in rows)) if rows else len(c) for i, c in enumerate(result.columns)]
+    for line in [result.columns, *rows]:
+        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `leadloop` command."""
     parser = argparse.ArgumentParser(prog="leadloop", description=__doc__)
@@ -275,17 +323,29 @@ def main(argv: list[str] | None = None) -> int:
     cockpit.add_argument("--port", type=int, default=8050)
     cockpit.add_argument("--build", action="store_true",
                          help="build the page from the published marts first (instead of the night's page)")
+    metric = commands.add_parser("metrics", help="the metric layer: `list` the metrics, or `query` them by name on"
+                                                 " the published marts")
+    metric.add_argument("action", choices=["list", "query"])
+    metric.add_argument("metrics", nargs="*", help="metric names, e.g. north_star_lead_to_opportunity_rate_cohort")
+    metric.add_argument("--by", action="append", default=[],
+                        help="group by (repeatable): metric_time__month, funnel__channel, funnel__campaign,"
+                             " funnel__keyword, funnel__region, funnel__industry, deal__sourced_by, account__industry, …")
+    metric.add_argument("--where", action="append", default=[],
+                        help="filter (repeatable), e.g. \"{{ Dimension('funnel__channel') }} = 'paid_search'\"")
+    metric.add_argument("--csv", action="store_true", help="CSV instead of aligned columns")
+    metric.add_argument("--sql", action="store_true", help="print the SQL the layer runs instead of running it")
     args = parser.parse_args(argv)
     settings.apply_environment()  # the entry point's defaults: telemetry off, DAGSTER_HOME, paths
-    if args.command in ("demo", "night", "prepare"):
+    if args.command in ("demo", "night", "prepare", "metrics"):
         from leadloop.orchestration.dbt_project import prepare_manifest
 
-        prepare_manifest()  # the Dagster definitions read it; dagster dev (leadloop ui) prepares its own
+        # The Dagster definitions and the metric layer read it; dagster dev (leadloop ui) prepares its own.
+        prepare_manifest()
     if args.command == "prepare":
         return 0
     handlers = {"demo": command_demo, "night": command_night, "sources": command_sources,
                 "doctor": command_doctor, "serve-demo": command_serve_demo, "ui": command_ui,
-                "bi-role": command_bi_role, "cockpit": command_cockpit}
+                "bi-role": command_bi_role, "cockpit": command_cockpit, "metrics": command_metrics}
     return handlers[args.command](args)
 
 

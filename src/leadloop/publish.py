@@ -17,7 +17,8 @@ A night that fails before this step leaves yesterday's published marts as they w
 from __future__ import annotations
 
 import os
-from contextlib import closing
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -271,6 +272,14 @@ def query_published(*statements: str) -> list[tuple[list[str], list[tuple]]]:
     connection (one night): the published DuckDB file opened read-only (never the night's file), or
     PostgreSQL, whose `marts` is the published schema. Display names are in schema `labels` of the
     DuckDB file, `seeds` on PostgreSQL (`labels_schema()`)."""
+    with published_reader() as query:
+        return [query(sql) for sql in statements]
+
+
+@contextmanager
+def published_reader() -> Iterator[Callable[[str], tuple[list[str], list[tuple]]]]:
+    """A query function (SQL → column names, rows) on one read-only connection to the published marts,
+    so several queries see one night: the published DuckDB file (never the night's file), or PostgreSQL."""
     if settings.warehouse_kind() == "duckdb":
         import duckdb
 
@@ -285,13 +294,14 @@ def query_published(*statements: str) -> list[tuple[list[str], list[tuple]]]:
         from leadloop.warehouse import postgres_dsn
 
         connect = partial(psycopg2.connect, postgres_dsn())
-    results = []
     with closing(connect()) as connection:
         cursor = connection.cursor()
-        for sql in statements:
+
+        def query(sql: str) -> tuple[list[str], list[tuple]]:
             cursor.execute(sql)
-            results.append(([d[0] for d in cursor.description], cursor.fetchall()))
-    return results
+            return [d[0] for d in cursor.description], cursor.fetchall()
+
+        yield query
 
 
 def labels_schema() -> str:

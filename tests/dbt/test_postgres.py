@@ -198,12 +198,14 @@ def _mart_differences(duckdb_path, server) -> dict:
 
 def test_the_docs_site_and_the_analyst_guide_work_on_postgres(postgres_night, demo_night, tmp_path):
     """Issue 14 (for analysts and BI) on PostgreSQL: the night's docs step writes its offline page with the
-    catalog read from the server, and every query of README's analyst guide answers as on DuckDB."""
+    catalog read from the server, and every query of README's analyst guide answers as on DuckDB (its
+    metric questions through the metric layer's SQL for PostgreSQL, on the published schema)."""
     import duckdb
 
+    from leadloop import metrics
     from leadloop.orchestration.dbt_project import dbt_cli_resource, leadloop_dbt_project
     from leadloop.orchestration.docs import generate_docs, remote_references
-    from tests.test_analyst_guide import guide_queries
+    from tests.test_analyst_guide import guide_metric_queries, guide_queries, metric_query_parts
 
     server, _ = postgres_night
     with pytest.MonkeyPatch.context() as env:
@@ -217,12 +219,20 @@ def test_the_docs_site_and_the_analyst_guide_work_on_postgres(postgres_night, de
     catalogued = re.search(r'"model\.leadloop\.mart_funnel": \{"metadata": \{[^}]*"schema": "(\w+)"', html)
     assert catalogued and catalogued.group(1) == project_var("postgres_marts_build_schema")
 
-    queries = guide_queries()
-    assert len(queries) == 10
+    queries, metric_queries = guide_queries(), guide_metric_queries()
+    assert len(queries) + len(metric_queries) == 10
+    # The metric layer writes each metric question's SQL for PostgreSQL too (its published `marts`).
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("LEADLOOP_WAREHOUSE", "postgres")
+        on_server = {number: metrics.compile_sql(*metric_query_parts(arguments))
+                     for number, arguments in metric_queries.items()}
+    on_file = {number: metrics.compile_sql(*metric_query_parts(arguments))
+               for number, arguments in metric_queries.items()}
     with duckdb.connect(str(settings.published_marts_path()), read_only=True) as duck, \
             _connect(server) as pg, pg.cursor() as cursor:
-        for number, sql in queries.items():
-            cursor.execute(sql)
+        for number, sql in [*queries.items(), *((n, (on_server[n], on_file[n])) for n in metric_queries)]:
+            postgres_sql, duckdb_sql = sql if isinstance(sql, tuple) else (sql, sql)
+            cursor.execute(postgres_sql)
             on_postgres = [tuple(_comparable(v) for v in row) for row in cursor.fetchall()]
-            on_duckdb = [tuple(_comparable(v) for v in row) for row in duck.execute(sql).fetchall()]
+            on_duckdb = [tuple(_comparable(v) for v in row) for row in duck.execute(duckdb_sql).fetchall()]
             assert on_postgres and on_postgres == on_duckdb, number

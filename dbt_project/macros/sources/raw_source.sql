@@ -9,14 +9,21 @@
 
     So every staging model builds from whatever sources a team has, and marts build from that.
     `source()` is always called, so dbt (and Dagster's lineage) knows the dependency.
+
+    `extra_text_columns`: columns the yml does not declare but a setting may load (a CRM's custom
+    fields, var crm_custom_fields), selected the same way as text.
 #}
-{% macro raw_source(source_name, table_name) -%}
+{% macro raw_source(source_name, table_name, extra_text_columns=[]) -%}
     {%- set relation = source(source_name, table_name) -%}
     {#- parsing, or a dbt unit test (whose fixture stands in for the table): read it as it is -#}
     {%- if not execute or model.resource_type == 'unit_test' -%}
         select * from {{ relation }}
     {%- else -%}
         {%- set declared = raw_source_columns(source_name, table_name) -%}
+        {%- set declared_names = declared | map(attribute=0) | list -%}
+        {%- for name in extra_text_columns if name | lower not in declared_names -%}
+            {%- do declared.append((name | lower, dbt.type_string())) -%}
+        {%- endfor -%}
         {%- set loaded = load_relation(relation) -%}
         {%- set present = [] -%}
         {%- if loaded is not none -%}

@@ -1,9 +1,12 @@
-"""The cockpit: one self-contained HTML page of the CEO's charts, built from the published marts.
+"""The cockpit: one self-contained HTML page of the CEO's charts, built from the metric layer.
 
-Every number on the page comes from `cockpit_data()`, which reads the published marts (what BI
-reads, one whole night) and nothing else; the page embeds that data as one JSON block and draws it
-with Apache ECharts, inlined from `vendor/` with the page's own script, so it opens with no network.
-Filters (months, channel) and the Chinese / English switch work in the browser on the embedded data.
+Every number on the page is a metric (leadloop.metrics: defined once in dbt_project/models/marts/
+metrics/, queried by name on the published marts), so the page and an analyst's metric query cannot
+disagree; display names come from the label seeds published beside the marts. The page embeds the
+metric answers as one JSON block and draws them with Apache ECharts, inlined from `vendor/` with the
+page's own script, so it opens with no network. Filters (months, channel) and the Chinese / English
+switch work in the browser on the embedded answers: a rate over several months or channels is its
+numerator's sum over its denominator's sum, the ratio definition the block carries from the layer.
 The night builds it after publishing (orchestration/cockpit.py); `leadloop cockpit` serves it.
 """
 
@@ -17,8 +20,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from leadloop import settings
-from leadloop.publish import MARTS_SCHEMA, PUBLICATION_SCHEMA, labels_schema, query_published
+from leadloop import metrics, settings
+from leadloop.publish import PUBLICATION_SCHEMA, labels_schema, query_published
 
 HERE = Path(__file__).resolve().parent
 ECHARTS_JS = HERE / "vendor" / "echarts.min.js"
@@ -26,34 +29,33 @@ ECHARTS_JS = HERE / "vendor" / "echarts.min.js"
 ECHARTS_VERSION = "6.1.0"
 ECHARTS_SHA256 = "b66b25aeb4df84e33199dc21694014d336d222cbd9deb0e5a7c14bd6aa0d0fd0"
 
-# What the page embeds, mart by mart: the query and why it has that shape. mart_funnel's grain
-# (month x channel x campaign x keyword x region x industry) is summed to month x channel, the
-# grain the page filters on; its rates are recomputed from the sums. Every other mart is embedded whole.
-MART_QUERIES: dict[str, str] = {
-    "mart_exec_cockpit": f"select * from {MARTS_SCHEMA}.mart_exec_cockpit order by report_month",
-    "mart_funnel": (
-        "select lead_cohort_month, channel, sum(leads) as leads, sum(mqls) as mqls, sum(sqls) as sqls,"
-        " sum(opportunities) as opportunities, sum(pocs) as pocs, sum(wins) as wins, sum(losses) as losses,"
-        " sum(spend) as spend, sum(lead_won_revenue) as lead_won_revenue"
-        f" from {MARTS_SCHEMA}.mart_funnel group by lead_cohort_month, channel order by lead_cohort_month, channel"),
-    "mart_revenue_by_source": (
-        "select won_month, sourced_by, deal_type, won_deals, won_revenue, marketing_influenced_deals"
-        f" from {MARTS_SCHEMA}.mart_revenue_by_source order by won_month, sourced_by, deal_type"),
-    "mart_channel_roi": (
-        "select report_month, channel, spend, leads, mqls, opportunities, wins, lead_won_revenue"
-        f" from {MARTS_SCHEMA}.mart_channel_roi order by report_month, channel"),
-    "mart_poc_analysis": (
-        "select poc_started_month, industry, poc_outcome, lost_reason, poc_deals, poc_deals_ended,"
-        f" median_poc_days, won_revenue from {MARTS_SCHEMA}.mart_poc_analysis"
-        " order by poc_started_month, industry, poc_outcome, lost_reason"),
-    "mart_sales_cycle": (
-        "select closed_month, outcome, sourced_by, deals, median_days_to_close, min_days_to_close,"
-        f" max_days_to_close from {MARTS_SCHEMA}.mart_sales_cycle order by closed_month, outcome, sourced_by"),
-    "mart_content_performance": (
-        "select material_id, title, content_type, author, department, published_on, reads, readers,"
-        " registrations, mqls, sqls, opportunities, wins, lead_won_revenue"
-        f" from {MARTS_SCHEMA}.mart_content_performance order by lead_won_revenue desc, material_id"),
+# The funnel's stages in order, each with its cohort count metric, its conversion from the stage before
+# and its cost per stage (ratio metrics the page sums over the months and channel picked).
+FUNNEL_STAGES = [
+    {"stage": "lead", "count": "leads", "conversion": None, "cost": "cost_per_lead"},
+    {"stage": "mql", "count": "cohort_mqls", "conversion": "lead_to_mql_rate_cohort", "cost": "cost_per_mql_cohort"},
+    {"stage": "sql", "count": "cohort_sqls", "conversion": "mql_to_sql_rate_cohort", "cost": "cost_per_sql_cohort"},
+    {"stage": "opportunity", "count": "cohort_opportunities", "conversion": "sql_to_opportunity_rate_cohort",
+     "cost": "cost_per_opportunity_cohort"},
+    {"stage": "poc", "count": "cohort_pocs", "conversion": "opportunity_to_poc_rate_cohort",
+     "cost": "cost_per_poc_cohort"},
+    {"stage": "won", "count": "cohort_wins", "conversion": "poc_to_won_rate_cohort", "cost": "cost_per_win_cohort"},
+]
+NORTH_STAR = "north_star_lead_to_opportunity_rate_cohort"
+# What the page embeds: metric queries by name, (metrics, group by). Ratio metrics the page shows over
+# a range come with their numerator and denominator, which it sums.
+METRIC_QUERIES: dict[str, tuple[list[str], list[str]]] = {
+    "months": (["won_revenue", "won_deals", "lead_won_revenue", "ad_spend", "leads", "cohort_opportunities",
+                "opportunities_opened", NORTH_STAR, "lead_to_opportunity_rate_period"], ["metric_time__month"]),
+    "funnel": ([*[s["count"] for s in FUNNEL_STAGES], "ad_spend", "cohort_lead_won_revenue", "cohort_lead_net_return",
+                NORTH_STAR, "lead_roi_cohort"], ["metric_time__month", "funnel__channel"]),
+    "revenue_by_source": (["won_revenue"], ["metric_time__month", "deal__sourced_by"]),
+    "pocs": (["poc_deals"], ["metric_time__month", "poc__industry", "poc__outcome", "poc__lost_reason"]),
+    "sales_cycle": (["closed_deals", "median_sales_cycle_days"],
+                    ["metric_time__month", "deal__outcome", "deal__sourced_by"]),
+    "content": (["content_registrations", "content_lead_won_revenue"], ["material", "material__title"]),
 }
+RANGE_RATIOS = [*(s[k] for s in FUNNEL_STAGES for k in ("conversion", "cost") if s[k]), NORTH_STAR, "lead_roi_cohort"]
 
 
 def _label_queries() -> dict[str, str]:
@@ -79,19 +81,28 @@ def _table(columns: list[str], rows: list[tuple]) -> dict[str, list]:
     return {"columns": columns, "rows": [[_json_value(v) for v in row] for row in rows]}
 
 
+def metric_sql() -> dict[str, str]:
+    """The SQL the metric layer compiles for each of the page's metric queries (and nothing else
+    reads the marts for the page)."""
+    return {name: metrics.compile_sql(names, group_by) for name, (names, group_by) in METRIC_QUERIES.items()}
+
+
 def cockpit_data() -> dict[str, Any]:
-    """Everything the page shows: the published night, the display names and the marts' rows, read
-    in one connection, so all of it is one night's."""
-    labels, marts = _label_queries(), MART_QUERIES
+    """Everything the page shows: the published night, the display names and the metric answers,
+    read in one connection, so all of it is one night's."""
+    labels, answers = _label_queries(), metric_sql()
     night, *tables = query_published(f"select run_id, published_at from {PUBLICATION_SCHEMA}.night",
-                                     *labels.values(), *marts.values())
+                                     *labels.values(), *answers.values())
     run_id, published_at = night[1][0] if night[1] else (None, None)
+    ratios = metrics.ratio_definitions()
     return {
         "run_id": run_id,
         "published_at": _json_value(published_at),
         "currency": "CNY",
         "labels": {name: _table(*table) for name, table in zip(labels, tables[:len(labels)], strict=True)},
-        "marts": {name: _table(*table) for name, table in zip(marts, tables[len(labels):], strict=True)},
+        "metrics": {name: _table(*table) for name, table in zip(answers, tables[len(labels):], strict=True)},
+        "funnel_stages": FUNNEL_STAGES,
+        "ratios": {name: list(ratios[name]) for name in RANGE_RATIOS},
     }
 
 
@@ -127,7 +138,7 @@ def render_page(data: dict[str, Any]) -> str:
 
 
 def build_cockpit(path: Path | None = None) -> Path:
-    """Write the page from the published marts; it replaces the previous one in one rename."""
+    """Write the page from the metric layer; it replaces the previous one in one rename."""
     target = path or settings.cockpit_path()
     target.parent.mkdir(parents=True, exist_ok=True)
     page = render_page(cockpit_data() | {"built_at": datetime.now(UTC).isoformat()})

@@ -35,12 +35,15 @@ def won_at(opportunity: Opportunity) -> int | None:
 class AccountHistory:
     """Every company's purchases and deals, to say what it was at any instant."""
 
-    def __init__(self, world: World) -> None:
+    def __init__(self, world: World, payments: bool = True) -> None:
+        """`payments`: whether the CRM records payments (销售易 does; Salesforce has no payments object, so a
+        team on Salesforce alone sees deals won only)."""
         self.purchases: dict[int, list[int]] = defaultdict(list)
         self.deals: dict[int, list[Opportunity]] = defaultdict(list)
         for opportunity in world.opportunities:
             self.deals[opportunity.account_id].append(opportunity)
-            self.purchases[opportunity.account_id] += [at for at, _ in opportunity.payments]
+            if payments:
+                self.purchases[opportunity.account_id] += [at for at, _ in opportunity.payments]
             if (won := won_at(opportunity)) is not None:
                 self.purchases[opportunity.account_id].append(won)
 

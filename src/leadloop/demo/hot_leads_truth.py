@@ -3,11 +3,13 @@
 Read from the world and its digital traces alone (`touch_truth`, `dormancy`), never from the warehouse: a
 person of a company is hot from their first re-engaging touch (a visit, an ad click, a form, a content
 read, a webinar, a WeCom add) made while the company was dormant, unless the company opened a deal after
-that touch (sales has picked it up).
+that touch (sales has picked it up). With `sources`, as a team with only those platforms sees it: their
+touches only, and payments only where 销售易 (the CRM that records them) is among them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from leadloop.demo.digital import DigitalWorld
@@ -33,22 +35,28 @@ def person_accounts(world: World) -> dict[str, int]:
     return {person.person_id: account.account_id for account in world.accounts for person in account.committee}
 
 
-def touch_statuses(world: World, digital: DigitalWorld,
-                   months: int = DORMANT_AFTER_MONTHS) -> list[tuple[Touch, int, str]]:
+def _history(world: World, sources: Collection[str] | None) -> AccountHistory:
+    """The companies' purchases as the configured CRMs record them (payments only in 销售易)."""
+    return AccountHistory(world, payments=sources is None or "neocrm" in sources)
+
+
+def touch_statuses(world: World, digital: DigitalWorld, months: int = DORMANT_AFTER_MONTHS,
+                   sources: Collection[str] | None = None) -> list[tuple[Touch, int, str]]:
     """Every re-engaging touch of a person of a company, with the company and what it was at the touch."""
-    history = AccountHistory(world)
+    history = _history(world, sources)
     accounts = person_accounts(world)
     return [(touch, accounts[touch.person_id], history.status_at(accounts[touch.person_id], touch.at_ms, months))
-            for touch in touches_truth(world, digital)
+            for touch in touches_truth(world, digital, sources=sources)
             if touch.touch_type in REENGAGING_TOUCHES and touch.person_id in accounts]
 
 
-def dormant_comebacks(world: World, digital: DigitalWorld,
-                      months: int = DORMANT_AFTER_MONTHS) -> dict[str, HotComeback]:
+def dormant_comebacks(world: World, digital: DigitalWorld, months: int = DORMANT_AFTER_MONTHS,
+                      sources: Collection[str] | None = None) -> dict[str, HotComeback]:
     """person id → why they are hot for dormant_account_reengaged (the first qualifying touch)."""
-    history = AccountHistory(world)
+    history = _history(world, sources)
     hot: dict[str, HotComeback] = {}
-    for touch, account_id, status in sorted(touch_statuses(world, digital, months), key=lambda t: t[0].at_ms):
+    for touch, account_id, status in sorted(touch_statuses(world, digital, months, sources),
+                                            key=lambda t: t[0].at_ms):
         last_opened = history.last_opened_ms(account_id)
         if status != "dormant" or (last_opened is not None and last_opened >= touch.at_ms):
             continue

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from leadloop.demo import catalog
+from leadloop.demo import catalog, custom_fields
 from leadloop.demo.identity import phone_as_typed
 from leadloop.demo.model import DAY_MS, ID_BASE, Journey, Opportunity, World, to_ms
 
@@ -85,7 +85,7 @@ def _lead(journey: Journey, now: int) -> Record | None:
         "opportunityId": opportunity.opportunity_id if linked else None,
         "customItem201__c": utm["utmSource"], "customItem202__c": utm["utmMedium"],
         "customItem203__c": utm["utmCampaign"], "customItem204__c": utm["utmTerm"],
-        "customItem205__c": utm["utmContent"],
+        "customItem205__c": utm["utmContent"], custom_fields.NEOCRM_FIELD: custom_fields.budget_range(journey),
         "createdAt": journey.created_at, "updatedAt": max(changes),
     }
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from leadloop.demo import catalog
+from leadloop.demo import catalog, custom_fields
 from leadloop.demo.digital import DigitalWorld
 from leadloop.demo.identity import phone_as_typed
 from leadloop.demo.model import (
@@ -313,7 +313,7 @@ def _lead_fields(journey: Journey) -> Record:
             "OwnerId": user_id(journey.owner_id),
             "UTM_Source__c": utm["utmSource"], "UTM_Medium__c": utm["utmMedium"],
             "UTM_Campaign__c": utm["utmCampaign"], "UTM_Term__c": utm["utmTerm"],
-            "UTM_Content__c": utm["utmContent"]}
+            "UTM_Content__c": utm["utmContent"], custom_fields.SALESFORCE_FIELD: custom_fields.budget_range(journey)}
 
 
 def _lead(journey: Journey, now: int) -> Record | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,6 +17,7 @@ from datetime import datetime
 from leadloop import settings
 from leadloop.demo import (
     baidu_sem_records,
+    custom_fields,
     neocrm_records,
     oceanengine_records,
     salesforce_records,
@@ -36,6 +37,8 @@ from leadloop.demo.simulators.wecom import WecomSimulator
 from leadloop.demo.simulators.wecom_robot import WecomRobotReceiver
 from leadloop.demo.truth import write_truth
 from leadloop.demo.world import simulate
+from leadloop.extract.neocrm import settings as neocrm_settings
+from leadloop.extract.salesforce import settings as salesforce_settings
 
 # The simulators' own credentials: demo-only values, never real secrets.
 DEMO_NEOCRM_CREDENTIALS = {
@@ -69,9 +72,17 @@ def _env(source: str, values: dict[str, str]) -> dict[str, str]:
     return {f"SOURCES__{source.upper()}__{key.upper()}": str(value) for key, value in values.items()}
 
 
+def _lead_custom_fields(defaults: Mapping[str, str], field_name: str) -> str:
+    """The demo's CUSTOM_FIELDS setting: the source's default lead map plus its 预算范围 field, as a team
+    sets it (the setting replaces a resource's map, so the defaults are repeated)."""
+    return json.dumps({"leads": {**defaults, field_name: custom_fields.MEANING}})
+
+
 def _neocrm(world: World, digital: DigitalWorld) -> DemoSimulator:
     sim = NeocrmSimulator(neocrm_records.render(world), **DEMO_NEOCRM_CREDENTIALS).start()
     env = _env("neocrm", {"base_url": sim.base_url, "token_url": f"{sim.base_url}/auc/oauth2/token",
+                          "custom_fields": _lead_custom_fields(
+                              neocrm_settings.OBJECTS_BY_RESOURCE["leads"].custom_fields, custom_fields.NEOCRM_FIELD),
                           **DEMO_NEOCRM_CREDENTIALS})
     return DemoSimulator(sim, env, lambda w, d, now: sim.set_records(neocrm_records.render(w, now)))
 
@@ -109,6 +120,9 @@ def _salesforce(world: World, digital: DigitalWorld) -> DemoSimulator:
     sim = SalesforceSimulator(salesforce_records.render(world, digital, shape=shape), shape=shape,
                               **credentials).start()
     env = _env("salesforce", {"login_url": sim.login_url, "security_token": DEMO_SALESFORCE_SECURITY_TOKEN,
+                              "custom_fields": _lead_custom_fields(
+                                  salesforce_settings.OBJECTS_BY_RESOURCE["leads"].custom_fields,
+                                  custom_fields.SALESFORCE_FIELD),
                               **DEMO_SALESFORCE_CREDENTIALS})
     return DemoSimulator(sim, env, lambda w, d, now: sim.set_records(
         salesforce_records.render(w, d, now, shape=shape), shape))
@@ -141,8 +155,10 @@ class DemoSources:
     simulators: dict[str, DemoSimulator] = field(default_factory=dict)
 
     def source_environment(self) -> dict[str, str]:
-        """SOURCES__* settings that point every source at its simulator, and alerts at the receiver."""
-        env = {"LEADLOOP_ALERT_WEBHOOK_URL": self.alert_receiver.webhook_url}
+        """SOURCES__* settings that point every source at its simulator, and alerts (run failures and
+        hot leads alike) at the receiver."""
+        env = {"LEADLOOP_ALERT_WEBHOOK_URL": self.alert_receiver.webhook_url,
+               "LEADLOOP_HOT_LEAD_WEBHOOK_URL": self.alert_receiver.webhook_url}
         for demo_simulator in self.simulators.values():
             env.update(demo_simulator.environment)
         return env

@@ -22,13 +22,19 @@ class WecomRobotWebhook(dg.ConfigurableResource):
         url = self.url or os.environ.get(WEBHOOK_ENV, "")
         if not url:
             return False
+        self.post_markdown_to(url, content, setting=WEBHOOK_ENV)
+        return True
+
+    def post_markdown_to(self, url: str, content: str, setting: str) -> None:
+        """Send one markdown message to the robot at `url`; `setting` names where the URL came from."""
         response = requests.post(url, json={"msgtype": "markdown", "markdown": {"content": content}},
                                  timeout=self.timeout_seconds)
-        response.raise_for_status()
+        if not response.ok:
+            # Not raise_for_status(): its message carries the URL, and the robot's key is in the URL.
+            raise RuntimeError(f"WeCom robot answered HTTP {response.status_code} {response.reason} (check {setting})")
         answer = response.json()
         if answer.get("errcode", 0) != 0:
-            raise RuntimeError(f"WeCom robot refused the alert: {answer} (check {WEBHOOK_ENV})")
-        return True
+            raise RuntimeError(f"WeCom robot refused the alert: {answer} (check {setting})")
 
 
 def failed_checks(instance: dg.DagsterInstance, run_id: str) -> list[str]:

@@ -1,4 +1,4 @@
-"""The cockpit page asset: built from the published marts, right after they are published."""
+"""The cockpit page asset: built from the metric layer on the published marts, right after they are published."""
 # No `from __future__ import annotations`: Dagster reads the `context` annotation at runtime.
 
 import time
@@ -21,11 +21,12 @@ COCKPIT_KEY = dg.AssetKey(["published", "cockpit"])
     retry_policy=NO_RETRY,
     description="The CEO's cockpit: one self-contained HTML page (LEADLOOP_COCKPIT_PATH, default "
     "cockpit/index.html beside the published marts file) charting the north-star cohort rate, the funnel, "
-    "revenue by source, channel ROI, POC outcomes, the sales cycle and top content from the published marts, "
+    "revenue by source, channel ROI, POC outcomes, the sales cycle and top content, every figure a metric of the "
+    "metric layer (leadloop.metrics) queried on the published marts, "
     f"with Apache ECharts {ECHARTS_VERSION} inline so it opens with no network; `leadloop cockpit` serves it.",
 )
 def cockpit_page_asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    """Read the published marts and write the page."""
+    """Query the metrics on the published marts and write the page."""
     started = time.monotonic()
     path = build_cockpit(settings.cockpit_path())
     seconds = round(time.monotonic() - started, 3)

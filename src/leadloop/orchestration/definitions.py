@@ -1,6 +1,6 @@
 """The single Dagster entry point: raw-table, dbt and Python mart assets, the published marts, the
-cockpit page and the docs site, quality checks, the nightly job, its schedule, the alert sensors and the sweep that fails
-runs whose worker process is gone.
+cockpit page and the docs site, quality checks, the nightly job, its schedule, the alert sensors, the hot-lead
+alerts between nights and the sweep that fails runs whose worker process is gone.
 
 Importing it changes nothing around it: no environment variable is set and no process started
 (tests/test_layers.py). The dbt manifest it reads is prepared beforehand — by `dagster dev`
@@ -17,6 +17,7 @@ from leadloop.orchestration.cockpit import cockpit_page_asset
 from leadloop.orchestration.dbt import dbt_resource, leadloop_dbt_assets
 from leadloop.orchestration.docs import docs_site_asset
 from leadloop.orchestration.extract import EXTRACT_ASSETS
+from leadloop.orchestration.hot_lead_sensor import hot_lead_alerts_sensor
 from leadloop.orchestration.identity import identifier_observations
 from leadloop.orchestration.jobs import nightly_refresh, nightly_refresh_schedule
 from leadloop.orchestration.lead_score_model import lead_score_models
@@ -34,7 +35,7 @@ defs = dg.Definitions(
     asset_checks=mart_checks(read_table),  # raw tables are audited inside their load step
     jobs=[nightly_refresh],
     schedules=[nightly_refresh_schedule],
-    sensors=[*ALERT_SENSORS, fail_runs_of_lost_workers_sensor],
+    sensors=[*ALERT_SENSORS, fail_runs_of_lost_workers_sensor, hot_lead_alerts_sensor],
     resources={"dlt": DagsterDltResource(), "dbt": dbt_resource(), "wecom_robot": wecom_robot_resource()},
     executor=EXECUTOR,
 )

@@ -21,6 +21,7 @@ unioned as (
         employee_count,
         {{ dbt.cast('owner_user_id', dbt.type_string()) }} as owner_user_id,
         unified_social_credit_code,
+        {{- crm_custom_field_passthrough('accounts') }}
         created_at,
         updated_at
     from neocrm_accounts
@@ -38,6 +39,7 @@ unioned as (
         employee_count,
         owner_user_id,
         cast(null as {{ dbt.type_string() }}) as unified_social_credit_code,
+        {{- crm_custom_field_passthrough('accounts') }}
         created_at,
         updated_at
     from salesforce_accounts

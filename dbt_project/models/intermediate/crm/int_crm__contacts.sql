@@ -16,6 +16,7 @@ unioned as (
         {{ record_node('neocrm_account', 'account_id') }} as account_record_id,
         contact_name,
         job_title,
+        {{- crm_custom_field_passthrough('contacts') }}
         created_at,
         updated_at
     from neocrm_contacts
@@ -29,6 +30,7 @@ unioned as (
         {{ record_node('salesforce_account', 'account_id') }} as account_record_id,
         contact_name,
         job_title,
+        {{- crm_custom_field_passthrough('contacts') }}
         created_at,
         updated_at
     from salesforce_contacts

@@ -1,6 +1,7 @@
 -- Every lead of every CRM on one vocabulary (销售易 and Salesforce), one row per CRM lead, tagged
 -- with its CRM. Keys are the identity graph's record names (`<crm>_lead:<id>`, unique across CRMs);
--- the CRM's own ids stay in crm_* columns. Salesforce leads deleted in the CRM are left out.
+-- the CRM's own ids stay in crm_* columns. Salesforce leads deleted in the CRM are left out. Custom fields
+-- of var crm_custom_fields pass on as custom_<name> (text; null for a CRM without the field).
 {#- Columns both CRMs' staging name alike: each branch of the union passes them on as they are, in
     this order. #}
 {%- set details = ['lead_name', 'job_title', 'company_name', 'province', 'industry', 'lead_source', 'lead_status'] %}
@@ -28,6 +29,7 @@ unioned as (
         {{ record_node('neocrm_contact', 'converted_contact_id') }} as converted_contact_id,
         {{ record_node('neocrm_opportunity', 'converted_opportunity_id') }} as converted_opportunity_id,
         cast(null as date) as converted_on,
+        {{- crm_custom_field_passthrough('leads') }}
         {%- for column in utm_and_times %}
         {{ column }}{{ ',' if not loop.last }}
         {%- endfor %}
@@ -47,6 +49,7 @@ unioned as (
         {{ record_node('salesforce_contact', 'converted_contact_id') }} as converted_contact_id,
         {{ record_node('salesforce_opportunity', 'converted_opportunity_id') }} as converted_opportunity_id,
         converted_on,
+        {{- crm_custom_field_passthrough('leads') }}
         {%- for column in utm_and_times %}
         {{ column }}{{ ',' if not loop.last }}
         {%- endfor %}

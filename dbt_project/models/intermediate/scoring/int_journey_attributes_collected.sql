@@ -4,7 +4,11 @@
 -- account its lead was converted to, else the oldest CRM account of its stitched company — falling back to
 -- the lead's own industry and province; job_title of the contact the lead was converted to, else the lead's;
 -- every company name (the lead's, its account's); and the domain of every e-mail address the lead or its
--- contact carries (the address itself never leaves the identity layer). Values are lower-cased and trimmed.
+-- contact carries (the address itself never leaves the identity layer). Every custom CRM field of var
+-- crm_custom_fields (int_crm__custom_field_values) that the journey's lead, contact or account carries is
+-- attribute custom.<name> (e.g. custom.budget_range), with the values of all three, like company_name; so a
+-- field a team maps reaches fit rules and the fitted scorer's features with no change here. Values are
+-- lower-cased and trimmed.
 with journeys as (
     select * from {{ ref('fct_lead_journeys') }}
 ),
@@ -23,6 +27,10 @@ crm_accounts as (
 
 account_ids as (
     select * from {{ ref('int_account_ids_assigned') }}
+),
+
+custom_values as (
+    select * from {{ ref('int_crm__custom_field_values') }}
 ),
 
 observations as (
@@ -85,6 +93,33 @@ email_domains as (
         or journey_records.contact_id = observations.record_id
 ),
 
+custom_attributes as (
+    -- Record names are unique across CRMs and objects: three equality joins, no object test needed.
+    select
+        journey_records.journey_id,
+        custom_values.field_name,
+        custom_values.field_value
+    from journey_records
+    inner join custom_values
+        on journey_records.lead_id = custom_values.record_id
+    union all
+    select
+        journey_records.journey_id,
+        custom_values.field_name,
+        custom_values.field_value
+    from journey_records
+    inner join custom_values
+        on journey_records.contact_id = custom_values.record_id
+    union all
+    select
+        journey_records.journey_id,
+        custom_values.field_name,
+        custom_values.field_value
+    from journey_records
+    inner join custom_values
+        on journey_records.account_record_id = custom_values.record_id
+),
+
 attributes as (
     select
         journey_id,
@@ -127,6 +162,12 @@ attributes as (
         'email_domain' as attribute_name,
         email_domain as attribute_value
     from email_domains
+    union all
+    select
+        journey_id,
+        {{ dbt.concat(["'custom.'", 'field_name']) }} as attribute_name,
+        field_value as attribute_value
+    from custom_attributes
 ),
 
 final as (

@@ -5,8 +5,9 @@
 -- (an account field) reached SQL and none without one did. So here each value is dated by the record that
 -- carries it: the lead's own fields and e-mail domain from its lead day; the contact and account it was
 -- converted to from its SQL day (never before it); its stitched company's oldest CRM account, converted or
--- not, from the later of that account's creation and the lead day. Values are lower-cased and
--- trimmed, as in int_journey_attributes_collected. An attribute added there becomes a feature once it is
+-- not, from the later of that account's creation and the lead day. Custom CRM fields (custom.<name>) are
+-- dated by the record carrying them the same way. Values are lower-cased and trimmed, as in
+-- int_journey_attributes_collected. An attribute added there becomes a feature once it is
 -- added here with the day it is known from.
 with journeys as (
     select * from {{ ref('fct_lead_journeys') }}
@@ -26,6 +27,10 @@ crm_accounts as (
 
 account_ids as (
     select * from {{ ref('int_account_ids_assigned') }}
+),
+
+custom_values as (
+    select * from {{ ref('int_crm__custom_field_values') }}
 ),
 
 observations as (
@@ -135,6 +140,23 @@ attributes as (
         linked_accounts.known_from_on
     from linked_accounts
     inner join crm_accounts on linked_accounts.account_record_id = crm_accounts.account_record_id
+    union all
+    -- Custom CRM fields (var crm_custom_fields) as custom.<name>, dated by the record that carries them.
+    select journey_records.journey_id, {{ dbt.concat(["'custom.'", 'custom_values.field_name']) }} as attribute_name,
+        custom_values.field_value as attribute_value, journey_records.lead_on as known_from_on
+    from journey_records
+    inner join custom_values on journey_records.lead_id = custom_values.record_id
+    union all
+    select journey_records.journey_id, {{ dbt.concat(["'custom.'", 'custom_values.field_name']) }} as attribute_name,
+        custom_values.field_value as attribute_value, journey_records.converted_on as known_from_on
+    from journey_records
+    inner join custom_values on journey_records.contact_id = custom_values.record_id
+    where journey_records.converted_on is not null
+    union all
+    select linked_accounts.journey_id, {{ dbt.concat(["'custom.'", 'custom_values.field_name']) }} as attribute_name,
+        custom_values.field_value as attribute_value, linked_accounts.known_from_on
+    from linked_accounts
+    inner join custom_values on linked_accounts.account_record_id = custom_values.record_id
     union all
     select journey_records.journey_id, 'email_domain' as attribute_name,
         {{ dbt.split_part('observations.identifier', "'@'", 2) }} as attribute_value,

@@ -1,6 +1,9 @@
 -- One row per stitched company (architecture §4, §5): its CRM accounts, normalised name and USCC, the
 -- firmographics of its oldest CRM account, when it became a customer, what it paid, and whether
--- it has gone quiet. A branch office (分公司) is its own company.
+-- it has gone quiet. A branch office (分公司) is its own company. Its last purchase and open deals say from
+-- when a touch by one of its people re-engages it as a dormant company (dormant_at): the rule of
+-- int_touches_account_status_assessed for a touch after the night, which the live hot-lead alerts read.
+{%- set months = dormant_account_after_months() %}
 with account_ids as (
     select * from {{ ref('int_account_ids_assigned') }}
 ),
@@ -24,6 +27,10 @@ opportunities as (
 
 payments as (
     select * from {{ ref('int_crm__payments') }}
+),
+
+users as (
+    select * from {{ ref('int_crm__users') }}
 ),
 
 company_sightings as (
@@ -108,6 +115,37 @@ paid as (
     group by account_ids.account_id
 ),
 
+purchases as (
+    -- A purchase is a payment or a deal won (counted when won, paid or not), as for hot leads.
+    select
+        account_id,
+        max(purchased_at) as last_purchase_at
+    from (
+        select
+            account_id,
+            won_at as purchased_at
+        from opportunities
+        where account_id is not null
+            and won_at is not null
+        union all
+        select
+            account_id,
+            last_payment_at as purchased_at
+        from paid
+    ) as bought
+    group by account_id
+),
+
+open_deals as (
+    select
+        account_id,
+        count(*) as open_opportunity_count
+    from opportunities
+    where account_id is not null
+        and closed_at is null
+    group by account_id
+),
+
 people as (
     select
         account_id,
@@ -164,6 +202,7 @@ final as (
         crm_primary.city,
         crm_primary.employee_count,
         crm_primary.owner_user_id,
+        users.user_name as owner_name,
         cast(coalesce(people.customer_count, 0) as integer) as customer_count,
         won.customer_since,
         paid.last_payment_at,
@@ -171,6 +210,12 @@ final as (
         cast(coalesce(paid.lifetime_payments, 0) as decimal(18, 2)) as lifetime_payments,
         {{ reporting_currency() }} as reporting_currency,
         activity.last_activity_at,
+        purchases.last_purchase_at,
+        cast(coalesce(open_deals.open_opportunity_count, 0) as integer) as open_opportunity_count,
+        case
+            when open_deals.open_opportunity_count is null
+                then {{ dbt.dateadd('month', months, 'purchases.last_purchase_at') }}
+        end as dormant_at,
         coalesce(
             activity.last_activity_at
                 < {{ dbt.dateadd('day', -1 * var('account_dormant_after_days'), 'latest_activity.data_as_of') }},
@@ -181,6 +226,9 @@ final as (
     left join crm_members as crm_primary
         on accounts.account_id = crm_primary.account_id
         and crm_primary.seniority = 1
+    left join users
+        on crm_primary.crm = users.crm
+        and crm_primary.owner_user_id = users.user_id
     left join crm_summary
         on accounts.account_id = crm_summary.account_id
     left join names_ranked
@@ -197,6 +245,10 @@ final as (
         on accounts.account_id = people.account_id
     left join activity
         on accounts.account_id = activity.account_id
+    left join purchases
+        on accounts.account_id = purchases.account_id
+    left join open_deals
+        on accounts.account_id = open_deals.account_id
 )
 
 select * from final

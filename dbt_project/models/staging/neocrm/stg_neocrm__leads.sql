@@ -1,5 +1,5 @@
 with source as (
-    {{ raw_source('raw_neocrm', 'leads') }}
+    {{ raw_source('raw_neocrm', 'leads', crm_custom_fields('leads')) }}
 ),
 
 renamed as (
@@ -24,6 +24,7 @@ renamed as (
         utm_campaign,
         utm_term,
         utm_content,
+        {{- crm_custom_field_columns('leads') }}
         {{ epoch_ms_to_timestamp('created_at') }} as created_at,
         {{ epoch_ms_to_timestamp('updated_at') }} as updated_at
     from source

@@ -1,5 +1,5 @@
 with source as (
-    {{ raw_source('raw_salesforce', 'accounts') }}
+    {{ raw_source('raw_salesforce', 'accounts', crm_custom_fields('accounts')) }}
 ),
 
 renamed as (
@@ -11,6 +11,7 @@ renamed as (
         billing_city as city,
         cast(number_of_employees as integer) as employee_count,
         owner_id as owner_user_id,
+        {{- crm_custom_field_columns('accounts') }}
         {{ salesforce_system_columns() }}
     from source
 )

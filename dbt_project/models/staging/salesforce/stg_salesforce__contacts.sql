@@ -1,5 +1,5 @@
 with source as (
-    {{ raw_source('raw_salesforce', 'contacts') }}
+    {{ raw_source('raw_salesforce', 'contacts', crm_custom_fields('contacts')) }}
 ),
 
 renamed as (
@@ -14,6 +14,7 @@ renamed as (
         email,
         title as job_title,
         owner_id as owner_user_id,
+        {{- crm_custom_field_columns('contacts') }}
         {{ salesforce_system_columns() }}
     from source
 )

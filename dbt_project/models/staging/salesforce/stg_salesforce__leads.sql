@@ -1,5 +1,5 @@
 with source as (
-    {{ raw_source('raw_salesforce', 'leads') }}
+    {{ raw_source('raw_salesforce', 'leads', crm_custom_fields('leads')) }}
 ),
 
 renamed as (
@@ -28,6 +28,7 @@ renamed as (
         utm_campaign,
         utm_term,
         utm_content,
+        {{- crm_custom_field_columns('leads') }}
         {{ salesforce_system_columns() }}
     from source
 )

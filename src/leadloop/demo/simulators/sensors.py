@@ -11,6 +11,7 @@ what it returns, not the size of the table. With `select *` a row's null propert
 of its line; with a column list every listed column is written (null when absent).
 
 Test controls: `set_rows` (the served rows, e.g. `leadloop.demo.sensors_records.render` at a new instant),
+`add_rows` (events received just now, served from the next query on),
 `add_raw_line` (a line served verbatim, e.g. malformed JSON), `expire_tokens` (the API token is
 reset in the console: every later query is refused), `rows_served`, plus the base class's faults.
 """
@@ -181,6 +182,20 @@ class SensorsSimulator(SimulatorBase):
         """Replaces the served rows from the next query on (raw lines added before are kept)."""
         self._rows = list(rows)
         self._index = _index(self._rows, self._raw_lines)
+
+    def add_rows(self, rows: Iterable[Row]) -> None:
+        """Serves `rows` too from the next query on, as events Sensors has just received (a live
+        visitor): merged into the time index without re-encoding the rows already served."""
+        index = self._index
+        times, kept, lines = list(index.times), list(index.rows), list(index.lines)
+        for row in rows:
+            self._rows.append(row)
+            moment = local_ms(str(row["time"]))
+            at = bisect.bisect_right(times, moment)
+            times.insert(at, moment)
+            kept.insert(at, row)
+            lines.insert(at, _encode(row))
+        self._index = _Indexed(times, kept, lines)
 
     def add_raw_line(self, time_text: str, line: bytes) -> None:
         """Serves `line` verbatim, as if it were a row whose `time` is `time_text`."""

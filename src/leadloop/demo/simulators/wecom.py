@@ -3,7 +3,7 @@
 Serves gettoken, get_follow_user_list, batch/get_by_user, get_corp_tag_list, list_contact_way and
 get_contact_way in the wire format of `src/leadloop/extract/wecom/README.md`: every answer is HTTP 200
 with an `errcode` (0 = ok). Records come from `leadloop.demo.wecom_records.render` or a test; swap them with
-`set_records` between runs (the simulator "advancing a day").
+`set_records` between runs (the simulator "advancing a day"), or add one contact live with `add_contact`.
 """
 
 from __future__ import annotations
@@ -91,6 +91,15 @@ class WecomSimulator(SimulatorBase):
     def set_records(self, records: WecomRecords) -> None:
         """Replaces the whole corp served from the next call on."""
         self.records = records
+
+    def add_contact(self, item: Record) -> None:
+        """Serves one more batch/get_by_user item (a contact who just added a staff member) from the
+        next call on; its staff member joins the follow users if they were not among them."""
+        follow_user = _follower(item)
+        with self._state_lock:
+            if follow_user is not None and follow_user not in self.records.follow_users:
+                self.records.follow_users.append(follow_user)
+            self.records.contacts.append(item)
 
     # -- plumbing --------------------------------------------------------------------------------
 

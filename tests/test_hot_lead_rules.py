@@ -1,0 +1,179 @@
+"""The hot-lead alerts' rules without a platform: cooldown, quiet hours across midnight, held alerts, the
+settings' errors, and identifiers named and hashed as the identity graph and the bridge mart name them."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from leadloop.hot_lead_alerts import (
+    DORMANT_REENGAGED,
+    AlertSettings,
+    AlertState,
+    Hit,
+    due_alerts,
+    hold,
+    mark_sent,
+    owner_message,
+)
+from leadloop.identity.lookup import identifier_hash, sensors_event_identifiers, wecom_contact_identifiers
+
+pytestmark = pytest.mark.unit
+
+NOON = datetime(2026, 12, 1, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
+
+
+def hit(customer: str, owner: str, at: datetime) -> Hit:
+    return Hit(customer_id=customer, rule=DORMANT_REENGAGED, touches=((at.isoformat(), "阅读了《白皮书》"),),
+               masked_name="王*", job_title="CTO", lead_score=40.5, lead_grade="C", account_id=f"acc_{customer}",
+               account_name=f"{customer} 有限公司", crm="neocrm", crm_account_id="1", owner_user_id=owner,
+               owner_name=f"owner {owner}")
+
+
+@pytest.fixture
+def config(monkeypatch) -> AlertSettings:
+    for name in ("COOLDOWN_HOURS", "QUIET_HOURS", "ROBOTS", "WEBHOOK_URL", "LINK", "LOOKBACK_MINUTES"):
+        monkeypatch.delenv(f"LEADLOOP_HOT_LEAD_{name}", raising=False)
+    monkeypatch.setenv("LEADLOOP_HOT_LEAD_COOLDOWN_HOURS", "2")
+    monkeypatch.setenv("LEADLOOP_HOT_LEAD_LINK", "https://crm.example/account/{crm_account_id}?who={customer_id}")
+    return AlertSettings.from_environment()
+
+
+def test_one_alert_per_person_and_rule_per_cooldown_grouped_by_owner(config):
+    state = AlertState()
+    first = due_alerts([hit("a", "1", NOON), hit("b", "1", NOON), hit("c", "2", NOON)], state, NOON, config)
+    assert {owner: [h.customer_id for h in hits] for owner, hits in first.items()} == {
+        "neocrm:1": ["a", "b"], "neocrm:2": ["c"]}
+    for hits in first.values():
+        mark_sent(hits, state, NOON)
+    later = NOON + timedelta(hours=1)
+    assert due_alerts([hit("a", "1", later)], state, later, config) == {}
+    after_cooldown = NOON + timedelta(hours=2, minutes=1)
+    assert list(due_alerts([hit("a", "1", after_cooldown)], state, after_cooldown, config)) == ["neocrm:1"]
+
+
+def test_quiet_hours_cross_midnight_and_hold_alerts_for_the_morning(config, monkeypatch):
+    monkeypatch.setenv("LEADLOOP_HOT_LEAD_QUIET_HOURS", "22:00-08:00")
+    quiet = AlertSettings.from_environment()
+    night = datetime(2026, 12, 1, 15, 30, tzinfo=UTC)  # 23:30 in Shanghai
+    morning = datetime(2026, 12, 2, 0, 0, tzinfo=UTC)  # 08:00
+    assert quiet.is_quiet(night) and quiet.is_quiet(morning - timedelta(seconds=1))
+    assert not quiet.is_quiet(morning) and not quiet.is_quiet(NOON)
+    state = AlertState()
+    assert due_alerts([hit("a", "1", night)], state, night, quiet) == {}
+    later = hit("a", "1", night + timedelta(minutes=5))
+    assert due_alerts([later], state, night + timedelta(minutes=5), quiet) == {}
+    sent = due_alerts([], AlertState.from_json(state.to_json()), morning, quiet)
+    [merged] = sent["neocrm:1"]
+    assert len(merged.touches) == 2  # what the person did overnight, in one alert
+
+
+def test_held_alerts_are_retried_at_the_next_look_and_sent_once(config):
+    state = AlertState()
+    hold([hit("a", "1", NOON)], state)  # e.g. the owner's robot failed
+    retried = due_alerts([hit("a", "1", NOON + timedelta(minutes=4))], state, NOON + timedelta(minutes=5), config)
+    [merged] = retried["neocrm:1"]
+    assert len(merged.touches) == 2 and state.pending == []
+    mark_sent([merged], state, NOON + timedelta(minutes=5))
+    hold([hit("a", "1", NOON)], state)
+    assert due_alerts([], state, NOON + timedelta(minutes=10), config) == {}
+
+
+def test_the_message_names_person_company_touches_score_and_link(config):
+    text = owner_message([hit("a", "7", NOON)], config)
+    assert "owner 7" in text and "王* CTO" in text and "a 有限公司" in text
+    assert "12-01 12:00 阅读了《白皮书》" in text and "40.5（C" in text
+    assert "(https://crm.example/account/1?who=a)" in text
+
+
+@pytest.mark.parametrize(("name", "value"), [("LEADLOOP_HOT_LEAD_ROBOTS", "[1]"),
+                                             ("LEADLOOP_HOT_LEAD_QUIET_HOURS", "22-8"),
+                                             ("LEADLOOP_HOT_LEAD_COOLDOWN_HOURS", "a day")])
+def test_a_wrong_setting_is_named(config, monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match=name):
+        AlertSettings.from_environment()
+
+
+def test_identifiers_are_named_and_hashed_as_the_bridge_names_them():
+    row = {"event": "content_read", "user_id": -42, "distinct_id": "u-9", "$is_login_id": True,
+           "phone": "＋86 139-1234-5678", "external_userid": "wmABC"}
+    assert sensors_event_identifiers(row) == [
+        "sensors_user:-42", "sensors_login:u-9", "phone:+8613912345678", "wecom_contact:wmABC"]
+    item = {"external_contact": {"external_userid": "wmX", "unionid": "oU1"},
+            "follow_info": {"remark_mobiles": ["13800138000", "13912345678"]}}
+    # A placeholder (13800138000) may be named: the bridge lists it excluded, with no customer to match.
+    names = wecom_contact_identifiers(item)
+    assert names[:2] == ["wecom_contact:wmX", "wechat_unionid:oU1"] and "phone:+8613912345678" in names
+    assert identifier_hash("phone:+8613912345678") == hashlib.md5(b"phone:+8613912345678").hexdigest()
+
+
+def tiny_marts(with_dormant_at: bool = True):
+    """Published marts of three persons: of a dormant company (dormant after DORMANT_AT), an active one
+    (a deal open: no dormant_at) and a new one (never bought); phones known only by their md5."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("create schema marts")
+    con.execute("create table marts.bridge_customer_identifiers as select * from (values"
+                " (md5('phone:+8613900000001'), 'cus_d'), (md5('sensors_user:7'), 'cus_a'),"
+                " (md5('phone:+8613900000003'), 'cus_n'), (md5('phone:+8613900000009'), null))"
+                " as t(identifier_hash, customer_id)")
+    con.execute("create table marts.dim_customers as select * from (values"
+                " ('cus_d', 'acc_d', '李*', 'CIO', 30.5, 'C'), ('cus_a', 'acc_a', '张*', null, 80.0, 'A'),"
+                " ('cus_n', 'acc_n', '赵*', null, null, null))"
+                " as t(customer_id, account_id, masked_name, job_title, lead_score, lead_grade)")
+    dormant = ", dormant_at" if with_dormant_at else ""
+    con.execute(f"create table marts.dim_accounts as select * exclude (dormant_at){dormant} from (values"
+                " ('acc_d', '沉睡有限公司', 'neocrm', '11', 'u1', '陈静', timestamp '2026-11-05 08:00:00'),"
+                " ('acc_a', '活跃有限公司', 'neocrm', '12', 'u1', '陈静', null),"
+                " ('acc_n', '新客有限公司', 'neocrm', '13', 'u2', '刘洋', null))"
+                " as t(account_id, account_name, primary_crm, primary_crm_account_id, owner_user_id, owner_name,"
+                " dormant_at)")
+
+    def query(sql: str):
+        result = con.execute(sql)
+        return [d[0] for d in result.description], result.fetchall()
+
+    return query
+
+
+def touch(key: str, at: datetime, *identifiers: str, kind: str = "content_read"):
+    from leadloop.hot_lead_alerts import LiveTouch
+
+    return LiveTouch(key, kind, at, identifiers, "阅读了《白皮书》")
+
+
+def test_only_a_dormant_companys_person_touching_after_dormant_at_is_hot(config):
+    from leadloop.hot_lead_alerts import hot_hits
+
+    dormant_at = datetime(2026, 11, 5, 8, 0, tzinfo=UTC)
+    touches = [touch("1", dormant_at, "phone:+8613900000001"),  # at the instant: not yet dormant
+               touch("2", NOON, "sensors_user:99", "phone:+8613900000001"),  # unknown visitor, known phone
+               touch("3", NOON, "phone:+8613900000001", kind="sales_call"),  # not a re-engaging touch
+               touch("4", NOON, "sensors_user:7"), touch("5", NOON, "phone:+8613900000003"),
+               touch("6", NOON, "phone:+8613900000009")]  # excluded identifier (a hub): nobody
+    [hot] = hot_hits(touches, tiny_marts(), config)
+    assert (hot.customer_id, hot.rule, hot.account_name, hot.owner_key) == (
+        "cus_d", DORMANT_REENGAGED, "沉睡有限公司", "neocrm:u1")
+    assert hot.touches == ((NOON.isoformat(), "阅读了《白皮书》"),) and hot.lead_score == 30.5
+
+
+def test_marts_of_an_older_version_are_named(config):
+    from leadloop.hot_lead_alerts import hot_hits
+
+    with pytest.raises(RuntimeError, match="dormant_at"):
+        hot_hits([touch("1", NOON, "phone:+8613900000001")], tiny_marts(with_dormant_at=False), config)
+
+
+def test_a_touch_read_again_in_the_look_back_is_handled_once():
+    state = AlertState()
+    early, late = touch("early", NOON - timedelta(minutes=30)), touch("late", NOON)
+    assert [t.key for t in state.unseen([early, late], NOON - timedelta(hours=1))] == ["early", "late"]
+    state = AlertState.from_json(state.to_json())  # through the cursor, as between two ticks
+    assert state.unseen([early, late], NOON - timedelta(hours=1)) == []
+    # A look that no longer reads back to `early` forgets it, and never takes it for new.
+    assert state.unseen([early, late], NOON - timedelta(minutes=10)) == []
+    assert list(state.seen) == ["late"]

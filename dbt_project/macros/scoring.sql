@@ -131,6 +131,17 @@
 {%- endmacro %}
 
 
+{# A var of the fitted scorers, checked: a whole number of at least 1 (days, journeys). #}
+{% macro lead_score_model_days(name) -%}
+    {%- set value = var(name) -%}
+    {%- if value is not integer or value is boolean or value < 1 -%}
+        {{ exceptions.raise_compiler_error(
+            "var " ~ name ~ " must be a whole number of at least 1 (see dbt_project.yml); got " ~ value) }}
+    {%- endif -%}
+    {{ return(value) }}
+{%- endmacro %}
+
+
 {# What a fit rule may look at (seed scoring_fit_rules.attribute_name): the attributes
    int_journey_attributes_collected collects, custom.<name> for each custom CRM field of var crm_custom_fields. #}
 {% macro fit_rule_attribute_names() -%}

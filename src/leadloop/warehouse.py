@@ -165,6 +165,46 @@ def replace_table(schema: str, table: str, comment: str, columns: list[Column], 
             cursor.executemany(insert, rows)
 
 
+def replace_table_from_frame(schema: str, table: str, comment: str, columns: list[Column], frame) -> None:
+    """replace_table for many rows held in a pandas DataFrame (columns in `columns` order): DuckDB inserts
+    the frame in one statement and Postgres in pages, where a row-by-row insert of the 150,000 rows of the
+    demo's lead model scores took tens of seconds."""
+    definition = ", ".join(f'"{c.name}" {c.sql_type}' for c in columns)
+    target = f'"{schema}"."{table}"'
+    statements = [f"create schema if not exists \"{schema}\"", f"drop table if exists {target}",
+                  f"create table {target} ({definition})",
+                  f"comment on table {target} is {_literal(comment)}",
+                  *(f'comment on column {target}."{c.name}" is {_literal(c.comment)}' for c in columns)]
+    frame = frame[[c.name for c in columns]]
+    if settings.warehouse_kind() == "duckdb":
+        import duckdb
+
+        with duckdb.connect(str(settings.duckdb_path())) as connection:
+            connection.execute("begin transaction")
+            for statement in statements:
+                connection.execute(statement)
+            connection.register("leadloop_rows", frame)
+            connection.execute(f"insert into {target} select * from leadloop_rows")
+            connection.execute("commit")
+        return
+    import psycopg2
+    from psycopg2.extras import execute_values
+
+    rows = [tuple(None if _missing(value) else value for value in row)
+            for row in frame.itertuples(index=False, name=None)]
+    with psycopg2.connect(postgres_dsn()) as connection, connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement)
+        execute_values(cursor, f"insert into {target} values %s", rows, page_size=5000)
+
+
+def _missing(value: object) -> bool:
+    """pandas' missing values (NaN, NaT, None), which Postgres takes as null."""
+    import pandas as pd
+
+    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
+
+
 def _literal(text: str) -> str:
     """A SQL string literal (comments are our own text; quotes doubled all the same)."""
     return "'" + text.replace("'", "''") + "'"

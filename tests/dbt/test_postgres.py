@@ -26,13 +26,14 @@ pytestmark = [pytest.mark.postgres, pytest.mark.e2e]
 
 @pytest.fixture(scope="module")
 def postgres_night(demo_night, postgres_server, demo_world):
-    """The demo's sources loaded into PostgreSQL, dbt built there, the data-driven attribution written and
+    """The demo's sources loaded into PostgreSQL, dbt built there, the Python marts written and
     the marts published, as a night does (every source, the demo night's ad-report days), with dlt and dbt
     pointed at the server."""
     from leadloop.demo.serve import running_demo_sources
     from leadloop.extract.registry import SOURCES
     from leadloop.identity.load import load_observations
     from leadloop.orchestration.attribution import build_data_driven_attribution, reconciliation_problems
+    from leadloop.orchestration.lead_score_model import build_lead_model_scores
     from leadloop.publish import publish_postgres_marts
     from leadloop.warehouse import dlt_pipeline
 
@@ -54,6 +55,8 @@ def postgres_night(demo_night, postgres_server, demo_world):
         # row-for-row comparison below covers it on both warehouses.
         build_data_driven_attribution()
         assert reconciliation_problems() == []
+        # The fitted lead scorers' asset, the other Python step between dbt and publication (issue 12).
+        build_lead_model_scores()
         publication = publish_postgres_marts("postgres-test-night")
         yield postgres_server, publication
 

@@ -206,3 +206,19 @@ def test_the_data_driven_attribution_runs_after_its_dbt_inputs_and_before_public
     checks = [check for check in asset_graph.asset_check_keys if check.asset_key == DATA_DRIVEN_KEY]
     assert sorted(check.name for check in checks) == ["credits_reconcile", "gx_suite"]
     assert all(asset_graph.get_check_spec(check).blocking for check in checks)
+
+
+def test_the_fitted_lead_scorers_run_after_their_dbt_inputs_and_before_publication(asset_graph):
+    """Issue 12: one Python step reads the labelled days, decayed touches, dated attributes and rules' scores
+    dbt built, writes its three marts, each with its blocking GX suite, and the publication waits for them."""
+    from leadloop.orchestration.lead_score_model import CALIBRATION_KEY, INPUT_KEYS, QUALITY_KEY, SCORES_KEY
+    from leadloop.orchestration.publish import PUBLISHED_MARTS_KEY
+
+    for key in (SCORES_KEY, QUALITY_KEY, CALIBRATION_KEY):
+        node = asset_graph.get(key)
+        assert node.group_name == "marts"
+        assert set(node.parent_keys) == set(INPUT_KEYS)
+        assert key in asset_graph.get(PUBLISHED_MARTS_KEY).parent_keys
+        checks = [check for check in asset_graph.asset_check_keys if check.asset_key == key]
+        assert [check.name for check in checks] == ["gx_suite"]
+        assert asset_graph.get_check_spec(checks[0]).blocking

@@ -20,6 +20,7 @@ from leadloop.orchestration.extract import EXTRACT_ASSETS
 from leadloop.orchestration.hot_lead_sensor import hot_lead_alerts_sensor
 from leadloop.orchestration.identity import identifier_observations
 from leadloop.orchestration.jobs import nightly_refresh, nightly_refresh_schedule
+from leadloop.orchestration.lead_score_model import lead_score_models
 from leadloop.orchestration.publish import published_marts_asset
 from leadloop.orchestration.quality import mart_checks
 from leadloop.orchestration.run_workers import fail_runs_of_lost_workers_sensor
@@ -29,7 +30,7 @@ from leadloop.warehouse import read_table
 EXECUTOR = dg.in_process_executor if settings.warehouse_kind() == "duckdb" else dg.multiprocess_executor
 
 defs = dg.Definitions(
-    assets=[*EXTRACT_ASSETS, identifier_observations, leadloop_dbt_assets, mart_attribution_data_driven,
+    assets=[*EXTRACT_ASSETS, identifier_observations, leadloop_dbt_assets, lead_score_models, mart_attribution_data_driven,
             published_marts_asset, cockpit_page_asset, docs_site_asset],
     asset_checks=mart_checks(read_table),  # raw tables are audited inside their load step
     jobs=[nightly_refresh],

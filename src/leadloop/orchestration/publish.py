@@ -7,13 +7,14 @@ from leadloop import settings
 from leadloop.orchestration.attribution import DATA_DRIVEN_KEY
 from leadloop.orchestration.dbt import leadloop_dbt_assets
 from leadloop.orchestration.jobs import NO_RETRY
+from leadloop.orchestration.lead_score_model import CALIBRATION_KEY, QUALITY_KEY, SCORES_KEY
 from leadloop.publish import publish_marts
 
 PUBLISHED_MARTS_KEY = dg.AssetKey(["published", "marts"])
 # Downstream of every mart, so a failed blocking check on any of them (dbt tests of error severity,
 # the marts' GX suites, the Python marts' own checks) or a failed step skips publishing: readers keep
 # yesterday's night. Python assets that write into schema marts are listed here beside dbt's.
-PYTHON_MART_KEYS = [DATA_DRIVEN_KEY]
+PYTHON_MART_KEYS = [DATA_DRIVEN_KEY, SCORES_KEY, QUALITY_KEY, CALIBRATION_KEY]
 MART_KEYS = sorted([*(key for key in leadloop_dbt_assets.keys if key.path[0] == "marts"), *PYTHON_MART_KEYS],
                    key=lambda key: key.to_user_string())
 

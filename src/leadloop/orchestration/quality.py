@@ -127,6 +127,15 @@ MART_SUITES: dict[str, list[Expectation]] = {
     ],
     # A region weight scales points, never flips their sign.
     "mart_lead_scores": _at_least(0, "region_weight"),
+    # The fitted scorers (issue 12): scores are probabilities; an AUC and a rate lie in [0, 1], and the days that
+    # converted are some of the days judged.
+    "mart_lead_model_scores": _rates("logistic_score", "gradient_boosting_score", "random_score"),
+    "mart_lead_score_quality": [
+        *_rates("auc", "conversion_rate", "mean_predicted_probability"),
+        *_never_widens(("judged_days", "converting_days")), *_never_widens(("judged_days", "top_decile_days")),
+        *_at_least(0, "top_decile_lift"),
+    ],
+    "mart_lead_score_calibration": [*_rates("observed_rate"), *_never_widens(("judged_days", "converting_days"))],
     # A dormant comeback is hot because its company was dormant at that touch, and there was a touch.
     "mart_hot_leads": [
         Expectation("ExpectColumnPairValuesToBeInSet", {

@@ -1,0 +1,368 @@
+"""The fitted lead scorers (issue 12): logistic regression and gradient boosting, trained walk-forward.
+
+Each journey × scoring day still open (not yet SQL) is a row: its features are the journey attributes known
+that day (one column per attribute=value, whatever attributes int_journey_attributes_dated lists), the
+decayed touches of each type up to the day and the days since the lead; its label is whether it reached SQL
+or an opportunity within the outcome window (int_journey_days_labelled). Rows of quarter Q are scored by
+models trained only on rows whose outcome window had closed before Q's first day, so no score ever rests on
+anything that happened on or after the first day of the quarter it scores (walk-forward). Pure functions on DataFrames: the
+Dagster asset (orchestration/lead_score_model.py) reads the warehouse and writes what these return.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+SCORERS = ("logistic", "gradient_boosting")
+RANDOM_STATE = 20260101  # every model and the random baseline are deterministic
+# A quarter is scored once the rows before it hold this many positives: fewer give a model that is noise.
+MIN_TRAINING_POSITIVES = 20
+# Training takes one day a fortnight of each journey (days 0, 14, 28, … after its lead): neighbouring days of a
+# journey are nearly the same row, and one in fourteen trains as well in a fraction of the time.
+TRAINING_EVERY_DAYS = 14
+# Models are refitted for each quarter (trained on what was known by its first day, scoring its days): a
+# month would do as well but cost three times the fitting; a night must stay a matter of seconds.
+REFIT_EVERY_MONTHS = 3
+FACTOR_COUNT = 3
+
+
+@dataclass
+class Frames:
+    """What the scorers read: open journey days with their labels, decayed touches and dated attributes."""
+
+    days: pd.DataFrame  # journey_id, score_on, days_since_lead, is_outcome_known, outcome_window_end_on, label
+    touches: pd.DataFrame  # journey_id, score_on, touch_type, decayed_touches
+    attributes: pd.DataFrame  # journey_id, attribute_name, attribute_value, known_from_on
+
+
+@dataclass
+class Matrix:
+    """Every open journey day (rows in days' order) and every candidate feature."""
+
+    days: pd.DataFrame
+    dense: np.ndarray  # days_since_lead and decayed touches per type (log1p), raw values kept in `raw`
+    dense_names: list[str]
+    raw: np.ndarray
+    attributes: sparse.csr_matrix  # 1 where the attribute=value was known on the day
+    attribute_names: list[str]
+
+
+@dataclass
+class Fold:
+    """One walk-forward step: models trained before `cutoff_on`, scoring the rows of its quarter."""
+
+    cutoff_on: date
+    training_rows: int
+    training_positives: int
+    features: list[str]
+    models: dict[str, object]
+    versions: dict[str, str]
+
+
+@dataclass
+class Scored:
+    """The scores of every open journey day of a scored quarter, the folds that made them and the metrics."""
+
+    scores: pd.DataFrame
+    folds: list[Fold] = field(default_factory=list)
+    metrics: dict[str, dict] = field(default_factory=dict)
+
+
+def period_start(day: date) -> date:
+    """The first day of the refit period (REFIT_EVERY_MONTHS months, from January) a day falls in."""
+    return date(day.year, (day.month - 1) // REFIT_EVERY_MONTHS * REFIT_EVERY_MONTHS + 1, 1)
+
+
+def build_matrix(frames: Frames) -> Matrix:
+    """The feature matrix of every open journey day: behaviour as of the day, attributes known by the day."""
+    days = frames.days.sort_values(["journey_id", "score_on"], kind="mergesort").reset_index(drop=True)
+    days["score_on"] = pd.to_datetime(days["score_on"]).dt.date
+    days["outcome_window_end_on"] = pd.to_datetime(days["outcome_window_end_on"]).dt.date
+    index = pd.Series(np.arange(len(days)), index=pd.MultiIndex.from_frame(days[["journey_id", "score_on"]]))
+
+    touches = frames.touches.copy()
+    touches["score_on"] = pd.to_datetime(touches["score_on"]).dt.date
+    wide = touches.pivot_table(index=["journey_id", "score_on"], columns="touch_type", values="decayed_touches",
+                               aggfunc="sum", fill_value=0.0)
+    touch_types = sorted(wide.columns)
+    raw_touches = wide.reindex(index.index, fill_value=0.0)[touch_types].to_numpy(dtype=float) if touch_types \
+        else np.zeros((len(days), 0))
+    raw = np.column_stack([days["days_since_lead"].to_numpy(dtype=float), raw_touches])
+    dense_names = ["days_since_lead", *(f"touches:{t}" for t in touch_types)]
+
+    attributes = frames.attributes.copy()
+    attributes["known_from_on"] = pd.to_datetime(attributes["known_from_on"]).dt.date
+    attributes["feature"] = attributes["attribute_name"] + "=" + attributes["attribute_value"]
+    attribute_names = sorted(attributes["feature"].unique())
+    column_of = {name: i for i, name in enumerate(attribute_names)}
+    joined = days[["journey_id", "score_on"]].reset_index().merge(attributes, on="journey_id")
+    joined = joined[joined["known_from_on"] <= joined["score_on"]]  # nothing known later
+    values = sparse.csr_matrix(
+        (np.ones(len(joined)), (joined["index"].to_numpy(), joined["feature"].map(column_of).to_numpy())),
+        shape=(len(days), len(attribute_names)))
+    values.data[:] = 1.0  # duplicates summed by the constructor
+    return Matrix(days, np.log1p(raw), dense_names, raw, values, attribute_names)
+
+
+def _features_for(matrix: Matrix, training: np.ndarray, min_journeys: int) -> tuple[list[int], list[str]]:
+    """The attribute columns seen in at least min_journeys journeys of the training rows (their names)."""
+    present = matrix.attributes[training].tocoo()
+    journeys = matrix.days["journey_id"].to_numpy()[training][present.row]
+    seen = pd.DataFrame({"column": present.col, "journey": journeys}).drop_duplicates()
+    counts = seen.groupby("column").size()
+    columns = sorted(int(c) for c in counts[counts >= min_journeys].index)
+    return columns, [matrix.attribute_names[c] for c in columns]
+
+
+def _design(matrix: Matrix, rows: np.ndarray, columns: list[int]) -> np.ndarray:
+    """Dense features of some rows: the behaviour block, then the chosen attribute columns."""
+    return np.hstack([matrix.dense[rows], matrix.attributes[rows][:, columns].toarray()])
+
+
+def _models() -> dict[str, object]:
+    """The two scorers, untrained, with their fixed settings."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return {
+        "logistic": make_pipeline(StandardScaler(), LogisticRegression(C=0.5, max_iter=2000)),
+        "gradient_boosting": HistGradientBoostingClassifier(
+            max_iter=40, learning_rate=0.15, max_leaf_nodes=8, min_samples_leaf=40, max_bins=32,
+            l2_regularization=1.0, early_stopping=False, random_state=RANDOM_STATE),
+    }
+
+
+def walk_forward(matrix: Matrix, min_journeys: int, periods: list[date] | None = None) -> Scored:
+    """Score every period that has enough history before it (or only `periods`, given by their first days),
+    each with models trained only on rows whose outcome window closed before the period's first day."""
+    import sklearn.ensemble  # noqa: F401  (loads scikit-learn's OpenMP runtime, so that the limit reaches it)
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="openmp"):
+        # One thread: on a busy machine OpenMP's threads made a fit 50 times slower, not faster.
+        return _walk_forward(matrix, min_journeys, periods)
+
+
+def _walk_forward(matrix: Matrix, min_journeys: int, periods: list[date] | None) -> Scored:
+    """walk_forward's steps."""
+    days = matrix.days
+    quarters = days["score_on"].map(period_start).to_numpy()
+    window_end = days["outcome_window_end_on"].to_numpy()
+    known = days["is_outcome_known"].to_numpy(dtype=bool)
+    label = days["converts_within_window"].to_numpy(dtype=bool)
+    sampled = (days["days_since_lead"].to_numpy() % TRAINING_EVERY_DAYS) == 0
+    parts, folds = [], []
+    for cutoff in sorted(set(quarters) if periods is None else set(quarters) & set(periods)):
+        training = np.flatnonzero(sampled & known & (window_end < cutoff))
+        if label[training].sum() < MIN_TRAINING_POSITIVES or len(set(label[training])) < 2:
+            continue
+        columns, names = _features_for(matrix, training, min_journeys)
+        fitted = {}
+        x_train = _design(matrix, training, columns)
+        for scorer, model in _models().items():
+            fitted[scorer] = model.fit(x_train, label[training])
+        scored = np.flatnonzero(quarters == cutoff)
+        x_scored = _design(matrix, scored, columns)
+        part = days.iloc[scored][["journey_id", "score_on"]].copy()
+        part["trained_before_on"] = cutoff
+        versions = {scorer: _version(scorer, cutoff, model, names, x_train, label[training])
+                    for scorer, model in fitted.items()}
+        for scorer, model in fitted.items():
+            part[f"{scorer}_score"] = model.predict_proba(x_scored)[:, 1]
+            part[f"{scorer}_version"] = versions[scorer]
+        part["top_factors"] = explain(fitted["logistic"], x_scored, matrix.raw[scored], matrix.dense_names, names)
+        parts.append(part)
+        folds.append(Fold(cutoff, len(training), int(label[training].sum()), [*matrix.dense_names, *names],
+                          fitted, versions))
+    columns = ["journey_id", "score_on", "trained_before_on", *(f"{s}_{k}" for s in SCORERS for k in ("score", "version")),
+               "top_factors"]
+    scores = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+    # The random baseline: what any scorer must beat, drawn per row in a fixed order.
+    scores["random_score"] = np.random.default_rng(RANDOM_STATE).random(len(scores))
+    result = Scored(scores, folds)
+    result.metrics = evaluation_metrics(matrix, result)
+    return result
+
+
+def _version(scorer: str, cutoff: date, model, attributes: list[str], x: np.ndarray, y: np.ndarray) -> str:
+    """A model's name: scorer, training cut-off and a digest of what defines it — its settings, features and
+    training rows (fitting is deterministic). Not of the pickled model, which records run details such as the
+    threads it used."""
+    content = hashlib.sha256(repr(sorted(model.get_params().items())).encode())
+    for part in ("\n".join(attributes).encode(), x.tobytes(), y.tobytes()):
+        content.update(part)
+    return f"{scorer}-{cutoff:%Y%m%d}-{content.hexdigest()[:10]}"
+
+
+def explain(model, x: np.ndarray, raw: np.ndarray, dense_names: list[str], attribute_names: list[str]) -> list[str]:
+    """Per row, the logistic model's largest contributions in words: coefficient × standardised value (the
+    change in log-odds against an average row), among what the lead has (a touch type it had, an attribute
+    value it carries, its age), largest first, e.g. 'job_title=cto +0.84; 2.1× content_read +0.52'."""
+    scaler, logistic = model.steps[0][1], model.steps[-1][1]
+    contributions = (x - scaler.mean_) / scaler.scale_ * logistic.coef_[0]
+    present = x != 0
+    present[:, 0] = True  # the lead's age always applies
+    ranked = np.where(present, np.abs(contributions), -1.0)
+    order = np.argsort(-ranked, axis=1, kind="stable")[:, :FACTOR_COUNT]
+    words = []
+    for row in range(len(x)):
+        parts = []
+        for column in order[row]:
+            if ranked[row, column] < 0.005:
+                continue
+            parts.append(f"{_factor(column, raw[row], dense_names, attribute_names)} {contributions[row, column]:+.2f}")
+        words.append("; ".join(parts) or None)
+    return words
+
+
+def _factor(column: int, raw: np.ndarray, dense_names: list[str], attribute_names: list[str]) -> str:
+    """A feature of one row in words."""
+    if column >= len(dense_names):
+        return attribute_names[column - len(dense_names)]
+    name = dense_names[column]
+    if name == "days_since_lead":
+        return f"{int(raw[column])} days since lead"
+    return f"{raw[column]:.1f}× {name.removeprefix('touches:')}"
+
+
+def auc(labels: np.ndarray, scores: np.ndarray) -> float | None:
+    """Area under the ROC curve: the chance that a converting row outscores a non-converting one, ties half."""
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(labels, scores)) if len(set(labels)) == 2 else None
+
+
+def evaluation_metrics(matrix: Matrix, scored: Scored) -> dict[str, dict]:
+    """Per scorer: walk-forward AUC over every scored row whose outcome is known, and the rows it rests on."""
+    days = matrix.days[["journey_id", "score_on", "is_outcome_known", "converts_within_window"]]
+    judged = scored.scores.merge(days, on=["journey_id", "score_on"])
+    judged = judged[judged["is_outcome_known"].astype(bool)]
+    labels = judged["converts_within_window"].to_numpy(dtype=bool)
+    return {scorer: {"walk_forward_auc": auc(labels, judged[f"{scorer}_score"].to_numpy()),
+                     "judged_rows": len(judged), "judged_positives": int(labels.sum())}
+            for scorer in (*SCORERS, "random")}
+
+
+def save_models(scored: Scored, folder: Path, settings_used: dict) -> list[Path]:
+    """The latest fold's models (those scoring the current quarter) as joblib files named by their version, each
+    with a json of its metrics beside it. Returns the files written."""
+    import joblib
+    import sklearn
+
+    if not scored.folds:
+        return []
+    folder.mkdir(parents=True, exist_ok=True)
+    latest = scored.folds[-1]
+    written = []
+    for scorer in SCORERS:
+        path = folder / f"{latest.versions[scorer]}.joblib"
+        joblib.dump({"model": latest.models[scorer], "features": latest.features}, path)
+        metrics = {
+            "version": latest.versions[scorer],
+            "scorer": scorer,
+            "trained_before": latest.cutoff_on.isoformat(),
+            "training_rows": latest.training_rows,
+            "training_positives": latest.training_positives,
+            "features": latest.features,
+            **scored.metrics[scorer],
+            "random_walk_forward_auc": scored.metrics["random"]["walk_forward_auc"],
+            "folds": [{"trained_before": f.cutoff_on.isoformat(), "training_rows": f.training_rows,
+                       "training_positives": f.training_positives} for f in scored.folds],
+            "settings": settings_used,
+            "scikit_learn": sklearn.__version__,
+            "random_state": RANDOM_STATE,
+        }
+        path.with_suffix(".json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False), encoding="utf-8")
+        written += [path, path.with_suffix(".json")]
+    return written
+
+
+def judged_rows(matrix: Matrix, scored: Scored, rules: pd.DataFrame) -> pd.DataFrame:
+    """Every scorer's score of every judged day — open, outcome known, scored by the walk-forward models, so
+    every scorer is judged on the same days — once within its month and once within 'all'. `rules` holds
+    mart_lead_scores' journey_id, score_on and total_score."""
+    days = matrix.days[["journey_id", "score_on", "is_outcome_known", "converts_within_window"]]
+    judged = scored.scores.merge(days, on=["journey_id", "score_on"])
+    judged = judged[judged["is_outcome_known"].astype(bool)]
+    rules = rules.assign(score_on=pd.to_datetime(rules["score_on"]).dt.date)
+    judged = judged.merge(rules[["journey_id", "score_on", "total_score"]], on=["journey_id", "score_on"])
+    parts = []
+    for scorer, column, is_probability in (("rules", "total_score", False), *(
+            (s, f"{s}_score", True) for s in (*SCORERS, "random"))):
+        part = judged[["journey_id", "score_on", "converts_within_window"]].copy()
+        part["scorer"], part["score"], part["is_probability"] = scorer, judged[column].astype(float), is_probability
+        parts.append(part)
+    scores = pd.concat(parts, ignore_index=True)
+    scores["converts_within_window"] = scores["converts_within_window"].astype(bool)
+    monthly = scores.assign(evaluation_period="month",
+                            period_start_on=scores["score_on"].map(lambda d: date(d.year, d.month, 1)))
+    overall = scores.assign(evaluation_period="all", period_start_on=None)
+    return pd.concat([monthly, overall], ignore_index=True)
+
+
+def rank_auc(labels: np.ndarray, scores: np.ndarray) -> float | None:
+    """AUC from rank statistics: of all (converting, non-converting) pairs, the share in which the converting
+    day scores higher, ties counting half. None without both kinds of day."""
+    frame = pd.DataFrame({"score": scores, "positive": labels.astype(int), "negative": (~labels).astype(int)})
+    groups = frame.groupby("score", sort=True)[["positive", "negative"]].sum()
+    positives, negatives = int(groups["positive"].sum()), int(groups["negative"].sum())
+    if not positives or not negatives:
+        return None
+    below = groups["negative"].cumsum() - groups["negative"]
+    return float((groups["positive"] * (below + groups["negative"] / 2)).sum() / (positives * negatives))
+
+
+def _deciles(scores: pd.DataFrame) -> np.ndarray:
+    """Score decile of each row of one scorer and period: 1 for the tenth with the highest scores (ties broken
+    by journey and day), sized as SQL's ntile(10)."""
+    ordered = scores.sort_values(["score", "journey_id", "score_on"], ascending=[False, True, True],
+                                 kind="mergesort")
+    count, deciles = len(ordered), np.empty(len(ordered), dtype=int)
+    base, extra = divmod(count, 10)
+    sizes = [base + (1 if i < extra else 0) for i in range(10)]
+    deciles[:] = np.repeat(np.arange(1, 11), sizes)
+    return pd.Series(deciles, index=ordered.index).reindex(scores.index).to_numpy()
+
+
+def quality_rows(judged: pd.DataFrame) -> tuple[list[tuple], list[tuple]]:
+    """The score-quality mart's rows (scorer × period: judged days, AUC, top-decile lift, mean probability) and
+    the calibration mart's (scorer × period × decile: mean score beside the observed rate)."""
+    quality, calibration = [], []
+    for (scorer, period, start), rows in judged.groupby(["scorer", "evaluation_period", "period_start_on"],
+                                                        dropna=False, sort=True):
+        start = None if pd.isna(start) else start
+        labels = rows["converts_within_window"].to_numpy(dtype=bool)
+        deciles = _deciles(rows)
+        top = labels[deciles == 1]
+        rate = labels.mean()
+        probability = bool(rows["is_probability"].iloc[0])
+        quality.append((
+            scorer, period, start, rows["score_on"].min(), rows["score_on"].max(), len(rows),
+            rows["journey_id"].nunique(), int(labels.sum()), _round(rate), _round(rank_auc(labels, rows["score"].to_numpy())),
+            len(top), int(top.sum()), _round(top.mean() / rate) if rate else None,
+            _round(rows["score"].mean()) if probability else None))
+        for decile in range(1, 11):
+            chosen = deciles == decile
+            if not chosen.any():
+                continue
+            score, observed = rows["score"].to_numpy()[chosen], labels[chosen]
+            calibration.append((
+                scorer, period, start, decile, int(chosen.sum()), int(observed.sum()), _round(score.min()),
+                _round(score.max()), _round(score.mean()), _round(observed.mean()),
+                _round(score.mean() - observed.mean()) if probability else None))
+    return quality, calibration
+
+
+def _round(value: float | None) -> float | None:
+    """Six decimals, as the marts keep them."""
+    return None if value is None or pd.isna(value) else round(float(value), 6)

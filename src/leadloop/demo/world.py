@@ -30,7 +30,6 @@ from leadloop.demo.model import (
     to_ms,
 )
 
-
 # A deal's chances before its lead's channel quality: lost at each stage, won when it reaches the decision.
 STAGE_LOSS_RATE = 0.18
 BASE_WIN_RATE = 0.62

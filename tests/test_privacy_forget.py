@@ -38,6 +38,7 @@ class Forgotten:
     traces: set[str]
     others_before: dict[str, list[tuple]]
     exit_code: int
+    shared_line_refused: bool
     night_success: bool
     purged_on_arrival: int
 
@@ -117,6 +118,23 @@ def _found(path: Path, traces: set[str]) -> list[str]:
     return found
 
 
+def con_shared_line(warehouse: Path) -> str:
+    """A phone, as written, that records of several people carry (the identity layer stitches it to nobody)."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute("""
+            select min(raw_value) from identity.identifier_observations
+            where identifier in (
+                select identifier from identity.identifier_observations where identifier like 'phone:%'
+                    and identifier not in (select identifier from intermediate.int_customer_ids_assigned)
+                group by identifier having count(distinct record_id) > 1)""").fetchone()[0]
+
+
+def _has_privacy_schema(warehouse: Path) -> bool:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute("select count(*) from information_schema.schemata where schema_name = 'privacy'"
+                           ).fetchone()[0] > 0
+
+
 @pytest.fixture(scope="module")
 def forgotten(demo_night, demo_world, night_instance, tmp_path_factory) -> Forgotten:
     from leadloop.cli import main, run_nightly_refresh
@@ -134,6 +152,8 @@ def forgotten(demo_night, demo_world, night_instance, tmp_path_factory) -> Forgo
         with duckdb.connect(str(warehouse), read_only=True) as con:
             customer_id, phone, traces = _person(con)
             others_before = _others(con, customer_id)
+        shared_line = con_shared_line(warehouse)
+        refused = main(["forget", "--phone", shared_line]) == 2 and not _has_privacy_schema(warehouse)
         exit_code = main(["forget", "--phone", phone])
         yesterday = (business_day(demo_world.as_of_ms) - timedelta(days=1)).isoformat()
         with running_demo_sources(demo_world):
@@ -141,7 +161,7 @@ def forgotten(demo_night, demo_world, night_instance, tmp_path_factory) -> Forgo
         materialization = night_instance.get_latest_materialization_event(dg.AssetKey([DATASET, TABLE]))
         purged = materialization.asset_materialization.metadata["forgotten_records_purged"].value
     assert os.environ.get("LEADLOOP_DUCKDB_PATH") != str(warehouse)
-    return Forgotten(warehouse, customer_id, traces, others_before, exit_code, result.success, purged)
+    return Forgotten(warehouse, customer_id, traces, others_before, exit_code, refused, result.success, purged)
 
 
 def test_forget_succeeds_and_the_next_night_too(forgotten):
@@ -178,3 +198,8 @@ def test_every_other_persons_rows_are_unchanged(forgotten):
     changed = {table: len(set(rows) ^ set(after[table])) for table, rows in forgotten.others_before.items()
                if rows != after[table]}
     assert changed == {}
+
+
+def test_a_line_many_people_share_is_refused_and_nothing_is_written(forgotten):
+    """Suppressing a company switchboard would keep everyone who gave it out: forget refuses it (exit 2)."""
+    assert forgotten.shared_line_refused

@@ -117,6 +117,15 @@ def _customer_ids(kind: str, value: str) -> tuple[list[str], list[str]]:
     identifiers = _lookup_identifiers(kind, value)
     _, rows = query("select distinct customer_id from intermediate.int_customer_ids_assigned"
                     f" where identifier in ({_quoted(identifiers)})")
+    if not rows:
+        # Stored but stitched to nobody: a line or mailbox many people share (a switchboard), screened out
+        # of the person graph. Suppressing it would keep every one of them out.
+        _, carriers = query("select count(distinct record_id) from identity.identifier_observations"
+                            f" where identifier in ({_quoted(identifiers)})")
+        if carriers[0][0]:
+            raise ForgetError(f"the {kind.replace('_', ' ')} {value!r} is shared by {carriers[0][0]} records of"
+                              " different people (a company line or mailbox), so it names no one person: name"
+                              " the person by another phone, e-mail, WeCom id or customer_id")
     return [r[0] for r in rows], identifiers
 
 

@@ -53,28 +53,31 @@ def _person(con) -> tuple[str, str, set[str]]:
             inner join intermediate.int_customer_ids_assigned as assigned
                 on observations.record_id = assigned.identifier
         ),
-        shared as (
-            select identifier from identity.identifier_observations
-            where graph = 'person' and identifier is not null
-            group by identifier having count(distinct record_id) > 1
+        carriers as (
+            -- every person identifier with the customers (or none) whose records carry it
+            select observations.identifier, records.customer_id
+            from identity.identifier_observations as observations
+            left join records on observations.record_id = records.record_id
+            where observations.graph = 'person' and observations.identifier is not null
         ),
-        own_records as (
-            select records.customer_id,
-                count(distinct case when shared.identifier is not null then observations.identifier end) as shared_count
-            from records
-            inner join identity.identifier_observations as observations on records.record_id = observations.record_id
-            left join shared on observations.identifier = shared.identifier
-                and shared.identifier not in (select record_id from records)
-            group by records.customer_id
+        shared as (
+            select identifier from carriers
+            group by identifier
+            having count(distinct coalesce(customer_id, '')) > 1 or count(customer_id) < count(*)
+        ),
+        with_shared as (
+            select distinct carriers.customer_id from carriers
+            inner join shared on carriers.identifier = shared.identifier
+            where carriers.customer_id is not null
         )
-        select records.customer_id from records
-        inner join own_records on records.customer_id = own_records.customer_id
-        group by records.customer_id, own_records.shared_count
-        having list_contains(list(records.record_type), 'neocrm_lead')
-            and list_contains(list(records.record_type), 'sensors_user')
-            and list_contains(list(records.record_type), 'wecom_contact')
-            and own_records.shared_count = 0
-        order by records.customer_id limit 1""").fetchone()[0]
+        select customer_id from records
+        where customer_id not in (select customer_id from with_shared)
+        group by customer_id
+        having count(distinct case when record_type = 'neocrm_lead' then record_id end) > 0
+            and count(distinct case when record_type = 'sensors_user' then record_id end) > 0
+            and count(distinct case when record_type = 'wecom_contact' then record_id end) > 0
+            and count(distinct case when record_type in ('neocrm_contact', 'salesforce_contact') then record_id end) = 0
+        order by customer_id limit 1""").fetchone()[0]
     observed = con.execute("""
         select observations.record_type, observations.record_id, observations.identifier, observations.raw_value
         from identity.identifier_observations as observations

@@ -261,16 +261,10 @@ def test_data_driven_mart_carries_its_documentation(warehouse):
     assert columns == {column.name: column.comment for column in COLUMNS}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "The demo world gives a channel's quality (demo/catalog.py: referral 1.6) only to the lead's way to an "
-    "opportunity (demo/world.py _progress_lead); _close wins 62 % of every deal whatever its channels, so the "
-    "premise fails: referral's deals are not won more often. A world whose deals keep their lead's quality "
-    "passes this test (tried: referral 16 of 21 deals won, Shapley referral 9.3 % > wecom_sales_add 7.0 %), "
-    "but that world breaks truth tests written for today's seed; see README, Attribution models side by side."))
 def test_a_truly_effective_channel_gets_more_data_driven_credit_than_a_late_one(warehouse):
     """Issue 13 acceptance 4. Truly effective: referral, the demo's best channel (quality 1.6 in
-    demo/catalog.py lifts its leads' chances to qualify, convert and open a deal; the deals' chances to stay
-    alive and be won should follow it, which demo/world.py _make_opportunity does not do yet). Late: wecom_sales_add, an SDR adding a
+    demo/catalog.py lifts its leads' chances to qualify, convert and open a deal, and its deals' chances to
+    stay alive and be won: demo/world.py _walk_stages). Late: wecom_sales_add, an SDR adding a
     lead on WeCom after it qualified (demo/digital.py _journey_traces, add_way 2), which causes nothing
     in the world and touches more deals than referral does.
 

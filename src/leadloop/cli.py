@@ -292,6 +292,33 @@ def command_metrics(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_forget(args: argparse.Namespace) -> int:
+    """Erase one person; print what was deleted (counts only: the audit keeps no personal data)."""
+    from leadloop.privacy.erasure import ForgetError, forget, published_file_note
+    from leadloop.warehouse import WarehouseInUse, ensure_writable
+
+    kind, value = next((k, getattr(args, k)) for k in ("phone", "email", "wecom_id", "customer_id")
+                       if getattr(args, k) is not None)
+    try:
+        ensure_writable()
+        erasure = forget(kind, value)
+    except (ForgetError, WarehouseInUse) as error:
+        print(f"leadloop forget: {error}", file=sys.stderr)
+        return 2
+    if not erasure.customer_ids:
+        print(f"no person with that {kind.replace('_', ' ')} is stored; it is suppressed all the same, so no"
+              f" platform can load it again (erasure {erasure.erasure_id})")
+        return 0
+    print(f"erasure {erasure.erasure_id}: {erasure.records} records of {len(erasure.customer_ids)} customer(s),"
+          f" {erasure.total_rows} rows deleted from {len(erasure.rows_deleted)} tables;"
+          f" {erasure.identifiers_suppressed} identifiers suppressed,"
+          f" {erasure.identifiers_kept_shared} kept (other people's records carry them too)")
+    for table, rows in erasure.rows_deleted.items():
+        print(f"  {table}: {rows}")
+    print(published_file_note())
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `leadloop` command."""
     parser = argparse.ArgumentParser(prog="leadloop", description=__doc__)
@@ -334,6 +361,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="filter (repeatable), e.g. \"{{ Dimension('funnel__channel') }} = 'paid_search'\"")
     metric.add_argument("--csv", action="store_true", help="CSV instead of aligned columns")
     metric.add_argument("--sql", action="store_true", help="print the SQL the layer runs instead of running it")
+    forget = commands.add_parser("forget", help="erase a person from every schema (PIPL), keep an audit row"
+                                                " and keep them out when a platform sends them again")
+    named_by = forget.add_mutually_exclusive_group(required=True)
+    named_by.add_argument("--phone", help="a phone number of the person, as any system wrote it")
+    named_by.add_argument("--email", help="an e-mail address of the person")
+    named_by.add_argument("--wecom-id", help="the person's WeCom external_userid or WeChat unionid")
+    named_by.add_argument("--customer-id", help="the person's customer_id (marts.dim_customers)")
     args = parser.parse_args(argv)
     settings.apply_environment()  # the entry point's defaults: telemetry off, DAGSTER_HOME, paths
     if args.command in ("demo", "night", "prepare", "metrics"):
@@ -345,7 +379,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     handlers = {"demo": command_demo, "night": command_night, "sources": command_sources,
                 "doctor": command_doctor, "serve-demo": command_serve_demo, "ui": command_ui,
-                "bi-role": command_bi_role, "cockpit": command_cockpit, "metrics": command_metrics}
+                "bi-role": command_bi_role, "cockpit": command_cockpit, "metrics": command_metrics,
+                "forget": command_forget}
     return handlers[args.command](args)
 
 

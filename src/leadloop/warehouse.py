@@ -125,6 +125,38 @@ def execute(sql: str) -> None:
         cursor.execute(sql)
 
 
+def execute_in_one_transaction(statements: Sequence[str],
+                               inserts: Sequence[tuple[str, Sequence[tuple]]] = ()) -> list[int]:
+    """Run statements, then parameterised inserts (`?` placeholders, many rows each), in one transaction
+    (DuckDB file or Postgres): all or nothing. The rows each statement touched, in order."""
+    if settings.warehouse_kind() == "duckdb":
+        import duckdb
+
+        counts: list[int] = []
+        with duckdb.connect(str(settings.duckdb_path())) as connection:
+            connection.execute("begin transaction")
+            for statement in statements:
+                result = connection.execute(statement).fetchall()
+                counts.append(int(result[0][0]) if result and len(result[0]) == 1
+                              and isinstance(result[0][0], int) else 0)
+            for insert, rows in inserts:
+                if rows:
+                    connection.executemany(insert, [list(row) for row in rows])
+            connection.execute("commit")
+        return counts
+    import psycopg2
+
+    counts = []
+    with psycopg2.connect(postgres_dsn()) as connection, connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement)
+            counts.append(max(cursor.rowcount, 0) if statement.lstrip().lower().startswith("delete") else 0)
+        for insert, rows in inserts:
+            if rows:
+                cursor.executemany(insert.replace("?", "%s"), rows)
+    return counts
+
+
 @dataclass(frozen=True)
 class Column:
     """A column of a table written from Python: its name, SQL type (valid on DuckDB and Postgres) and comment."""

@@ -82,6 +82,7 @@ class Opportunity:
     lost_reason: str | None = None
     payments: list[tuple[int, float]] = field(default_factory=list)  # (paid at ms, amount)
     lead_id: int | None = None
+    planned_stages: tuple[int, ...] = ()  # the stages after 初步接洽 it goes through unless lost on the way
 
     @property
     def closed_at(self) -> int | None:

@@ -30,6 +30,10 @@ from leadloop.demo.model import (
     to_ms,
 )
 
+# A deal's chances before its lead's channel quality: lost at each stage, won when it reaches the decision.
+STAGE_LOSS_RATE = 0.18
+BASE_WIN_RATE = 0.62
+
 
 class _Simulation:
     """Holds the random streams and id counters while a world is generated."""
@@ -88,6 +92,7 @@ def simulate(
         if sim.rng.random() < 0.15:
             opportunities.append(_self_sourced_opportunity(sim, account))
     journeys.sort(key=lambda j: (j.created_at, j.lead_id))
+    _walk_lead_deals_by_channel_quality(opportunities, journeys, seed)
     _number_contacts(sim, accounts)
     world = World(seed, scale, start, as_of, users, accounts, journeys, opportunities)
     identity.add_identity_mess(world)  # its own random stream: the funnel does not move
@@ -219,23 +224,37 @@ def _make_opportunity(
     for person in rng.sample(account.committee, min(len(account.committee), rng.randint(1, 2))):
         if person.contact_created_at is None or person.contact_created_at > opened:
             person.contact_created_at = opened
-    moment = opened
     path = [catalog.STAGE_NEEDS]
     if rng.random() < 0.65:
         path.append(catalog.STAGE_POC)
     if rng.random() < 0.8:
         path.append(catalog.STAGE_NEGOTIATION)
-    for stage in path:
-        if rng.random() < 0.18:
-            return _close(sim, opportunity, sim.after(moment, 2, 30), won=False)
-        moment = sim.after(moment, 3, 35 if stage == catalog.STAGE_POC else 20)
+    opportunity.planned_stages = tuple(path)
+    _walk_stages(opportunity, 1.0, rng)
+    return opportunity
+
+
+def _walk_stages(opportunity: Opportunity, quality: float, rng: random.Random) -> None:
+    """Take an opened deal through its planned stages: at each it may be lost, then it is won or lost.
+    A better lead channel (quality > 1) loses fewer deals on the way and wins more at the end."""
+    moment = opportunity.created_at
+    for stage in opportunity.planned_stages:
+        if rng.random() < STAGE_LOSS_RATE / quality:
+            _settle(opportunity, moment + _days(rng, 2, 30), False, rng)
+            return
+        moment += _days(rng, 3, 35 if stage == catalog.STAGE_POC else 20)
         opportunity.stage_events.append((moment, stage))
-    return _close(sim, opportunity, sim.after(moment, 2, 25), won=rng.random() < 0.62)
+    closed = moment + _days(rng, 2, 25)
+    _settle(opportunity, closed, rng.random() < min(0.95, BASE_WIN_RATE * quality), rng)
 
 
-def _close(sim: _Simulation, opportunity: Opportunity, moment: int, *, won: bool) -> Opportunity:
-    """Close a deal: a win brings an amount and payments, a loss a reason."""
-    rng = sim.rng
+def _days(rng: random.Random, min_days: float, max_days: float) -> int:
+    """A random number of days, in milliseconds."""
+    return int(rng.uniform(min_days, max_days) * DAY_MS)
+
+
+def _settle(opportunity: Opportunity, moment: int, won: bool, rng: random.Random) -> None:
+    """Enter 赢单 with an amount paid in instalments, or 输单 with a reason, drawing from `rng`."""
     if won:
         opportunity.stage_events.append((moment, catalog.STAGE_WON))
         amount = round(opportunity.estimate * rng.uniform(0.7, 1.1), -2)
@@ -243,14 +262,32 @@ def _close(sim: _Simulation, opportunity: Opportunity, moment: int, *, won: bool
         installments = rng.choice((1, 1, 2, 3))
         paid_at = moment
         for n in range(installments):
-            paid_at = sim.after(paid_at, 5, 60)
+            paid_at += _days(rng, 5, 60)
             share = round(amount / installments, 2) if n < installments - 1 else round(
                 amount - round(amount / installments, 2) * (installments - 1), 2)
             opportunity.payments.append((paid_at, share))
     else:
         opportunity.stage_events.append((moment, catalog.STAGE_LOST))
         opportunity.lost_reason = rng.choice(catalog.LOST_REASONS)
-    return opportunity
+
+
+def _walk_lead_deals_by_channel_quality(
+    opportunities: list[Opportunity], journeys: list[Journey], seed: int,
+) -> None:
+    """A deal keeps the quality of the channel its lead came from (a referral's deal is lost less often and
+    won more often than a cold call's), as the lead's way to the deal did. Walked again after the world is
+    drawn, from a stream of its own, so that every other part of the company (its people, their identifiers,
+    leads and touches) stays as it was drawn; self-sourced deals keep the base rates. The stream's offset
+    keeps a few customers of early 2025 quiet long enough to be dormant by the demo's today, as the first
+    draw had them (hot leads need a dormant company that comes back; tests/test_hot_leads.py)."""
+    rng = random.Random(seed * 13 + 14)
+    quality = {journey.lead_id: journey.channel.quality for journey in journeys}
+    for opportunity in opportunities:
+        if opportunity.lead_id is None:
+            continue
+        opportunity.stage_events = [opportunity.stage_events[0]]
+        opportunity.won_amount, opportunity.lost_reason, opportunity.payments = None, None, []
+        _walk_stages(opportunity, quality[opportunity.lead_id], rng)
 
 
 def _self_sourced_opportunity(sim: _Simulation, account: Account) -> Opportunity:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from leadloop.identity.observations import COLUMNS, collect
@@ -22,6 +23,13 @@ class ObservationsLoaded:
     records: int
     unusable_by_reason: dict[str, int] = field(default_factory=dict)
     sources_missing: list[str] = field(default_factory=list)
+    records_left_out: int = 0
+    raw_rows_purged: int = 0
+
+
+# Given the observations, the record ids to leave out and the raw rows it deleted (privacy: persons who
+# asked to be forgotten and whom a platform sent again).
+RecordFilter = Callable[[Sequence[dict]], tuple[set[str], int]]
 
 
 def existing_tables() -> set[str]:
@@ -30,17 +38,21 @@ def existing_tables() -> set[str]:
     return {row[0] for row in rows}
 
 
-def load_observations() -> ObservationsLoaded:
-    """Normalise every raw record's identifiers and replace identity.identifier_observations."""
+def load_observations(leave_out: RecordFilter | None = None) -> ObservationsLoaded:
+    """Normalise every raw record's identifiers and replace identity.identifier_observations; records
+    `leave_out` names are left out."""
     rows, skipped = collect(query, existing_tables())
+    left_out, purged = leave_out(rows) if leave_out else (set(), 0)
+    if left_out:
+        rows = [row for row in rows if row["record_id"] not in left_out]
     if not rows:
         # No source with people or companies has loaded (a team with ad platforms only, or a first
         # night): the observations are empty, not yesterday's.
         if table_exists(DATASET, TABLE):
             execute(f"delete from {DATASET}.{TABLE}")
-        return ObservationsLoaded(0, 0, {}, skipped)
+        return ObservationsLoaded(0, 0, {}, skipped, len(left_out), purged)
     pipeline = dlt_pipeline("identity", dataset_name=DATASET)
     pipeline.run(rows, table_name=TABLE, write_disposition="replace", columns=COLUMN_TYPES).raise_on_failed_jobs()
     unusable = Counter(f"{r['identifier_type']}: {r['rejection_reason']}" for r in rows if r["rejection_reason"])
     return ObservationsLoaded(len(rows), len({r["record_id"] for r in rows}), dict(sorted(unusable.items())),
-                              skipped)
+                              skipped, len(left_out), purged)

@@ -10,6 +10,7 @@ import dagster as dg
 from leadloop.extract.registry import active_sources
 from leadloop.identity.load import DATASET, TABLE, load_observations
 from leadloop.identity.observations import RECORD_SOURCES
+from leadloop.privacy.erasure import purge_returning_persons
 
 OBSERVATIONS_KEY = dg.AssetKey([DATASET, TABLE])
 RAW_INPUTS = sorted({dg.AssetKey(source.table.split(".")) for source in RECORD_SOURCES},
@@ -26,7 +27,10 @@ RAW_INPUTS = sorted({dg.AssetKey(source.table.split(".")) for source in RECORD_S
 )
 def identifier_observations(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     """Read the raw records, normalise their identifiers and replace the observations table."""
-    loaded = load_observations()
+    loaded = load_observations(leave_out=purge_returning_persons)
+    if loaded.records_left_out:
+        context.log.warning(f"privacy: {loaded.records_left_out} records of forgotten persons came back from their"
+                            f" platforms; {loaded.raw_rows_purged} raw rows deleted (privacy.suppressed_identifiers)")
     # A table of a configured source that is not there yet is worth a word; one of a source the team
     # does not use is not.
     expected = [table for table in loaded.sources_missing if table.split(".")[0].removeprefix("raw_") in active_sources()]
@@ -41,4 +45,6 @@ def identifier_observations(context: dg.AssetExecutionContext) -> dg.Materialize
         "unusable_values": unusable,
         "unusable_by_reason": loaded.unusable_by_reason,
         "sources_missing": loaded.sources_missing,
+        "forgotten_records_purged": loaded.records_left_out,
+        "forgotten_raw_rows_purged": loaded.raw_rows_purged,
     })

@@ -25,10 +25,6 @@ crm_accounts as (
     select * from {{ ref('int_crm__accounts') }}
 ),
 
-account_ids as (
-    select * from {{ ref('int_account_ids_assigned') }}
-),
-
 custom_values as (
     select * from {{ ref('int_crm__custom_field_values') }}
 ),
@@ -39,16 +35,8 @@ observations as (
 ),
 
 company_accounts as (
-    select
-        account_ids.account_id,
-        crm_accounts.account_record_id,
-        crm_accounts.created_at,
-        row_number() over (
-            partition by account_ids.account_id order by crm_accounts.created_at, crm_accounts.account_record_id
-        ) as seniority
-    from crm_accounts
-    inner join account_ids
-        on crm_accounts.account_record_id = account_ids.identifier
+    -- Each stitched company's CRM accounts, oldest first (seniority 1 describes the company, as in dim_accounts).
+    select * from {{ ref('int_company_crm_accounts_ranked') }}
 ),
 
 journey_records as (

@@ -17,10 +17,6 @@ screened as (
     where graph = 'account' and exclusion_reason is null
 ),
 
-crm_accounts as (
-    select * from {{ ref('int_crm__accounts') }}
-),
-
 opportunities as (
     select * from {{ ref('fct_opportunities') }}
 ),
@@ -68,22 +64,7 @@ usccs_ranked as (
 ),
 
 crm_members as (
-    select
-        account_ids.account_id,
-        crm_accounts.crm,
-        crm_accounts.crm_account_id,
-        crm_accounts.account_name,
-        crm_accounts.industry,
-        crm_accounts.province,
-        crm_accounts.city,
-        crm_accounts.employee_count,
-        crm_accounts.owner_user_id,
-        row_number() over (
-            partition by account_ids.account_id order by crm_accounts.created_at, crm_accounts.account_record_id
-        ) as seniority
-    from crm_accounts
-    inner join account_ids
-        on crm_accounts.account_record_id = account_ids.identifier
+    select * from {{ ref('int_company_crm_accounts_ranked') }}
 ),
 
 crm_summary as (

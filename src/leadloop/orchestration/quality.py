@@ -7,6 +7,7 @@ the dbt models downstream of it in the same run, so yesterday's marts stay in pl
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from itertools import pairwise
 from typing import Any
 
@@ -127,6 +128,13 @@ MART_SUITES: dict[str, list[Expectation]] = {
     ],
     # A region weight scales points, never flips their sign.
     "mart_lead_scores": _at_least(0, "region_weight"),
+    # The metric layer's time spine: every day of its vars' range once (date_spine leaves out the end day).
+    "dim_days": [
+        Expectation("ExpectColumnValuesToBeUnique", {"column": "date_day"}),
+        Expectation("ExpectTableRowCountToEqual", {"value": (
+            date.fromisoformat(project_var("metric_days_until")) - date.fromisoformat(project_var("metric_days_from"))
+        ).days}),
+    ],
     # The fitted scorers (issue 12): scores are probabilities; an AUC and a rate lie in [0, 1], and the days that
     # converted are some of the days judged.
     "mart_lead_model_scores": _rates("logistic_score", "gradient_boosting_score", "random_score"),

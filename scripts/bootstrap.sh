@@ -26,5 +26,8 @@ if ! "$TOOLS/bin/uv" --version 2>/dev/null | grep -q "uv $UV_VERSION"; then
     # -qq: warnings about this machine's pip configuration are not leadloop's to act on; errors still show
     "$TOOLS/bin/pip" install -qq --disable-pip-version-check "uv==$UV_VERSION"
 fi
-# --frozen: install exactly uv.lock, never re-resolve.
-UV_PYTHON_DOWNLOADS=never "$TOOLS/bin/uv" sync --frozen --quiet --python "$PYTHON" --project "$ROOT"
+# --frozen: install exactly uv.lock, never re-resolve. --compile-bytecode: write every package's .pyc now
+# (~30 s once), because nothing else will where PYTHONDONTWRITEBYTECODE is set, as on our machines: then every
+# process (each dbt call, each Dagster code server) compiled dagster, dbt and scikit-learn from source again,
+# 2-5 s a start.
+UV_PYTHON_DOWNLOADS=never "$TOOLS/bin/uv" sync --frozen --quiet --compile-bytecode --python "$PYTHON" --project "$ROOT"

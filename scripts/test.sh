@@ -24,10 +24,11 @@ fi
 # The whole suite, a folder or a marker selection (`-m "not e2e"`) runs on two workers (pytest-xdist):
 # the suite is long and mostly one process's CPU (dbt, DuckDB, Dagster), so two cores nearly halve it.
 # Workers are handed whole modules (--dist loadscope, tests/conftest.py says which module is split), so
-# a module's fixtures start once. Naming files or tests (tests/x.py, tests/x.py::test_y) runs in this
-# one process: starting workers costs ~10 s for little gain. Here rather than in pyproject's addopts so
-# that a plain `.venv/bin/pytest tests/x.py` stays serial too. LEADLOOP_TEST_WORKERS sets the number
-# (0: serial); a -n, --dist or -p no:xdist of your own wins.
+# a module's fixtures start once, in the order tests/conftest.py gives them (not xdist's, by test count).
+# Naming files or tests (tests/x.py, tests/x.py::test_y) runs in this one process: starting workers
+# costs ~10 s for little gain. Here rather than in pyproject's addopts so that a plain
+# `.venv/bin/pytest tests/x.py` stays serial too. LEADLOOP_TEST_WORKERS sets the number (0: serial);
+# a -n, --dist or -p no:xdist of your own wins.
 parallel() {
     [ "${LEADLOOP_TEST_WORKERS:-2}" != "0" ] || return 1
     local previous=""
@@ -44,7 +45,7 @@ parallel() {
 }
 workers=()
 if parallel "$@"; then
-    workers=(-n "${LEADLOOP_TEST_WORKERS:-2}" --dist loadscope)
+    workers=(-n "${LEADLOOP_TEST_WORKERS:-2}" --dist loadscope --no-loadscope-reorder)
 fi
 
 cd "$ROOT"

@@ -88,6 +88,31 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if item.get_closest_marker("e2e"):
             continue
         item.add_marker(pytest.mark.unit if path.name in UNIT_MODULES else pytest.mark.integration)
+    if config.pluginmanager.hasplugin("xdist") and config.getoption("dist", None) == "loadscope":
+        items[:] = _in_worker_order(items)
+
+
+def _in_worker_order(items: list[pytest.Item]) -> list[pytest.Item]:
+    """The order workers take the units in (scripts/test.sh turns xdist's own reordering off): first one unit
+    that needs the session's demo night, so one worker builds it at once while the other runs end-to-end
+    units with nights of their own; then the other end-to-end units, the longest stretch; the quick units
+    last, where they even out the workers' finishing times."""
+    units: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        units.setdefault(_xdist_scope(item.nodeid), []).append(item)
+
+    def needs_session_night(unit: list[pytest.Item]) -> bool:
+        return any("demo_night_run" in getattr(item, "fixturenames", ()) for item in unit)
+
+    def is_e2e(unit: list[pytest.Item]) -> bool:
+        return any(item.get_closest_marker("e2e") for item in unit)
+
+    ordered = list(units.values())
+    first = next((unit for unit in ordered if needs_session_night(unit) and is_e2e(unit)), None)
+    rank = {id(unit): (0 if unit is first else 1 if is_e2e(unit) and not needs_session_night(unit)
+                       else 2 if is_e2e(unit) else 3) for unit in ordered}
+    ordered.sort(key=lambda unit: rank[id(unit)])  # stable: collection order within a rank
+    return [item for unit in ordered for item in unit]
 
 
 # Parallel runs (pytest-xdist, --dist loadscope; scripts/test.sh asks for it) hand each worker whole
@@ -169,22 +194,34 @@ def demo_night_logs() -> KeptLogRecords:
 
 
 @pytest.fixture(scope="session")
-def demo_night_run(demo_world, night_instance, demo_night_logs):
+def demo_night_run(demo_world, night_instance, demo_night_logs, tmp_path_factory):
     """The session's one nightly_refresh run of the whole pipeline on the demo company, into DuckDB.
 
     Tests read its warehouse (`demo_night`) and its run (this); tests that change the warehouse work
-    on a copy (`warehouse_copy`)."""
+    on a copy (`warehouse_copy`). Under pytest-xdist the first worker to need it builds it and the
+    others copy it (tests/support/shared_night.py)."""
+    from leadloop import settings
     from leadloop.cli import demo_night as run_demo_night
     from leadloop.demo.serve import running_demo_sources
+    from tests.support.shared_night import shared_night
 
-    logging.getLogger().addHandler(demo_night_logs)
-    try:
-        with running_demo_sources(demo_world) as demo:
-            result = run_demo_night(demo, night_instance)
-    finally:
-        logging.getLogger().removeHandler(demo_night_logs)
-    assert result.success, "nightly_refresh failed on the demo company"
-    return night_instance.get_run_by_id(result.run_id)
+    def build() -> str:
+        logging.getLogger().addHandler(demo_night_logs)
+        try:
+            with running_demo_sources(demo_world) as demo:
+                result = run_demo_night(demo, night_instance)
+        finally:
+            logging.getLogger().removeHandler(demo_night_logs)
+        assert result.success, "nightly_refresh failed on the demo company"
+        return result.run_id
+
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # The workers' base temp folders share a parent: the session's meeting point.
+        folder = tmp_path_factory.getbasetemp().parent / "session_demo_night"
+        run_id = shared_night(folder, settings.warehouse_dir(), night_instance, demo_night_logs.lines, build)
+    else:
+        run_id = build()
+    return night_instance.get_run_by_id(run_id)
 
 
 @pytest.fixture(scope="session")

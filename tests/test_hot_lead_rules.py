@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -122,9 +123,28 @@ def tiny_marts(with_dormant_at: bool = True):
                 " (md5('phone:+8613900000003'), 'cus_n'), (md5('phone:+8613900000009'), null))"
                 " as t(identifier_hash, customer_id)")
     con.execute("create table marts.dim_customers as select * from (values"
-                " ('cus_d', 'acc_d', '李*', 'CIO', 30.5, 'C'), ('cus_a', 'acc_a', '张*', null, 80.0, 'A'),"
-                " ('cus_n', 'acc_n', '赵*', null, null, null))"
-                " as t(customer_id, account_id, masked_name, job_title, lead_score, lead_grade)")
+                " ('cus_d', 'acc_d', '李*', 'CIO', 30.5, 'C', date '2026-11-30'),"
+                " ('cus_a', 'acc_a', '张*', null, 45.0, 'B', date '2026-11-30'),"
+                " ('cus_n', 'acc_n', '赵*', null, 45.0, 'B', date '2026-11-30'))"
+                " as t(customer_id, account_id, masked_name, job_title, lead_score, lead_grade, lead_scored_on)")
+    # cus_d's journeys: an old one, and the latest, scored last night with fit 20 (weighted) in a 1.2 region; one
+    # content_read the night loaded (Shanghai day 2026-11-20).
+    con.execute("create table marts.fct_lead_journeys as select * from (values"
+                " ('j_d_old', 'L1', timestamp '2024-03-01 02:00:00', null, null),"
+                " ('j_d', 'L2', timestamp '2026-10-01 02:00:00', null, null),"
+                " ('j_a', 'L3', timestamp '2026-11-01 02:00:00', null, null),"
+                " ('j_n', 'L4', timestamp '2026-11-01 02:00:00', null, timestamp '2026-11-20 02:00:00'))"
+                " as t(journey_id, lead_id, lead_at, won_at, lost_at)")
+    # cus_a's journey is open and 5 points short of the MQL threshold (50); cus_n's as close, but lost.
+    con.execute("create table marts.mart_lead_scores as select * from (values"
+                " ('cus_d', 'j_d_old', date '2026-11-30', 5.00, 1.0, 5.00, false),"
+                " ('cus_d', 'j_d', date '2026-11-30', 20.00, 1.2, 30.50, false),"
+                " ('cus_a', 'j_a', date '2026-11-30', 45.00, 1.0, 45.00, false),"
+                " ('cus_n', 'j_n', date '2026-11-30', 45.00, 1.0, 45.00, false))"
+                " as t(customer_id, journey_id, score_on, fit_score, region_weight, total_score, is_mql_by_score)")
+    con.execute("create table marts.fct_touchpoints as select * from (values"
+                " ('cus_d', 'content_read', timestamp '2026-11-20 03:00:00'))"
+                " as t(customer_id, touch_type, touched_at)")
     dormant = ", dormant_at" if with_dormant_at else ""
     con.execute(f"create table marts.dim_accounts as select * exclude (dormant_at){dormant} from (values"
                 " ('acc_d', '沉睡有限公司', 'neocrm', '11', 'u1', '陈静', timestamp '2026-11-05 08:00:00'),"
@@ -155,17 +175,48 @@ def test_only_a_dormant_companys_person_touching_after_dormant_at_is_hot(config)
                touch("3", NOON, "phone:+8613900000001", kind="sales_call"),  # not a re-engaging touch
                touch("4", NOON, "sensors_user:7"), touch("5", NOON, "phone:+8613900000003"),
                touch("6", NOON, "phone:+8613900000009")]  # excluded identifier (a hub): nobody
-    [hot] = hot_hits(touches, tiny_marts(), config)
+    [hot] = [h for h in hot_hits(touches, tiny_marts(), config, NOON) if h.rule == DORMANT_REENGAGED]
     assert (hot.customer_id, hot.rule, hot.account_name, hot.owner_key) == (
         "cus_d", DORMANT_REENGAGED, "沉睡有限公司", "neocrm:u1")
     assert hot.touches == ((NOON.isoformat(), "阅读了《白皮书》"),) and hot.lead_score == 30.5
+    # The score now, by rule set v3 (content_read: 6 points, half-life 30 days, cap 24) on 2026-12-01: the read
+    # the night loaded (11 days old) 6 × 0.5^(11/30) = 4.653434, the read at dormant_at (26 days old, a touch
+    # though not a hot one) 3.290475, today's 6: 13.943909 × 1.2 = 16.73, plus last night's fit 20.
+    assert (hot.live_score, hot.live_grade) == (36.73, "C")
+    assert "36.73（C，实时；昨夜 30.5）" in owner_message([hot], config)
+
+
+def test_the_live_score_caps_decays_and_counts_a_touch_the_night_loaded_once(config):
+    from leadloop.live_lead_score import behaviour_points, behaviour_rules, live_scores, rule_set_on
+
+    assert rule_set_on(datetime(2026, 6, 30).date()) == "v2" and rule_set_on(NOON.date()) == "v3"
+    rules = behaviour_rules("v3")
+    today = NOON.date()
+    reads = [("content_read", today)] * 5 + [("content_read", today - timedelta(days=30))]
+    assert behaviour_points(reads, today, rules) == 24  # 5 × 6 + 3 = 33, capped at 24
+    assert behaviour_points([("wecom_add", today - timedelta(days=60))], today, rules) == 5  # one half-life
+    assert behaviour_points([("content_read", today + timedelta(days=1))], today, rules) == 0  # not yet
+    loaded = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)  # the read already in fct_touchpoints
+    [score] = live_scores({"cus_d": [("content_read", loaded)]}, tiny_marts(), NOON).values()
+    assert (score.journey_id, score.behaviour_score, score.total_score) == ("j_d", Decimal("5.58"), Decimal("25.58"))
+
+
+def test_an_open_journey_whose_score_passes_the_threshold_now_is_hot(config):
+    """Live, the second rule of mart_hot_leads: last night 45 (threshold 50); a read (6 points today) takes the
+    active company's person to 51 and makes them hot, once; the same for a lost journey makes nobody hot."""
+    from leadloop.hot_lead_alerts import SCORE_CROSSED_MQL, hot_hits
+
+    [hot] = hot_hits([touch("a1", NOON, "sensors_user:7"), touch("n1", NOON, "phone:+8613900000003")],
+                     tiny_marts(), config, NOON)
+    assert (hot.customer_id, hot.rule, hot.live_score, hot.live_grade) == ("cus_a", SCORE_CROSSED_MQL, 51.0, "B")
+    assert "评分刚达到 MQL" in owner_message([hot], config) and "51（B，实时；昨夜 45）" in owner_message([hot], config)
 
 
 def test_marts_of_an_older_version_are_named(config):
     from leadloop.hot_lead_alerts import hot_hits
 
     with pytest.raises(RuntimeError, match="dormant_at"):
-        hot_hits([touch("1", NOON, "phone:+8613900000001")], tiny_marts(with_dormant_at=False), config)
+        hot_hits([touch("1", NOON, "phone:+8613900000001")], tiny_marts(with_dormant_at=False), config, NOON)
 
 
 def test_a_touch_read_again_in_the_look_back_is_handled_once():

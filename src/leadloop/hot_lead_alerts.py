@@ -5,9 +5,11 @@ night writing the warehouse is never disturbed and never waits) and touches fetc
 platforms, finds the persons a touch makes hot, and says whom to tell: one message per owner, at most
 one alert per person and rule per cooldown, held back during quiet hours. Its own memory (how far it
 has read, what it sent, what waits for the morning) is an `AlertState` the caller keeps (the Dagster
-sensor's cursor). The rule is mart_hot_leads' dormant_account_reengaged: a re-engaging touch (dbt var
+sensor's cursor). The rules are mart_hot_leads': dormant_account_reengaged, a re-engaging touch (dbt var
 hot_lead_reengaging_touch_types) by a person of a company the marts call dormant at that moment
-(dim_accounts.dormant_at, var dormant_account_after_months after its last purchase, no deal open).
+(dim_accounts.dormant_at, var dormant_account_after_months after its last purchase, no deal open); and
+score_crossed_mql_threshold, a person whose latest journey is open and whose score now (last night's, moved on
+by what they just did: leadloop.live_lead_score) passed var lead_score_mql_threshold, which last night's had not.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ from zoneinfo import ZoneInfo
 
 from leadloop import settings
 from leadloop.identity.lookup import match_customers
+from leadloop.live_lead_score import LiveScore, live_scores
 
 DORMANT_REENGAGED = "dormant_account_reengaged"
+SCORE_CROSSED_MQL = "score_crossed_mql_threshold"
 COOLDOWN_ENV = "LEADLOOP_HOT_LEAD_COOLDOWN_HOURS"
 QUIET_HOURS_ENV = "LEADLOOP_HOT_LEAD_QUIET_HOURS"
 ROBOTS_ENV = "LEADLOOP_HOT_LEAD_ROBOTS"
@@ -57,12 +61,14 @@ class Hit:
     job_title: str | None
     lead_score: float | None
     lead_grade: str | None
-    account_id: str
+    account_id: str | None
     account_name: str | None
     crm: str | None
     crm_account_id: str | None
     owner_user_id: str | None
     owner_name: str | None
+    live_score: float | None = None  # the score now, with what they just did (leadloop.live_lead_score)
+    live_grade: str | None = None
 
     @property
     def dedup_key(self) -> str:
@@ -185,14 +191,15 @@ PERSONS_SQL = """
         accounts.account_id, accounts.account_name, accounts.primary_crm, accounts.primary_crm_account_id,
         accounts.owner_user_id, accounts.owner_name, accounts.dormant_at
     from marts.dim_customers as customers
-    inner join marts.dim_accounts as accounts
+    left join marts.dim_accounts as accounts
         on customers.account_id = accounts.account_id
     where customers.customer_id in ({ids})
 """
 
 
-def hot_hits(touches: Sequence[LiveTouch], query: Query, config: AlertSettings) -> list[Hit]:
-    """The persons these touches make hot, each with their qualifying touches (published marts only)."""
+def hot_hits(touches: Sequence[LiveTouch], query: Query, config: AlertSettings, now: datetime) -> list[Hit]:
+    """The persons these touches make hot, each with their qualifying touches and their score now, moved on by
+    every re-engaging touch they just made (published marts only)."""
     reengaging = [touch for touch in touches if touch.touch_type in config.reengaging_touch_types]
     customers = match_customers([touch.identifiers for touch in reengaging], query)
     known = sorted({customer for customer in customers if customer})
@@ -204,14 +211,23 @@ def hot_hits(touches: Sequence[LiveTouch], query: Query, config: AlertSettings) 
     persons = {row[0]: dict(zip(columns, row, strict=True)) for row in rows}
     for person in persons.values():  # a decimal, as JSON cannot keep it in the cursor
         person["lead_score"] = None if person["lead_score"] is None else float(person["lead_score"])
-    qualifying: dict[str, list[LiveTouch]] = {}
+    touched: dict[str, list[LiveTouch]] = {}
     for touch, customer in zip(reengaging, customers, strict=True):
-        person = persons.get(customer or "")
-        if person is None or person["dormant_at"] is None:
-            continue  # no company, a new one (never bought) or an active one (deal open)
-        if touch.touched_at > person["dormant_at"].replace(tzinfo=UTC):
-            qualifying.setdefault(customer, []).append(touch)
-    return [_hit(persons[customer], DORMANT_REENGAGED, found) for customer, found in sorted(qualifying.items())]
+        if customer in persons:
+            touched.setdefault(customer, []).append(touch)
+    scores = live_scores({customer: [(t.touch_type, t.touched_at) for t in found]
+                          for customer, found in touched.items()}, query, now)
+    hits = []
+    for customer, found in sorted(touched.items()):
+        person, score = persons[customer], scores.get(customer)
+        # no company, a new one (never bought) or an active one (deal open) has no dormant_at
+        dormant_at = person["dormant_at"] and person["dormant_at"].replace(tzinfo=UTC)
+        comeback = [touch for touch in found if dormant_at and touch.touched_at > dormant_at]
+        if comeback:
+            hits.append(_hit(person, DORMANT_REENGAGED, comeback, score))
+        if score is not None and score.crossed_mql_threshold:
+            hits.append(_hit(person, SCORE_CROSSED_MQL, found, score))
+    return hits
 
 
 def _require_dormant_at(query: Query) -> None:
@@ -222,7 +238,7 @@ def _require_dormant_at(query: Query) -> None:
                            " run a night (`leadloop night`) to publish this version's marts")
 
 
-def _hit(person: Mapping[str, Any], rule: str, touches: Sequence[LiveTouch]) -> Hit:
+def _hit(person: Mapping[str, Any], rule: str, touches: Sequence[LiveTouch], live: LiveScore | None) -> Hit:
     ordered = sorted(touches, key=lambda touch: (touch.touched_at, touch.key))
     return Hit(customer_id=person["customer_id"], rule=rule,
                touches=tuple((touch.touched_at.isoformat(), touch.what) for touch in ordered),
@@ -230,7 +246,9 @@ def _hit(person: Mapping[str, Any], rule: str, touches: Sequence[LiveTouch]) -> 
                lead_grade=person["lead_grade"], account_id=person["account_id"],
                account_name=person["account_name"], crm=person["primary_crm"],
                crm_account_id=person["primary_crm_account_id"], owner_user_id=person["owner_user_id"],
-               owner_name=person["owner_name"])
+               owner_name=person["owner_name"],
+               live_score=None if live is None else float(live.total_score),
+               live_grade=None if live is None else live.lead_grade)
 
 
 def due_alerts(hits: Sequence[Hit], state: AlertState, now: datetime, config: AlertSettings) -> dict[str, list[Hit]]:
@@ -270,7 +288,16 @@ def hold(hits: Iterable[Hit], state: AlertState) -> None:
     state.pending += [asdict(hit) for hit in hits]
 
 
-REASONS = {DORMANT_REENGAGED: "沉睡客户回访"}
+REASONS = {DORMANT_REENGAGED: "沉睡客户回访", SCORE_CROSSED_MQL: "评分刚达到 MQL"}
+
+
+def _score_text(hit: Hit) -> str:
+    """'56.2（B，实时；昨夜 48）': the score now beside last night's; last night's alone when the person's latest
+    journey was not scored; 无 without any."""
+    last = None if hit.lead_score is None else f"{hit.lead_score:g}"
+    if hit.live_score is None:
+        return "无" if last is None else f"{last}（{hit.lead_grade}，昨夜）"
+    return f"{hit.live_score:g}（{hit.live_grade}，实时" + ("" if last is None else f"；昨夜 {last}") + "）"
 
 
 def owner_message(hits: Sequence[Hit], config: AlertSettings) -> str:
@@ -280,9 +307,9 @@ def owner_message(hits: Sequence[Hit], config: AlertSettings) -> str:
     lines = [f"**热线索提醒 · {owner}**：{len(hits)} 位联系人刚刚有动作"]
     for hit in sorted(hits, key=lambda hit: (hit.account_name or "", hit.customer_id)):
         who = " ".join(part for part in (hit.masked_name, hit.job_title) if part) or hit.customer_id
-        score = "无" if hit.lead_score is None else f"{hit.lead_score:g}（{hit.lead_grade}，昨夜）"
+        score = _score_text(hit)
         link = config.link.format(**{key: value or "" for key, value in asdict(hit).items() if key != "touches"})
-        lines += [f"> **{who}** · {hit.account_name or hit.account_id}",
+        lines += [f"> **{who}** · {hit.account_name or hit.account_id or '（公司未知）'}",
                   f"> 原因：<font color=\"warning\">{REASONS.get(hit.rule, hit.rule)}</font>　评分：{score}"]
         for at, what in hit.touches:
             local = datetime.fromisoformat(at).astimezone(config.time_zone)

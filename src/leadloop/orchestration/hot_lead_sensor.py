@@ -95,7 +95,7 @@ def look(state: AlertState, now: datetime, robot: WecomRobotWebhook, sources: li
     hits = []
     if fresh:
         with published_reader() as query:
-            hits = hot_hits(fresh, query, config)
+            hits = hot_hits(fresh, query, config, now)
     by_owner = due_alerts(hits, state, now, config)
     sent, unrouted, failed = 0, [], []
     for owner, owner_hits in sorted(by_owner.items()):

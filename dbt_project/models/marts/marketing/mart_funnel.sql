@@ -3,13 +3,37 @@
 -- revenue and ROI. Ad spend is known per month × channel × campaign × keyword; it is shared among
 -- that group's region × industry cells in proportion to their leads (exact to the fen: the biggest
 -- cell takes the rounding remainder), and spend that found no lead gets a cell of its own with no
--- region or industry — so the mart's spend adds up to the platforms' spend.
+-- region or industry — so the mart's spend adds up to the platforms' spend. MQL is counted twice, side by
+-- side: by the CRM's own MQL status (mqls, a stage of the journey) and by the rules-based lead score
+-- (mqls_by_score: the journey's score passed var lead_score_mql_threshold on some day, mart_lead_scores).
 {%- set stages = funnel_stages() %}
 {#- a cell of the funnel: the mart's grain #}
 {%- set cell_columns = ['lead_cohort_month', 'channel', 'campaign', 'keyword', 'province', 'industry'] %}
 
-with journeys as (
+with journey_stages as (
     select * from {{ ref('fct_lead_journeys') }}
+),
+
+lead_scores as (
+    select * from {{ ref('mart_lead_scores') }}
+),
+
+mql_by_score_days as (
+    select
+        journey_id,
+        min(score_on) as mql_by_score_on
+    from lead_scores
+    where is_mql_by_score
+    group by journey_id
+),
+
+journeys as (
+    select
+        journey_stages.*,
+        mql_by_score_days.mql_by_score_on
+    from journey_stages
+    left join mql_by_score_days
+        on journey_stages.journey_id = mql_by_score_days.journey_id
 ),
 
 ad_days as (
@@ -27,6 +51,7 @@ cells as (
         {%- for stage in funnel_stages() %}
         count({{ stage.stage }}_at) as {{ stage.counts_as }},
         {%- endfor %}
+        count(mql_by_score_on) as mqls_by_score,
         count(lost_at) as losses,
         coalesce(sum(won_amount), 0) as lead_won_revenue
     from journeys
@@ -82,6 +107,7 @@ allocated as (
         {%- for stage in funnel_stages() %}
         {{ stage.counts_as }},
         {%- endfor %}
+        mqls_by_score,
         losses,
         lead_won_revenue,
         coalesce(
@@ -104,6 +130,7 @@ spend_without_leads as (
         {%- for stage in funnel_stages() %}
         0 as {{ stage.counts_as }},
         {%- endfor %}
+        0 as mqls_by_score,
         0 as losses,
         0 as lead_won_revenue,
         spend_groups.spend
@@ -132,6 +159,7 @@ final as (
         {%- for stage in stages %}
         cast({{ stage.counts_as }} as bigint) as {{ stage.counts_as }},
         {%- endfor %}
+        cast(mqls_by_score as bigint) as mqls_by_score,
         cast(losses as bigint) as losses,
         cast(spend as decimal(18, 2)) as spend,
         cast(lead_won_revenue as decimal(18, 2)) as lead_won_revenue,
@@ -146,6 +174,8 @@ final as (
         {%- for stage in stages %}
         {{ safe_ratio('spend', stage.counts_as, 2) }} as cost_per_{{ stage.stage if stage.stage != 'won' else 'win' }},
         {%- endfor %}
+        {{ safe_ratio('mqls_by_score', stages[0].counts_as) }} as lead_to_mql_by_score_rate,
+        {{ safe_ratio('spend', 'mqls_by_score', 2) }} as cost_per_mql_by_score,
         {{ safe_ratio('lead_won_revenue - spend', 'spend') }} as roi
     from unioned
 )

@@ -88,7 +88,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if item.get_closest_marker("e2e"):
             continue
         item.add_marker(pytest.mark.unit if path.name in UNIT_MODULES else pytest.mark.integration)
-    if config.pluginmanager.hasplugin("xdist") and config.getoption("dist", None) == "loadscope":
+    if hasattr(config, "workerinput"):  # a pytest-xdist worker (xdist tells workers their dist is "no")
         items[:] = _in_worker_order(items)
 
 

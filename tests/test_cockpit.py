@@ -79,7 +79,8 @@ def test_the_night_built_the_page_after_publishing(demo_night_run, night_instanc
     cockpit, published = events[dg.AssetKey(["published", "cockpit"])], events[dg.AssetKey(["published", "marts"])]
     assert published.timestamp <= cockpit.timestamp
     metadata = cockpit.asset_materialization.metadata
-    assert metadata["path"].value == str(settings.cockpit_path())
+    # the session's night may have been built by the other test worker, in its own folder
+    assert Path(metadata["path"].value).parts[-3:] == settings.cockpit_path().parts[-3:]
     # Importing MetricFlow (≈1.5 s idle, ≈3 s on a busy machine) is most of it; the page itself ≈0.5 s.
     assert metadata["seconds"].value < 8.0, f"the cockpit runs in every night: keep it cheap ({metadata['seconds'].value} s)"
 

@@ -101,6 +101,20 @@ def test_rerunning_the_night_is_idempotent(second_night):
     assert second_night.after == second_night.before
 
 
+def test_the_same_data_again_is_no_schema_drift(second_night, night_instance):
+    """Every raw table's schema check ran in both nights and passed: the platforms sent the same shapes, so
+    nobody is alerted about drift (the checks' own test plants drift: tests/extract/test_schema_drift.py)."""
+    import dagster as dg
+
+    for run_id in (second_night.first_run_id, second_night.run_id):
+        records = night_instance.get_records_for_run(
+            run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION, limit=100000).records
+        schema_checks = [r.event_log_entry.dagster_event.event_specific_data for r in records
+                         if r.event_log_entry.dagster_event.event_specific_data.check_name == "schema_unchanged"]
+        assert len(schema_checks) >= 20
+        assert [(c.asset_key.to_user_string(), c.metadata.get("changes")) for c in schema_checks if not c.passed] == []
+
+
 def test_a_reader_during_the_night_never_fails_and_sees_one_whole_night(second_night):
     """Zero failed reads, every read whole (its marts hold the rows published with them), the
     previous night's file until the new one replaces it, then only the new one."""

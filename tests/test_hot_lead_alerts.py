@@ -109,6 +109,7 @@ class Daemon:
             while not self._stop.wait(INTERVAL_SECONDS):
                 self.tick()
 
+        self._stop.clear()  # a module's tests enter it more than once
         self._thread = threading.Thread(target=run, daemon=True)
         self._thread.start()
         return self

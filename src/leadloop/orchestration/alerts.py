@@ -38,14 +38,17 @@ class WecomRobotWebhook(dg.ConfigurableResource):
 
 
 def failed_checks(instance: dg.DagsterInstance, run_id: str) -> list[str]:
-    """'asset_key:check_name' of every asset check that did not pass in a run."""
+    """'asset_key:check_name' of every asset check that did not pass in a run (with what changed, for a schema
+    check)."""
     records = instance.get_records_for_run(
         run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records
     failed = []
     for record in records:
         evaluation = record.event_log_entry.dagster_event.event_specific_data
         if not evaluation.passed:
-            failed.append(f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}")
+            changes = evaluation.metadata.get("changes")  # what a schema check saw change
+            detail = f": {changes.value}" if changes is not None else ""
+            failed.append(f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}{detail}")
     return sorted(set(failed))
 
 

@@ -18,11 +18,25 @@ from dlt.common.normalizers.naming.snake_case import NamingConvention
 from leadloop import settings
 from leadloop.extract.common.config import MissingSettingError
 from leadloop.extract.common.reports import RESTATEMENT_DAYS
+from leadloop.extract.common.schema_drift import (
+    FieldTracker,
+    TableDrift,
+    remember_fields,
+    remembered_fields,
+    schema_drift,
+    table_columns,
+)
 from leadloop.extract.file_drops import run_file_drops
 from leadloop.extract.registry import SOURCES, SourceEntry, Status, configuration, setting_value
 from leadloop.orchestration.freshness import RAW_TABLE_FRESHNESS
 from leadloop.orchestration.jobs import AD_REPORT_DAYS
-from leadloop.orchestration.quality import raw_table_check, raw_table_check_spec
+from leadloop.orchestration.quality import (
+    SCHEMA_DRIFT_CHECK,
+    raw_table_check,
+    raw_table_check_spec,
+    schema_drift_check,
+    schema_drift_check_spec,
+)
 from leadloop.warehouse import dlt_pipeline, ensure_writable, finish_pending_loads, read_table, table_exists
 
 _NAMING = NamingConvention()
@@ -69,7 +83,8 @@ def raw_assets(source: SourceEntry) -> dg.AssetsDefinition:
     @dg.multi_asset(
         name=f"raw_{source_name}",
         specs=specs,
-        check_specs=[raw_table_check_spec(spec.key) for spec in specs],
+        check_specs=[*(raw_table_check_spec(spec.key) for spec in specs),
+                     *(schema_drift_check_spec(spec.key) for spec in specs)],
         can_subset=True,
         pool=f"{source_name}_api",
         partitions_def=AD_REPORT_DAYS if source.ad_reports else None,
@@ -87,16 +102,35 @@ def raw_assets(source: SourceEntry) -> dg.AssetsDefinition:
                                     f"pending ({', '.join(finished)}) before extracting tonight's data")
             dlt_source = (_ad_report_source(context, source_name, source_factory) if source.ad_reports
                           else source_factory())
+            tracker = FieldTracker()
+            for resource in dlt_source.resources.values():
+                resource.add_map(tracker.observer(resource.name))
+            before = table_columns(pipeline.default_schema if pipeline.default_schema_name else None)
             yield from dlt.run(context=context, dlt_source=dlt_source, dlt_pipeline=pipeline,
                                dagster_dlt_translator=RAW_TABLE_TRANSLATOR)
+            drifts = _schema_drift(context, source_name, pipeline, before, tracker)
         except Exception as error:
             _reraise_settings_error(error)
             raise
         for check_key in sorted(context.selected_asset_check_keys, key=str):
-            yield raw_table_check(check_key.asset_key, merge_keys.get(check_key.asset_key, ()), read_table,
-                                  table_exists)
+            if check_key.name == SCHEMA_DRIFT_CHECK:
+                yield schema_drift_check(check_key.asset_key, drifts.get(check_key.asset_key.path[-1]))
+            else:
+                yield raw_table_check(check_key.asset_key, merge_keys.get(check_key.asset_key, ()), read_table,
+                                      table_exists)
 
     return _load
+
+
+def _schema_drift(context: dg.AssetExecutionContext, source_name: str, pipeline: dlt.Pipeline,
+                  before: dict[str, dict[str, str]], tracker: FieldTracker) -> dict[str, TableDrift]:
+    """What changed in the source's tables in this load (logged), remembering the fields its records carried."""
+    fields_file = Path(pipeline.working_dir) / "fields_always_sent.json"
+    drifts = schema_drift(before, table_columns(pipeline.default_schema), remembered_fields(fields_file), tracker)
+    remember_fields(fields_file, tracker)
+    for table, drift in drifts.items():
+        context.log.warning(f"raw_{source_name}.{table} changed shape: {drift.describe()}")
+    return drifts
 
 
 def _with_status(spec: dg.AssetSpec, source: SourceEntry, status: Status) -> dg.AssetSpec:

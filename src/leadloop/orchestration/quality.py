@@ -239,6 +239,29 @@ def raw_table_check_spec(key: dg.AssetKey) -> dg.AssetCheckSpec:
                              description=f"Great Expectations suite for {'.'.join(key.path)}")
 
 
+SCHEMA_DRIFT_CHECK = "schema_unchanged"
+
+
+def schema_drift_check_spec(key: dg.AssetKey) -> dg.AssetCheckSpec:
+    """The warning check that a raw table's records kept their shape in tonight's load."""
+    return dg.AssetCheckSpec(SCHEMA_DRIFT_CHECK, asset=key, blocking=False,
+                             description=f"{'.'.join(key.path)} got no new field, no field of a new type and lost "
+                                         "no field its records always carried (the load goes on either way)")
+
+
+def schema_drift_check(key: dg.AssetKey, drift: Any) -> dg.AssetCheckResult:
+    """The schema check's result: fails (a warning, so the alert sensor says what changed) on any drift."""
+    if not drift:
+        return dg.AssetCheckResult(asset_key=key, check_name=SCHEMA_DRIFT_CHECK, passed=True,
+                                   severity=dg.AssetCheckSeverity.WARN)
+    return dg.AssetCheckResult(
+        asset_key=key, check_name=SCHEMA_DRIFT_CHECK, passed=False, severity=dg.AssetCheckSeverity.WARN,
+        description=drift.describe(),
+        metadata={"changes": drift.describe(), "new_fields": list(drift.new_fields),
+                  "retyped_fields": [name for name, _, _ in drift.retyped],
+                  "missing_fields": list(drift.missing_fields)})
+
+
 def raw_table_check(key: dg.AssetKey, primary_key: Sequence[str], reader: Callable[[str, str, list[str] | None], Any],
                     exists: Callable[[str, str], bool]) -> dg.AssetCheckResult:
     """Validate one raw table (merge key not null and unique). A table dlt has not created — the

@@ -61,3 +61,32 @@ def test_a_reader_holding_the_warehouse_file_is_named_before_the_night_writes(pr
     assert f"PID {holder.pid}" in message  # DuckDB names the holder
     time.sleep(0.1)
     ensure_writable()  # once the reader is gone, the night may write
+
+
+KILLED_PUBLISHER = """
+import os, signal
+import leadloop.publish as publish
+def die_mid_copy(connection):  # the machine dies while the new file is being written
+    os.kill(os.getpid(), signal.SIGKILL)
+publish._copy_labels = die_mid_copy
+publish.publish_duckdb_marts("killed-night")
+"""
+
+
+def test_a_publication_killed_mid_write_leaves_nothing_the_next_one_does_not_clear(private_warehouse):
+    """Drill 2 of the crash drills (SIGKILL during published__marts): the half-written copy and DuckDB's
+    write-ahead log beside it are gone after the next night's publication, and readers see that night."""
+    from leadloop.publish import publish_duckdb_marts
+
+    private_warehouse.parent.mkdir(parents=True)
+    with duckdb.connect(str(private_warehouse)) as con:
+        con.execute("create schema marts")
+        con.execute("create table marts.mart_x as select range as x from range(100000)")
+    killed = subprocess.run([sys.executable, "-c", KILLED_PUBLISHER], check=False, capture_output=True, text=True)
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    leftovers = sorted(p.name for p in private_warehouse.parent.glob(".leadloop_marts.duckdb.*"))
+    assert leftovers and leftovers[0] == ".leadloop_marts.duckdb.killed-night.building"
+    publish_duckdb_marts("next-night")
+    assert list(private_warehouse.parent.glob(".leadloop_marts.duckdb.*")) == []
+    assert read_published_night().run_id == "next-night"
+    assert _marts(settings.published_marts_path())["mart_x"][-1] == (99999,)

@@ -72,8 +72,8 @@ def publish_duckdb_marts(run_id: str) -> Publication:
     if published == work:
         raise ValueError(f"LEADLOOP_PUBLISHED_PATH must differ from the warehouse file {work}")
     published.parent.mkdir(parents=True, exist_ok=True)
-    for leftover in published.parent.glob(f".{published.name}.*.building"):
-        leftover.unlink()  # a copy a crashed night left half-written
+    for leftover in published.parent.glob(f".{published.name}.*.building*"):
+        leftover.unlink()  # a copy a crashed night left half-written, and its write-ahead log (.building.wal)
     building = published.with_name(f".{published.name}.{run_id}.building")
     published_at = datetime.now(UTC)
     with duckdb.connect(str(work)) as connection:

@@ -58,4 +58,4 @@ def test_a_launched_run_carries_the_leadloop_origin_and_its_events(private_wareh
     assert run.tags["leadloop/purpose"] == "test" and run.asset_selection == wecom
     assert listed == [result.run_id]
     assert materialized == wecom
-    assert checks == {(key, "gx_suite", True) for key in wecom}
+    assert checks == {(key, check, True) for key in wecom for check in ("gx_suite", "schema_unchanged")}

@@ -33,6 +33,7 @@ from leadloop.demo.simulators.wecom_robot import WecomRobotReceiver
 from leadloop.hot_lead_alerts import DORMANT_REENGAGED, REASONS, AlertState
 from leadloop.identity.normalize import normalize_phone
 from leadloop.orchestration.alerts import WecomRobotWebhook
+from leadloop.privacy.salt import SALT_FILE
 
 pytestmark = pytest.mark.e2e
 
@@ -123,7 +124,8 @@ class Daemon:
 def live(demo_night, demo_world, tmp_path_factory):
     """A copy of the night's warehouse and published marts, the Sensors and WeCom simulators, and robots."""
     folder = tmp_path_factory.mktemp("hot_lead_alerts")
-    for name in (demo_night.name, f"{demo_night.stem}_marts.duckdb"):
+    # The warehouse, its published marts and its PII salt (the marts' hashes the live lookup matches are salted).
+    for name in (demo_night.name, f"{demo_night.stem}_marts.duckdb", SALT_FILE):
         shutil.copy(demo_night.parent / name, folder / name)
     owner_robot, sales_robot = WecomRobotReceiver(key="owner").start(), WecomRobotReceiver(key="sales").start()
     digital = simulate_digital(demo_world)

@@ -19,7 +19,13 @@ from leadloop.hot_lead_alerts import (
     mark_sent,
     owner_message,
 )
-from leadloop.identity.lookup import identifier_hash, sensors_event_identifiers, wecom_contact_identifiers
+from leadloop.identity.lookup import (
+    identifier_hash,
+    match_customers,
+    sensors_event_identifiers,
+    wecom_contact_identifiers,
+)
+from leadloop.privacy.salt import SALT_ENV, MissingSaltError, marts_hash_key
 
 pytestmark = pytest.mark.unit
 
@@ -31,6 +37,12 @@ def hit(customer: str, owner: str, at: datetime) -> Hit:
                masked_name="王*", job_title="CTO", lead_score=40.5, lead_grade="C", account_id=f"acc_{customer}",
                account_name=f"{customer} 有限公司", crm="neocrm", crm_account_id="1", owner_user_id=owner,
                owner_name=f"owner {owner}")
+
+
+@pytest.fixture(autouse=True)
+def pii_salt(monkeypatch) -> None:
+    """The marts' hashes these tests build and match are salted with a salt of their own."""
+    monkeypatch.setenv(SALT_ENV, "a test salt")
 
 
 @pytest.fixture
@@ -108,20 +120,36 @@ def test_identifiers_are_named_and_hashed_as_the_bridge_names_them():
     # A placeholder (13800138000) may be named: the bridge lists it excluded, with no customer to match.
     names = wecom_contact_identifiers(item)
     assert names[:2] == ["wecom_contact:wmX", "wechat_unionid:oU1"] and "phone:+8613912345678" in names
-    assert identifier_hash("phone:+8613912345678") == hashlib.md5(b"phone:+8613912345678").hexdigest()
+    # Salted with the marts' key, as dbt's pii_hash writes the bridge: a bare md5 would be a phone book.
+    key = marts_hash_key()
+    assert identifier_hash("phone:+8613912345678") == hashlib.md5(f"{key}phone:+8613912345678".encode()).hexdigest()
+    assert identifier_hash("phone:+8613912345678") != hashlib.md5(b"phone:+8613912345678").hexdigest()
+    assert marts_hash_key("another salt") != key
+
+
+def test_matching_without_the_nights_salt_names_the_setting(monkeypatch, tmp_path):
+    """A lookup beside a warehouse folder with no salt would hash with a salt of its own and match nobody."""
+    marts = tiny_marts()
+    assert match_customers([["phone:+8613900000001"]], marts) == ["cus_d"]  # with the salt
+    monkeypatch.delenv(SALT_ENV)
+    monkeypatch.setenv("LEADLOOP_WAREHOUSE_DIR", str(tmp_path))
+    with pytest.raises(MissingSaltError, match=SALT_ENV):
+        match_customers([["phone:+8613900000001"]], marts)
+    assert list(tmp_path.iterdir()) == []  # and it did not make one
 
 
 def tiny_marts(with_dormant_at: bool = True):
     """Published marts of three persons: of a dormant company (dormant after DORMANT_AT), an active one
-    (a deal open: no dormant_at) and a new one (never bought); phones known only by their md5."""
+    (a deal open: no dormant_at) and a new one (never bought); phones known only by their salted md5."""
     import duckdb
 
     con = duckdb.connect()
     con.execute("create schema marts")
-    con.execute("create table marts.bridge_customer_identifiers as select * from (values"
-                " (md5('phone:+8613900000001'), 'cus_d'), (md5('sensors_user:7'), 'cus_a'),"
-                " (md5('phone:+8613900000003'), 'cus_n'), (md5('phone:+8613900000009'), null))"
-                " as t(identifier_hash, customer_id)")
+    bridge = [("phone:+8613900000001", "cus_d"), ("sensors_user:7", "cus_a"), ("phone:+8613900000003", "cus_n"),
+              ("phone:+8613900000009", None)]
+    con.execute("create table marts.bridge_customer_identifiers (identifier_hash text, customer_id text)")
+    con.executemany("insert into marts.bridge_customer_identifiers values (?, ?)",
+                    [(identifier_hash(name), customer) for name, customer in bridge])
     con.execute("create table marts.dim_customers as select * from (values"
                 " ('cus_d', 'acc_d', '李*', 'CIO', 30.5, 'C', date '2026-11-30'),"
                 " ('cus_a', 'acc_a', '张*', null, 45.0, 'B', date '2026-11-30'),"

@@ -21,6 +21,8 @@ import dagster as dg
 import duckdb
 import pytest
 
+from leadloop.identity.lookup import identifier_hash
+
 pytestmark = pytest.mark.e2e
 
 PERSON_MARTS = {  # person-level marts: table -> key columns to order by
@@ -41,6 +43,7 @@ class Forgotten:
     shared_line_refused: bool
     night_success: bool
     purged_on_arrival: int
+    hashes_found_before: list[str]
 
 
 def _person(con) -> tuple[str, str, set[str]]:
@@ -90,7 +93,7 @@ def _person(con) -> tuple[str, str, set[str]]:
         traces |= {record_id.split(":", 1)[1], raw}
         if identifier:
             bare = identifier.split(":", 1)[1]
-            traces |= {identifier, bare, hashlib.md5(identifier.encode()).hexdigest()}
+            traces |= {identifier, bare, hashlib.md5(identifier.encode()).hexdigest(), identifier_hash(identifier)}
     return customer_id, phone, {t for t in traces if t and len(t) >= 6}
 
 
@@ -132,10 +135,11 @@ def con_shared_line(warehouse: Path) -> str:
                 group by identifier having count(distinct record_id) > 1)""").fetchone()[0]
 
 
-def _has_privacy_schema(warehouse: Path) -> bool:
+def _has_erasure_tables(warehouse: Path) -> bool:
+    """Whether a forget ever wrote (the privacy schema itself exists: the night keeps the marts' hash key there)."""
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        return con.execute("select count(*) from information_schema.schemata where schema_name = 'privacy'"
-                           ).fetchone()[0] > 0
+        return con.execute("select count(*) from information_schema.tables where table_schema = 'privacy'"
+                           " and table_name in ('erasure_log', 'suppressed_identifiers')").fetchone()[0] > 0
 
 
 @pytest.fixture(scope="module")
@@ -155,8 +159,12 @@ def forgotten(demo_night, demo_world, night_instance, tmp_path_factory) -> Forgo
         with duckdb.connect(str(warehouse), read_only=True) as con:
             customer_id, phone, traces = _person(con)
             others_before = _others(con, customer_id)
+            salted = {identifier_hash(i) for (i,) in con.execute(
+                "select identifier from intermediate.int_customer_ids_assigned where customer_id = ?", [customer_id]
+            ).fetchall()}
+        hashes_found_before = _found(warehouse.with_name(f"{warehouse.stem}_marts.duckdb"), salted)
         shared_line = con_shared_line(warehouse)
-        refused = main(["forget", "--phone", shared_line]) == 2 and not _has_privacy_schema(warehouse)
+        refused = main(["forget", "--phone", shared_line]) == 2 and not _has_erasure_tables(warehouse)
         exit_code = main(["forget", "--phone", phone])
         yesterday = (business_day(demo_world.as_of_ms) - timedelta(days=1)).isoformat()
         with running_demo_sources(demo_world):
@@ -164,7 +172,8 @@ def forgotten(demo_night, demo_world, night_instance, tmp_path_factory) -> Forgo
         materialization = night_instance.get_latest_materialization_event(dg.AssetKey([DATASET, TABLE]))
         purged = materialization.asset_materialization.metadata["forgotten_records_purged"].value
     assert os.environ.get("LEADLOOP_DUCKDB_PATH") != str(warehouse)
-    return Forgotten(warehouse, customer_id, traces, others_before, exit_code, refused, result.success, purged)
+    return Forgotten(warehouse, customer_id, traces, others_before, exit_code, refused, result.success, purged,
+                     hashes_found_before)
 
 
 def test_forget_succeeds_and_the_next_night_too(forgotten):
@@ -175,6 +184,12 @@ def test_forget_succeeds_and_the_next_night_too(forgotten):
 def test_the_person_sent_again_is_purged_on_arrival(forgotten):
     """WeCom sends every contact every night: the forgotten person's contact came back and was purged."""
     assert forgotten.purged_on_arrival >= 1
+
+
+def test_the_marts_knew_the_person_by_salted_hashes_before(forgotten):
+    """The search below looks for the salted hashes the marts really hold (not only bare md5s)."""
+    columns = {hit.split(":")[0] for hit in forgotten.hashes_found_before}
+    assert {"marts.bridge_customer_identifiers.identifier_hash", "marts.dim_customers.phone_hash"} <= columns
 
 
 def test_no_trace_of_the_person_in_any_schema(forgotten):

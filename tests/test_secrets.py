@@ -47,6 +47,16 @@ def demo_secrets(demo_world) -> set[str]:
     return secrets
 
 
+@pytest.fixture(scope="module")
+def salt_secrets(demo_night) -> set[str]:
+    """The night's PII salt and the marts' hash key derived from it: the key lives in privacy.marts_hash_key
+    (dbt reads it there), neither may reach a log, a file or, for the salt, a table."""
+    from leadloop.privacy.salt import SALT_FILE, marts_hash_key, salt
+
+    assert (settings.warehouse_dir() / SALT_FILE).exists()  # the demo night made one: it is what we search
+    return {salt(), marts_hash_key()}
+
+
 def _found(text: str, secrets: set[str]) -> set[str]:
     return {secret for secret in secrets if secret in text}
 
@@ -64,7 +74,8 @@ def test_every_credential_a_source_takes_is_typed_as_a_secret():
 
 
 def test_no_credential_in_the_nights_logs_or_event_log(demo_night_run, night_instance, demo_night_logs,
-                                                       demo_secrets):
+                                                       demo_secrets, salt_secrets):
+    demo_secrets = demo_secrets | salt_secrets
     assert demo_night_logs.lines  # the night's own Python log lines were kept (Dagster's are events)
     assert _found("\n".join(demo_night_logs.lines), demo_secrets) == set()
     events = night_instance.all_logs(demo_night_run.run_id)
@@ -73,18 +84,25 @@ def test_no_credential_in_the_nights_logs_or_event_log(demo_night_run, night_ins
     assert _found(serialize_value(night_instance.get_run_by_id(demo_night_run.run_id)), demo_secrets) == set()
 
 
-def test_no_credential_in_the_files_the_night_wrote(demo_night, demo_secrets, session_dir):
+def test_no_credential_in_the_files_the_night_wrote(demo_night, demo_secrets, salt_secrets, session_dir):
+    from leadloop.privacy.salt import SALT_FILE
+
+    demo_secrets = demo_secrets | salt_secrets
     roots = [settings.warehouse_dir(), settings.DBT_PROJECT_DIR / "target", settings.DBT_PROJECT_DIR / "logs",
              Path(os.environ["DAGSTER_HOME"])]
     files = [path for root in roots if root.exists() for path in root.rglob("*")
-             if path.is_file() and not path.name.endswith(".duckdb") and ".duckdb." not in path.name]
+             if path.is_file() and not path.name.endswith(".duckdb") and ".duckdb." not in path.name
+             and path.name != SALT_FILE]  # the salt's own file (mode 0600), where it is kept
     assert any("dlt_pipelines" in str(path) for path in files)
     leaking = {str(path): _found(path.read_bytes().decode("utf-8", "replace"), demo_secrets)
                for path in files}
     assert {path: found for path, found in leaking.items() if found} == {}
 
 
-def test_no_credential_in_any_warehouse_table(demo_night, demo_secrets):
+def test_no_credential_in_any_warehouse_table(demo_night, demo_secrets, salt_secrets):
+    from leadloop.privacy.salt import salt
+
+    demo_secrets = demo_secrets | {salt()}  # the derived key is in privacy.marts_hash_key by design, the salt never
     with duckdb.connect(str(demo_night), read_only=True) as con:
         tables = con.execute("select schema_name, table_name from duckdb_tables()").fetchall()
         leaking = {}

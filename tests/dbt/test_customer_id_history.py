@@ -81,11 +81,14 @@ def _check_history_survives_a_full_refresh(tmp_path: Path, environment: dict[str
 def test_customer_id_history_survives_a_full_refresh_on_duckdb(private_warehouse, tmp_path):
     import duckdb
 
+    from leadloop.privacy.salt import write_marts_hash_key
+
     private_warehouse.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(private_warehouse)) as connection:
         connection.execute("create schema identity")
         connection.execute(f"create table {OBSERVATIONS} ({', '.join(f'{c} varchar' for c in COLUMNS[:-2])},"
                            " first_seen_at timestamptz, last_seen_at timestamptz)")
+    write_marts_hash_key()  # as the identity asset does before dbt: customer ids are salted hashes
 
     def insert(rows: list[tuple]) -> None:
         with duckdb.connect(str(private_warehouse)) as connection:
@@ -100,8 +103,10 @@ def test_customer_id_history_survives_a_full_refresh_on_duckdb(private_warehouse
 
 
 @pytest.mark.postgres
-def test_customer_id_history_survives_a_full_refresh_on_postgres(postgres_server, tmp_path):
+def test_customer_id_history_survives_a_full_refresh_on_postgres(postgres_server, tmp_path, monkeypatch):
     import psycopg2
+
+    from leadloop.privacy.salt import write_marts_hash_key
 
     database = postgres_server.create_database("customer_id_history")
     connect = {"host": "127.0.0.1", "port": postgres_server.port, "user": postgres_server.user,
@@ -110,6 +115,10 @@ def test_customer_id_history_survives_a_full_refresh_on_postgres(postgres_server
         cursor.execute(f"create schema identity; create table {OBSERVATIONS}"
                        f" ({', '.join(f'{c} text' for c in COLUMNS[:-2])},"
                        " first_seen_at timestamptz, last_seen_at timestamptz)")
+    environment = {**postgres_server.environment(), "LEADLOOP_PG_DATABASE": database, "LEADLOOP_WAREHOUSE": "postgres"}
+    for key, value in environment.items():
+        monkeypatch.setenv(key, value)
+    write_marts_hash_key()
 
     def insert(rows: list[tuple]) -> None:
         with psycopg2.connect(**connect) as connection, connection.cursor() as cursor:
@@ -120,6 +129,5 @@ def test_customer_id_history_survives_a_full_refresh_on_postgres(postgres_server
             cursor.execute(sql)
             return cursor.fetchall()
 
-    environment = {**postgres_server.environment(), "LEADLOOP_PG_DATABASE": database, "LEADLOOP_WAREHOUSE": "postgres"}
     _check_history_survives_a_full_refresh(tmp_path, environment, insert, query,
                                            marts=project_var("postgres_marts_build_schema"))

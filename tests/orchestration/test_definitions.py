@@ -35,14 +35,17 @@ def _extract_keys(asset_graph) -> set[dg.AssetKey]:
 
 
 def test_every_dbt_source_is_produced_by_an_extract_asset(asset_graph, manifest):
-    from leadloop.orchestration.identity import OBSERVATIONS_KEY, RAW_INPUTS
+    from leadloop.orchestration.identity import MARTS_HASH_KEY, OBSERVATIONS_KEY, RAW_INPUTS
 
     extract_keys = _extract_keys(asset_graph)
     source_keys = {dg.AssetKey(s["meta"]["dagster"]["asset_key"]) for s in manifest["sources"].values()}
     assert source_keys, "the dbt project declares no sources"
-    # Raw tables come from dlt; the identity observations are normalised from raw tables in Python.
-    assert source_keys - {OBSERVATIONS_KEY} <= extract_keys, (
-        f"dbt sources with no extract asset: {source_keys - extract_keys - {OBSERVATIONS_KEY}}")
+    # Raw tables come from dlt; the identity observations are normalised from raw tables in Python, and the
+    # same step writes the marts' hash key.
+    python_made = {OBSERVATIONS_KEY, MARTS_HASH_KEY}
+    assert MARTS_HASH_KEY in source_keys
+    assert source_keys - python_made <= extract_keys, (
+        f"dbt sources with no extract asset: {source_keys - extract_keys - python_made}")
     for key in source_keys:
         assert asset_graph.get(key).is_materializable, key
     assert set(RAW_INPUTS) <= extract_keys
@@ -50,12 +53,12 @@ def test_every_dbt_source_is_produced_by_an_extract_asset(asset_graph, manifest)
 
 
 def test_stitched_customers_descend_from_every_identity_bearing_raw_table(asset_graph):
-    from leadloop.orchestration.identity import OBSERVATIONS_KEY, RAW_INPUTS
+    from leadloop.orchestration.identity import MARTS_HASH_KEY, OBSERVATIONS_KEY, RAW_INPUTS
 
     assert asset_graph.get(OBSERVATIONS_KEY).group_name == "identity"
     for mart in ("dim_customers", "dim_accounts", "bridge_customer_identifiers"):
         upstream = _upstream(asset_graph, dg.AssetKey(["marts", mart]))
-        assert OBSERVATIONS_KEY in upstream, mart
+        assert OBSERVATIONS_KEY in upstream and MARTS_HASH_KEY in upstream, mart
         assert set(RAW_INPUTS) <= upstream, mart
 
 

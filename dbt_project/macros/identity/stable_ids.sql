@@ -1,7 +1,7 @@
 {#
     Stable ids for the components of an identity graph: each component's anchor is its
     earliest-seen identifier (ties broken by the smallest md5), and the id is a prefix plus the first
-    16 hex digits of the anchor's md5. New data that does not touch a component never changes its
+    16 hex digits of the anchor's salted hash (pii_hash: an anchor is often a phone). New data that does not touch a component never changes its
     anchor; a merge keeps the older anchor.
 #}
 {% macro stable_ids(components_model, component_column, graph, prefix) -%}
@@ -54,7 +54,7 @@ anchors as (
 final as (
     select
         ranked.identifier,
-        '{{ prefix }}' || substr({{ dbt.hash('anchors.anchor_identifier') }}, 1, 16) as {{ 'customer_id' if graph == 'person' else 'account_id' }},
+        '{{ prefix }}' || substr({{ pii_hash('anchors.anchor_identifier') }}, 1, 16) as {{ 'customer_id' if graph == 'person' else 'account_id' }},
         anchors.anchor_identifier
     from ranked
     inner join anchors

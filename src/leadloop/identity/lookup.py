@@ -2,19 +2,19 @@
 
 A record's identifiers are named exactly as the identity graph names them (`<type>:<normalised value>`,
 see observations.py: the record itself, its ids in other systems, its phones and e-mails) and matched
-by their md5 against the published `bridge_customer_identifiers.identifier_hash`, never by their clear
-value, so matching keeps working when the marts hold personal data only hashed. Identifiers the graph
-excluded (blocked placeholders, hubs) match nobody.
+by their salted md5 (the marts' key, leadloop.privacy.salt) against the published
+`bridge_customer_identifiers.identifier_hash`, never by their clear value, since the marts hold personal
+data only hashed. Identifiers the graph excluded (blocked placeholders, hubs) match nobody.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from leadloop.identity import normalize
+from leadloop.privacy.salt import marts_hash, marts_hash_key
 
 Query = Callable[[str], tuple[list[str], list[tuple]]]
 _NORMALIZERS = {"phone": normalize.normalize_phone, "email": normalize.normalize_email}
@@ -30,9 +30,10 @@ def identifier(kind: str, raw: Any) -> str | None:
     return f"{kind}:{str(raw).strip()}"
 
 
-def identifier_hash(name: str) -> str:
-    """md5 of an identifier, as dbt.hash writes bridge_customer_identifiers.identifier_hash."""
-    return hashlib.md5(name.encode("utf-8")).hexdigest()
+def identifier_hash(name: str, key: str | None = None) -> str:
+    """An identifier's salted md5, as bridge_customer_identifiers.identifier_hash holds it (key: the
+    marts' hash key, read from the salt when not given)."""
+    return marts_hash(name, key or marts_hash_key(create=False))
 
 
 def sensors_event_identifiers(row: Mapping[str, Any]) -> list[str]:
@@ -73,11 +74,13 @@ def _named(carried: Iterable[tuple[str, Any]]) -> list[str]:
 def match_customers(records: Sequence[Sequence[str]], query: Query) -> list[str | None]:
     """The customer_id of each record (its identifiers, strongest first): the person its first known
     identifier belongs to in the published bridge, None when the marts know none of them."""
-    hashes = sorted({identifier_hash(name) for names in records for name in names})
+    key = marts_hash_key(create=False)
+    hashes = sorted({identifier_hash(name, key) for names in records for name in names})
     if not hashes:
         return [None] * len(records)
     listed = ", ".join(f"'{value}'" for value in hashes)  # hex digests: nothing to escape
     _, rows = query("select identifier_hash, customer_id from marts.bridge_customer_identifiers"
                     f" where customer_id is not null and identifier_hash in ({listed})")
     known = dict(rows)
-    return [next((known[h] for h in map(identifier_hash, names) if h in known), None) for names in records]
+    return [next((known[h] for h in (identifier_hash(name, key) for name in names) if h in known), None)
+            for names in records]

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import secrets
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -29,10 +27,9 @@ from leadloop import settings
 from leadloop.identity import normalize
 from leadloop.identity.observations import PERSON
 from leadloop.privacy.person_records import PERSON_RECORD_ROWS
+from leadloop.privacy.salt import PRIVACY_SCHEMA, salt
 from leadloop.warehouse import execute_in_one_transaction, query, table_exists
 
-SALT_ENV = "LEADLOOP_PII_SALT"
-PRIVACY_SCHEMA = "privacy"
 SUPPRESSED_TABLE = f"{PRIVACY_SCHEMA}.suppressed_identifiers"
 ERASURE_LOG_TABLE = f"{PRIVACY_SCHEMA}.erasure_log"
 # Columns by which a derived table (dbt's intermediate and marts) names a person.
@@ -60,20 +57,6 @@ class Erasure:
     @property
     def total_rows(self) -> int:
         return sum(self.rows_deleted.values())
-
-
-def salt() -> str:
-    """The secret salt of the suppression hashes: LEADLOOP_PII_SALT, else one made once and kept beside the
-    warehouse (privacy_salt, readable by its owner only). Losing it means suppressed persons load again."""
-    configured = os.environ.get(SALT_ENV, "")
-    if configured:
-        return configured
-    path = settings.warehouse_dir() / "privacy_salt"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
-            handle.write(secrets.token_hex(32))
-    return path.read_text().strip()
 
 
 def identifier_hash(identifier: str, pepper: str) -> str:

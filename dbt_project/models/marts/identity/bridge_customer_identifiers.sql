@@ -1,5 +1,6 @@
--- Every identifier of the person graph and the customer it belongs to: phones, e-mails and WeChat
--- unionids only as md5 hashes; CRM, Sensors and WeCom ids in clear so analysts can join them.
+-- Every identifier of the person graph and the customer it belongs to: phones, e-mails, WeChat unionids
+-- and WeCom external ids only as salted md5 hashes (pii_hash); CRM and Sensors ids in clear so analysts
+-- can join them.
 -- Blocked and hub identifiers are listed with their reason and no customer.
 with screened as (
     select * from {{ ref('int_identifiers_screened') }}
@@ -52,9 +53,9 @@ identifiers as (
 final as (
     select
         identifiers.identifier_type,
-        {{ dbt.hash('identifiers.identifier') }} as identifier_hash,
+        {{ pii_hash('identifiers.identifier') }} as identifier_hash,
         case
-            when identifiers.identifier_type in ('phone', 'email', 'wechat_unionid') then null
+            when identifiers.identifier_type in ('phone', 'email', 'wechat_unionid', 'wecom_contact') then null
             else substr(identifiers.identifier, {{ dbt.length('identifiers.identifier_type') }} + 2)
         end as identifier_value,
         customer_ids.customer_id,

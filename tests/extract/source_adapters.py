@@ -141,6 +141,22 @@ class SourceRun:
         )
 
 
+@pytest.fixture
+def source_run(
+    case: SourceCase, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> SourceRun:
+    """The source of `case` pointed at its running simulator, with a private DuckDB pipeline."""
+    run = SourceRun(
+        case=case,
+        sim=request.getfixturevalue(case.wiring.env_fixture),
+        pipeline=request.getfixturevalue(case.wiring.pipeline_fixture),
+        monkeypatch=monkeypatch,
+        request=request,
+    )
+    case.prepare(run)
+    return run
+
+
 Step = Callable[[SourceRun], None]
 Expected = Callable[[SourceRun], dict[str, int]]  # rows per data table a complete first run loads
 
@@ -210,6 +226,10 @@ def _unset_plant(run: SourceRun) -> Planted:
     raise NotImplementedError(f"{run.case.name}: no invalid records registered")
 
 
+def _unset_fuzz(run: SourceRun, fuzzer: Any) -> Any:
+    raise NotImplementedError(f"{run.case.name}: no fuzzer registered (tests/extract/source_fuzzers.py)")
+
+
 @dataclass
 class SourceCase:
     """The adapter of one source: what the shared tests need to know about it.
@@ -217,7 +237,7 @@ class SourceCase:
     Its section below fills it in next to the code: `@CASE.expects` (rows a first run loads),
     `@CASE.fault(name)`, `CASE.refuses(…)` (wrong credentials), `@CASE.stops_on(…)` (a refusal for
     good), `CASE.names_missing(…)`,
-    `@CASE.plants_invalid`, and optionally `@CASE.prepares` / `@CASE.checks_content`.
+    `@CASE.plants_invalid`, `@CASE.fuzzes`, and optionally `@CASE.prepares` / `@CASE.checks_content`.
     """
 
     name: str
@@ -225,6 +245,8 @@ class SourceCase:
     rerun_loads_nothing: bool = False  # a second run on unchanged data loads no data row
     expected: Expected = _unset_expected
     plant_invalid: Callable[[SourceRun], Planted] = _unset_plant
+    # Serves a Fuzzer's bad records among the good ones (tests/extract/source_fuzzers.py).
+    fuzz: Callable[[SourceRun, Any], Any] = _unset_fuzz
     prepare: Step = _nothing  # settings every run-based shared test starts from
     content: Step = _nothing  # what a complete first run must hold beyond row counts
     faults: dict[str, Fault] = field(default_factory=dict)
@@ -262,6 +284,11 @@ class SourceCase:
     def plants_invalid(self, plant: Callable[[SourceRun], Planted]) -> Callable[[SourceRun], Planted]:
         """Registers how invalid records are planted, and what quarantine must then hold."""
         self.plant_invalid = plant
+        return plant
+
+    def fuzzes(self, plant: Callable[[SourceRun, Any], Any]) -> Callable[[SourceRun, Any], Any]:
+        """Registers how a Fuzzer's bad records are served among the good ones (and read back)."""
+        self.fuzz = plant
         return plant
 
     def prepares(self, step: Step) -> Step:

@@ -26,28 +26,13 @@ from tests.extract.source_adapters import (
 
 # The per-source fixtures (`<source>_env`, `<source>_pipeline`, worlds), asked for by name.
 pytest_plugins = (
+    "tests.extract.source_adapters",  # the `source_run` fixture
     "tests.extract.salesforce_fixtures",
     "tests.extract.sensors_fixtures",
     "tests.extract.wecom_fixtures",
     "tests.extract.baidu_sem_fixtures",
     "tests.extract.oceanengine_fixtures",
 )
-
-
-@pytest.fixture
-def source_run(
-    case: SourceCase, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
-) -> SourceRun:
-    """The source of `case` pointed at its running simulator, with a private DuckDB pipeline."""
-    run = SourceRun(
-        case=case,
-        sim=request.getfixturevalue(case.wiring.env_fixture),
-        pipeline=request.getfixturevalue(case.wiring.pipeline_fixture),
-        monkeypatch=monkeypatch,
-        request=request,
-    )
-    case.prepare(run)
-    return run
 
 
 def _data(case: SourceCase, loaded: dict[str, int]) -> dict[str, int]:

@@ -202,6 +202,11 @@ class SensorsSimulator(SimulatorBase):
         self._raw_lines.append((local_ms(time_text), line))
         self._index = _index(self._rows, self._raw_lines)
 
+    def add_raw_lines(self, lines: Iterable[tuple[str, bytes]]) -> None:
+        """Serves many lines verbatim at once (see `add_raw_line`), indexing the rows once."""
+        self._raw_lines.extend((local_ms(time_text), line) for time_text, line in lines)
+        self._index = _index(self._rows, self._raw_lines)
+
     def expire_tokens(self) -> None:
         """Resets the API token (Sensors tokens do not expire; an admin resets them): later queries fail."""
         self.token = f"reset-{self.token}"

@@ -20,7 +20,8 @@ from leadloop.extract.baidu_sem import settings
 from leadloop.extract.baidu_sem.client import SOURCE_NAME, BaiduSemClient, BaiduSemSettings
 from leadloop.extract.common.arrow import ArrowPage
 from leadloop.extract.common.keyed_arrow import keyed_column_hints, records_to_keyed_arrow
-from leadloop.extract.common.quarantine import quarantine_resource, typed_page_items
+from leadloop.extract.common.plausible import non_negative
+from leadloop.extract.common.quarantine import KeyLedger, quarantine_resource, typed_page_items
 from leadloop.extract.common.reports import business_today, day_windows, parse_day
 
 __all__ = [
@@ -32,6 +33,8 @@ __all__ = [
 ]
 
 STATE_LAST_END = "last_end_date"
+# Spend and counts below zero cannot be true (a NaN is already refused as no decimal).
+CHECKS = dict.fromkeys(settings.NON_NEGATIVE_FIELDS, non_negative)
 KEYWORD_REPORT_COLUMNS = keyed_column_hints(
     settings.REPORT_FIELDS, keys=settings.PRIMARY_KEY, constants=(settings.SOURCE_COLUMN,)
 )
@@ -94,6 +97,7 @@ def keyword_report_page(records: Iterable[Any], *, source: str) -> ArrowPage:
         keys=settings.PRIMARY_KEY,
         day_fields=settings.DAY_FIELDS,
         constants={settings.SOURCE_COLUMN: source},
+        checks=CHECKS,
     )
 
 
@@ -105,11 +109,12 @@ def _keyword_report_resource(client: BaiduSemClient, window: ReportWindow) -> Dl
         state = dlt.current.resource_state()
         previous_end = state.get(STATE_LAST_END)
         start, end = window.resolve(previous_end)
+        ledger = KeyLedger(settings.PRIMARY_KEY)
         for first, last in date_chunks(start, end):
             for rows in client.report_pages(
                 settings.KEYWORD_REPORT_TYPE, list(settings.REPORT_FIELDS), first, last
             ):
-                page = keyword_report_page(rows, source=settings.API_SOURCE)
+                page = ledger.split(keyword_report_page(rows, source=settings.API_SOURCE))
                 yield from typed_page_items(page.table, page.rejected, source=SOURCE_NAME,
                                             resource=settings.RESOURCE, columns=KEYWORD_REPORT_COLUMNS)
         state[STATE_LAST_END] = max(filter(None, (previous_end, end.isoformat())))

@@ -64,6 +64,7 @@ REPORT_FIELDS: dict[str, str] = {
     "conversion": BIGINT,
 }
 DAY_FIELDS = ("date",)
+NON_NEGATIVE_FIELDS = ("impression", "click", "cost", "conversion")
 # Restated days overwrite: rows merge on (userId, keywordId, date).
 PRIMARY_KEY = ("userId", "keywordId", "date")
 LOADED_PRIMARY_KEY = ("user_id", "keyword_id", "date")

@@ -54,10 +54,19 @@ class Rejected:
 
 @dataclass(frozen=True)
 class ArrowPage:
-    """The typed rows of a page and the records that were set aside."""
+    """The typed rows of a page, the records that were set aside, and the records behind the rows.
+
+    `records` holds the input record of each row of `table`, in row order (empty where a builder
+    does not keep them), so a row refused later (e.g. a duplicate key) is quarantined as received.
+    """
 
     table: pa.Table
     rejected: list[Rejected] = field(default_factory=list)
+    records: list[Any] = field(default_factory=list)
+
+
+# A check on a typed value: None when it is acceptable, else what is wrong with it in plain words.
+Check = Callable[[Any], str | None]
 
 
 def _describe(value: Any) -> str:
@@ -184,7 +193,9 @@ def column_hints(
     return hints
 
 
-def _convert_record(record: Mapping[str, Any], fields: Mapping[str, str], required: set[str]) -> list[Any]:
+def _convert_record(
+    record: Mapping[str, Any], fields: Mapping[str, str], required: set[str], checks: Mapping[str, Check]
+) -> list[Any]:
     """Converts one record to a row of typed values; raises InvalidRecordError with the reason."""
     if not isinstance(record, Mapping):
         raise InvalidRecordError(f"record is {_describe(record)}, not an object")
@@ -197,9 +208,13 @@ def _convert_record(record: Mapping[str, Any], fields: Mapping[str, str], requir
             row.append(None)
             continue
         try:
-            row.append(CONVERTERS[kind](value))
+            typed = CONVERTERS[kind](value)
         except (ValueError, TypeError, OverflowError):
             raise InvalidRecordError(f"field {name}: expected {kind}, got {_describe(value)}") from None
+        check = checks.get(name)
+        if check is not None and (problem := check(typed)) is not None:
+            raise InvalidRecordError(f"field {name}: {problem}")
+        row.append(typed)
     return row
 
 
@@ -210,24 +225,29 @@ def records_to_arrow(
     primary_key: str,
     cursor: str | None = None,
     rename: Mapping[str, str] | None = None,
+    checks: Mapping[str, Check] | None = None,
 ) -> ArrowPage:
     """Builds a typed table from `fields` ({wire name: type}); bad records come back rejected.
 
     `primary_key` and `cursor` must be present and well typed. Columns are named by `rename`
     (wire name → loaded name) where given. Keys of a record not in `fields` are ignored.
+    `checks` ({wire name: check}) refuse typed values the type alone lets through (a negative
+    spend, a day in 1970).
     """
     required = {primary_key} | ({cursor} if cursor else set())
     columns: list[list[Any]] = [[] for _ in fields]
     rejected: list[Rejected] = []
+    accepted: list[Any] = []
     for record in records:
         try:
-            row = _convert_record(record, fields, required)
+            row = _convert_record(record, fields, required, checks or {})
         except InvalidRecordError as exc:
             raw_id = record.get(primary_key) if isinstance(record, Mapping) else None
             rejected.append(Rejected(record, str(exc), None if raw_id is None else str(raw_id)))
             continue
         for column, value in zip(columns, row, strict=True):
             column.append(value)
+        accepted.append(record)
     schema = arrow_schema(fields, rename, required)
     arrays = [pa.array(column, type=schema.field(i).type) for i, column in enumerate(columns)]
-    return ArrowPage(pa.Table.from_arrays(arrays, schema=schema), rejected)
+    return ArrowPage(pa.Table.from_arrays(arrays, schema=schema), rejected, accepted)

@@ -13,6 +13,7 @@ retries nested inside ours would multiply the bounded tries, so this module keep
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import time
@@ -84,7 +85,16 @@ def call_with_retries(
 
 
 def json_body(response: requests.Response) -> Any:
-    """The decoded JSON body, or None when the body is not JSON."""
+    """The decoded JSON body, or None when the body is not JSON.
+
+    Read with the standard library first, which takes a bare NaN or Infinity as a float: a
+    platform that writes one for a number it could not compute then costs one record (quarantined
+    as not a decimal), not the whole page (requests may decode with simplejson, which refuses it).
+    """
+    try:
+        return json.loads(response.content)
+    except ValueError:
+        pass
     try:
         return response.json()
     except ValueError:

@@ -16,7 +16,15 @@ from typing import Any
 import pyarrow as pa
 from dlt.common.schema.typing import TTableSchemaColumns
 
-from leadloop.extract.common.arrow import ArrowPage, Rejected, arrow_schema, column_hints, records_to_arrow
+from leadloop.extract.common.arrow import (
+    ArrowPage,
+    Check,
+    Rejected,
+    arrow_schema,
+    column_hints,
+    records_to_arrow,
+)
+from leadloop.extract.common.plausible import plausible_day_text
 
 _DAY_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -50,6 +58,8 @@ def _key_problem(record: Any, keys: Sequence[str], day_fields: Iterable[str]) ->
         value = record.get(name)
         if value is not None and not is_day_text(value):
             return f"field {name}: expected a day as YYYY-MM-DD, got {str(value)[:40]!r}"
+        if value is not None and (problem := plausible_day_text(value)) is not None:
+            return f"field {name}: {problem}"
     return None
 
 
@@ -75,11 +85,13 @@ def records_to_keyed_arrow(
     rename: Mapping[str, str] | None = None,
     day_fields: Sequence[str] = (),
     constants: Mapping[str, str] | None = None,
+    checks: Mapping[str, Check] | None = None,
 ) -> ArrowPage:
     """Like `records_to_arrow`, but every key is required and `day_fields` must be YYYY-MM-DD.
 
-    Rejected records carry `k1/k2/k3` as record_id. `constants` ({column: text}) are appended
-    to every row, e.g. {"_source": "api"}.
+    `day_fields` must also be plausible days (not 1970, not 2099). Rejected records carry
+    `k1/k2/k3` as record_id. `constants` ({column: text}) are appended to every row, e.g.
+    {"_source": "api"}; `checks` as in records_to_arrow.
     """
     if not keys:
         raise ValueError("records_to_keyed_arrow needs at least one key")
@@ -91,10 +103,10 @@ def records_to_keyed_arrow(
             rejected.append(Rejected(record, problem, composite_id(record, keys)))
         else:
             valid.append(record)
-    page = records_to_arrow(valid, fields, primary_key=keys[0], rename=rename)
+    page = records_to_arrow(valid, fields, primary_key=keys[0], rename=rename, checks=checks)
     rejected.extend(Rejected(r.record, r.reason, composite_id(r.record, keys)) for r in page.rejected)
     table = page.table.cast(arrow_schema(fields, rename, keys))
     for name, value in (constants or {}).items():
         column = pa.array([value] * table.num_rows, type=pa.string())
         table = table.append_column(pa.field(name, pa.string(), nullable=False), column)
-    return ArrowPage(table, rejected)
+    return ArrowPage(table, rejected, page.records)

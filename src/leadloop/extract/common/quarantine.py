@@ -4,6 +4,11 @@ Every source writes its rejects to `<dataset>.quarantine`. Rows are keyed by a d
 `quarantine_id` (hash of source, resource and raw payload) and loaded with dlt's `insert-only`
 merge, so re-runs are idempotent and `first_seen_at` keeps the first sighting.
 
+A key read twice in one load with different values is quarantined too (`KeyLedger`): dlt's merge
+keeps one copy of a key per load and would drop the other without a word. The rule: the first copy
+read is loaded, every later copy that differs goes to quarantine naming the fields that differ;
+an identical copy is harmless (the merge collapses it) and passes.
+
 A data resource emits its rejects itself (`quarantine_item`), as a table variant, so selecting a
 subset of resources never loses them; `quarantine_resource` also declares the table on its own so
 it exists (empty) for downstream models even when nothing was ever rejected.
@@ -24,7 +29,7 @@ from dlt.extract.items import DataItemWithMeta
 from dlt.extract.items_transform import MapItem
 from dlt.extract.resource import DltResource
 
-from leadloop.extract.common.arrow import Rejected, records_to_arrow
+from leadloop.extract.common.arrow import ArrowPage, Check, Rejected, records_to_arrow
 
 QUARANTINE_TABLE = "quarantine"
 QUARANTINE_COLUMNS: TTableSchemaColumns = {
@@ -82,6 +87,46 @@ def quarantine_table(
             },
         )
     return pa.Table.from_pylist(list(rows.values()), schema=QUARANTINE_SCHEMA)
+
+
+class KeyLedger:
+    """The keys one run of one resource has read, so a key that comes again with other values is
+    quarantined instead of being merged away. Keeps one hash per column per key, not the rows."""
+
+    def __init__(self, keys: Sequence[str]) -> None:
+        self.keys = tuple(keys)
+        self._seen: dict[tuple[Any, ...], tuple[int, ...]] = {}
+
+    def split(self, page: ArrowPage, record_id: Callable[[Any], str | None] | None = None) -> ArrowPage:
+        """The page without rows whose key was read before with other values; those are rejected
+        (as their input record, `page.records`) with a reason naming the key and the fields."""
+        table = page.table
+        if not table.num_rows:
+            return page
+        if len(page.records) != table.num_rows:
+            raise ValueError("KeyLedger needs the input record of every row (ArrowPage.records)")
+        names = table.column_names
+        keep: list[bool] = []
+        rejected = list(page.rejected)
+        for n, row in enumerate(table.to_pylist()):
+            key = tuple(row[name] for name in self.keys)
+            digest = tuple(hash(raw_payload(row[name])) for name in names)
+            first = self._seen.setdefault(key, digest)
+            keep.append(first == digest)
+            if first != digest:
+                differ = [name for name, a, b in zip(names, first, digest, strict=True) if a != b]
+                shown = "/".join("" if part is None else str(part) for part in key)
+                reason = (
+                    f"duplicate key {'/'.join(self.keys)}={shown}: read again in this load with other"
+                    f" values in {', '.join(differ)}; the first copy read was loaded"
+                )
+                record = page.records[n]
+                rejected.append(Rejected(record, reason, record_id(record) if record_id else shown))
+        if all(keep):
+            return ArrowPage(table, rejected, page.records)
+        mask = pa.array(keep, pa.bool_())
+        records = [record for record, kept in zip(page.records, keep, strict=True) if kept]
+        return ArrowPage(table.filter(mask), rejected, records)
 
 
 def quarantine_hints() -> Any:
@@ -149,10 +194,17 @@ def page_items(
     cursor: str,
     rename: Mapping[str, str],
     columns: TTableSchemaColumns,
+    ledger: KeyLedger | None = None,
+    checks: Mapping[str, Check] | None = None,
 ) -> Iterator[Any]:
     """One API page as dlt items: its typed rows, and its rejects routed to `quarantine` through the
-    resource's incremental step (never dropped)."""
-    page = records_to_arrow(records, fields, primary_key=primary_key, cursor=cursor, rename=rename)
+    resource's incremental step (never dropped). `ledger` (one per resource run) sets aside keys
+    read again with other values; `checks` refuse implausible values (see records_to_arrow)."""
+    page = records_to_arrow(
+        records, fields, primary_key=primary_key, cursor=cursor, rename=rename, checks=checks
+    )
+    if ledger is not None:
+        page = ledger.split(page)
     if page.rejected:
         rejects = quarantine_table(page.rejected, source=source, resource=resource)
         yield quarantine_item(add_incremental_passthrough(rejects, primary_key=primary_key, cursor=cursor,

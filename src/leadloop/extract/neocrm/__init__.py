@@ -15,7 +15,9 @@ from dlt.extract.resource import DltResource
 
 from leadloop.extract.common.arrow import column_hints
 from leadloop.extract.common.custom_fields import custom_field_maps, object_fields
+from leadloop.extract.common.plausible import plausible_epoch_ms
 from leadloop.extract.common.quarantine import (
+    KeyLedger,
     incremental_merge_resource,
     page_items,
     passthrough_incremental,
@@ -27,6 +29,9 @@ from leadloop.extract.neocrm.client import SOURCE_NAME, NeocrmClient, NeocrmSett
 __all__ = ["neocrm_source"]
 
 INITIAL_UPDATED_AT = 0
+# Record times (epoch ms) in 1970 or decades ahead are corrupt; in the cursor they would stall the
+# incremental read for good, so such records go to quarantine.
+CHECKS = {"createdAt": plausible_epoch_ms, settings.CURSOR_FIELD: plausible_epoch_ms}
 
 
 def _object_resource(
@@ -45,10 +50,11 @@ def _object_resource(
         start = updated_at.start_value
         since = start if start is not None and start > INITIAL_UPDATED_AT else None
         xoql = build_xoql(obj.xoql_name, list(fields), cursor=settings.CURSOR_FIELD, since=since)
+        ledger = KeyLedger((rename.get(settings.PRIMARY_KEY, settings.PRIMARY_KEY),))
         for records in client.scroll(xoql):
             yield from page_items(records, fields, source=SOURCE_NAME, resource=obj.resource,
                                   primary_key=settings.PRIMARY_KEY, cursor=settings.CURSOR_FIELD,
-                                  rename=rename, columns=columns)
+                                  rename=rename, columns=columns, ledger=ledger, checks=CHECKS)
 
     return incremental_merge_resource(read_pages, name=obj.resource, primary_key=settings.PRIMARY_KEY)
 

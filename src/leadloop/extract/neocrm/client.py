@@ -206,6 +206,9 @@ class NeocrmClient(SourceClient):
         """One POST: returns (answer code, body); codes marked "retry" raise TransientError."""
         response = self._http.send("POST", url, data=dict(form), headers={"Authorization": f"Bearer {token}"})
         body = json_body(response)
+        if body is None and response.status_code == 200:
+            # A 200 whose body does not parse was cut off on the way: ask again, never read it as empty.
+            raise TransientError(f"answer from {url} is not JSON (cut off?): {response.text[:80]!r}")
         code = answer_code(response, body)
         if action_for(code) == settings.RETRY:
             raise TransientError(f"code {code} from {url}: {_message(body)}")

@@ -22,7 +22,8 @@ from leadloop.extract.common.arrow import (
     column_hints,
     records_to_arrow,
 )
-from leadloop.extract.common.quarantine import quarantine_resource, typed_page_items
+from leadloop.extract.common.plausible import day_problem, non_negative
+from leadloop.extract.common.quarantine import KeyLedger, quarantine_resource, typed_page_items
 from leadloop.extract.common.reports import day_windows
 from leadloop.extract.oceanengine import settings
 from leadloop.extract.oceanengine.client import SOURCE_NAME, OceanengineClient, OceanengineSettings
@@ -31,6 +32,8 @@ __all__ = ["first_day_to_read", "flatten_rows", "oceanengine_source", "report_wi
 
 _COLUMNS = column_hints(settings.FIELDS, required=settings.MERGE_KEY)
 _SCHEMA = arrow_schema(settings.FIELDS, required=settings.MERGE_KEY)  # the merge key is never null
+# Spend and counts below zero cannot be true (a NaN is already refused as no decimal).
+_CHECKS = dict.fromkeys(settings.METRICS, non_negative)
 _DAY = re.compile(r"^(\d{4}-\d{2}-\d{2})(?: 00:00(?::00)?)?$")
 
 
@@ -57,11 +60,14 @@ def _day(value: Any) -> str:
     try:
         if match is None:
             raise ValueError
-        return date.fromisoformat(match.group(1)).isoformat()  # a real calendar day
+        day = date.fromisoformat(match.group(1))  # a real calendar day
     except ValueError:
         raise InvalidRecordError(
             f"field stat_time_day: expected a day YYYY-MM-DD, got {value!r}"[:200]
         ) from None
+    if (problem := day_problem(day, repr(value))) is not None:
+        raise InvalidRecordError(f"field stat_time_day: {problem}")
+    return day.isoformat()
 
 
 def _flatten(row: Any, advertiser_id: int) -> dict[str, Any]:
@@ -105,8 +111,9 @@ def _rejected(row: Any, advertiser_id: int, reason: str) -> Rejected:
     return Rejected({"advertiser_id": advertiser_id, "row": row}, reason, _record_id(row, advertiser_id))
 
 
-def _page_items(rows: Sequence[Any], advertiser_id: int) -> Iterator[Any]:
-    """Typed arrow rows for the raw table, and quarantine rows for what does not fit."""
+def _page_items(rows: Sequence[Any], advertiser_id: int, ledger: KeyLedger) -> Iterator[Any]:
+    """Typed arrow rows for the raw table, and quarantine rows for what does not fit (a key read
+    twice in the run with other numbers included: `ledger` holds the run's keys)."""
     flat, rejected = flatten_rows(rows, advertiser_id)
     raw_of = {id(record): row for record, row in flat}
     page = records_to_arrow(
@@ -114,7 +121,9 @@ def _page_items(rows: Sequence[Any], advertiser_id: int) -> Iterator[Any]:
         settings.FIELDS,
         primary_key="cdp_promotion_id",
         cursor="stat_time_day",
+        checks=_CHECKS,
     )
+    page = ledger.split(page)
     rejected += [_rejected(raw_of[id(r.record)], advertiser_id, r.reason) for r in page.rejected]
     yield from typed_page_items(page.table.cast(_SCHEMA), rejected, source=SOURCE_NAME,
                                 resource=settings.RESOURCE, columns=_COLUMNS)
@@ -129,13 +138,14 @@ def _report_resource(client: OceanengineClient) -> DltResource:
         config = client.config
         start, end = config.start_day(), config.end_day()
         last_read: dict[str, str] = dlt.current.resource_state().setdefault("last_day_read", {})
+        ledger = KeyLedger(settings.MERGE_KEY)
         for advertiser_id in config.advertisers():
             previous = last_read.get(str(advertiser_id))
             previous_day = date.fromisoformat(previous) if previous else None
             first = first_day_to_read(start, end, previous_day, config.lookback_days)
             for window_start, window_end in report_windows(first, end):
                 for rows in client.report_pages(advertiser_id, window_start, window_end):
-                    yield from _page_items(rows, advertiser_id)
+                    yield from _page_items(rows, advertiser_id, ledger)
             last_read[str(advertiser_id)] = max(end, previous_day or end).isoformat()
 
     return dlt.resource(

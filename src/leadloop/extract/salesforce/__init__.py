@@ -23,7 +23,9 @@ from dlt.extract.resource import DltResource
 
 from leadloop.extract.common.arrow import arrow_schema, column_hints
 from leadloop.extract.common.custom_fields import custom_field_maps
+from leadloop.extract.common.plausible import plausible_instant
 from leadloop.extract.common.quarantine import (
+    KeyLedger,
     data_item,
     incremental_merge_resource,
     page_items,
@@ -213,13 +215,16 @@ def _read_object(
         _log_unread_history(client, obj, options.start)
     columns = column_hints(selection.fields, selection.rename, required_fields(obj))
     stats = ReadStats()
+    ledger = KeyLedger((selection.rename.get(settings.PRIMARY_KEY, settings.PRIMARY_KEY),))
+    # A cursor in 1970 or decades ahead is corrupt and would stall the incremental read for good.
+    checks = {obj.cursor: plausible_instant}
     use_bulk = to_read is not None and to_read > options.bulk_threshold
     pages = _record_pages(client, obj, list(selection.fields), since, use_bulk, options, stats)
     for records in pages:
         stats.observe(records)
         yield from page_items(records, selection.fields, source=SOURCE_NAME, resource=obj.resource,
                               primary_key=settings.PRIMARY_KEY, cursor=obj.cursor,
-                              rename=selection.rename, columns=columns)
+                              rename=selection.rename, columns=columns, ledger=ledger, checks=checks)
     if stats.rows == 0 and first_run:
         # An empty object still gets its table, with the columns the org has.
         empty = arrow_schema(selection.fields, selection.rename, required_fields(obj)).empty_table()

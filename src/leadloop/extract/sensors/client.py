@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import ClassVar
 
+import orjson
 import requests
 from dlt.common.configuration import configspec
 from dlt.common.typing import TSecretStrValue
@@ -174,6 +175,21 @@ def _message(response: requests.Response) -> str:
     return str(body)[:300]
 
 
+def is_cut_off(body: bytes) -> bool:
+    """True when an NDJSON answer ends inside a line: no final newline and a last line that does not
+    parse. (An answer cut exactly after a line cannot be told from a complete one.)"""
+    if not body or body.endswith(b"\n"):
+        return False
+    last = body.rsplit(b"\n", 1)[-1]
+    if not last.strip():
+        return False
+    try:
+        orjson.loads(last)
+    except orjson.JSONDecodeError:
+        return True
+    return False
+
+
 class SensorsClient(SourceClient):
     """Runs SQL queries against one Sensors project and returns their NDJSON answers."""
 
@@ -222,6 +238,9 @@ class SensorsClient(SourceClient):
             # requests' own message repeats the URL with the token: say what happened without it.
             raise TransientError(f"{type(exc).__name__} talking to {self.url}") from None
         if response.status_code == 200:
+            if is_cut_off(response.content):
+                # The rest of the answer never arrived: reading it would lose its lines without a trace.
+                raise TransientError(f"answer from {self.url} is cut off mid-line; asking again")
             return response.content
         action, meaning = settings.ERROR_CODES.get(response.status_code, (settings.FAIL, "unexpected answer"))
         if action == settings.RETRY:

@@ -21,6 +21,7 @@ import hashlib
 import io
 import re
 from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import Any
 
 import orjson
@@ -30,6 +31,7 @@ import pyarrow.json as pajson
 from dlt.common.schema.typing import TTableSchemaColumns
 
 from leadloop.extract.common.arrow import CONVERTERS, ArrowPage, Rejected, column_hints
+from leadloop.extract.common.plausible import day_problem
 from leadloop.extract.sensors import settings
 
 ARROW_TYPES: dict[str, pa.DataType] = {
@@ -212,10 +214,24 @@ def _temporal_extras(table: pa.Table) -> list[str]:
 
 
 def _rows_valid(table: pa.Table) -> bool:
-    """True when every row has the required fields and a well-formed `time`."""
+    """True when every row has the required fields and a well-formed, plausible `time`."""
     if any(table.column(wire).null_count for wire in settings.REQUIRED):
         return False
-    return bool(pc.all(pc.match_substring_regex(table.column(settings.CURSOR_FIELD), TIME_PATTERN)).as_py())
+    times = table.column(settings.CURSOR_FIELD)
+    if not pc.all(pc.match_substring_regex(times, TIME_PATTERN)).as_py():
+        return False
+    # Well-formed times compare as text; the careful path words what is wrong with an outlier.
+    earliest, latest = pc.min_max(times).values()
+    return _time_problem(earliest.as_py()) is None and _time_problem(latest.as_py()) is None
+
+
+def _time_problem(time: str) -> str | None:
+    """Why a well-formed event time cannot be true (1970, 2099), or None."""
+    try:
+        day = date.fromisoformat(time[:10])
+    except ValueError:
+        return f"{time!r} is no calendar day"
+    return day_problem(day, repr(time))
 
 
 def _parse_fast(body: bytes) -> pa.Table | None:
@@ -272,6 +288,8 @@ def _typed_row(record: Mapping[str, Any]) -> list[Any]:
     time = row[list(settings.FIELDS).index(settings.CURSOR_FIELD)]
     if not _TIME_RE.match(time):
         raise ValueError(f"field time: {time!r} is not 'YYYY-MM-DD HH:MM:SS.mmm'")
+    if (problem := _time_problem(time)) is not None:
+        raise ValueError(f"field time: {problem}")
     return row
 
 

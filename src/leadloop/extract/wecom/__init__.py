@@ -19,6 +19,7 @@ from dlt.extract.resource import DltResource
 
 from leadloop.extract.common.arrow import Rejected
 from leadloop.extract.common.quarantine import (
+    KeyLedger,
     data_item,
     quarantine_item,
     quarantine_resource,
@@ -88,8 +89,9 @@ def _read_snapshot(table: settings.Table, pages: SharedPages, run_at: datetime) 
     diff = SnapshotDiff.from_destination(table.name, table.primary_key, rows.data_schema(table), run_at)
     columns = snapshot_columns(rows.data_columns(table))
     wrote, identified = False, True
+    ledger = KeyLedger(table.primary_key)
     for page in pages:
-        arrow = rows.to_arrow(page.records, table)
+        arrow = ledger.split(rows.to_arrow(page.records, table), lambda wire: rows.record_id(wire, table))
         identified = _note_rejects(diff, arrow.rejected, table) and identified
         rejects = arrow.rejected + _page_failure_rejects(page, table, run_at)
         if rejects:

@@ -10,7 +10,11 @@ import pyarrow as pa
 from dlt.common.schema.typing import TTableSchemaColumns
 
 from leadloop.extract.common.arrow import ArrowPage, Rejected, arrow_schema, column_hints, records_to_arrow
+from leadloop.extract.common.plausible import plausible_epoch_s
 from leadloop.extract.wecom import settings
+
+# When a contact was added (unix seconds) drives attribution: 1970 or decades ahead is corrupt.
+CHECKS = {"createtime": plausible_epoch_s}
 
 
 class InvalidWireRecordError(ValueError):
@@ -115,11 +119,11 @@ def to_arrow(records: Iterable[Any], table: settings.Table) -> ArrowPage:
             continue
         flat.append(row)
         origin[id(row)] = record
-    page = records_to_arrow(flat, field_types(table), primary_key=table.primary_key[0])
+    page = records_to_arrow(flat, field_types(table), primary_key=table.primary_key[0], checks=CHECKS)
     for reject in page.rejected:
         wire = origin[id(reject.record)]
         rejected.append(Rejected(_as_payload(wire), reject.reason, record_id(wire, table)))
-    return ArrowPage(page.table, rejected)
+    return ArrowPage(page.table, rejected, [origin[id(row)] for row in page.records])
 
 
 def _as_payload(record: Any) -> Mapping[str, Any]:

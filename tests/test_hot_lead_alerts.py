@@ -19,6 +19,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Self
 
 import duckdb
@@ -34,6 +35,7 @@ from leadloop.hot_lead_alerts import DORMANT_REENGAGED, REASONS, AlertState
 from leadloop.identity.normalize import normalize_phone
 from leadloop.orchestration.alerts import WecomRobotWebhook
 from leadloop.privacy.salt import SALT_FILE
+from tests.support.outbound import guarded_environment, outbound_attempts
 
 pytestmark = pytest.mark.e2e
 
@@ -260,11 +262,15 @@ class NightProcess:
     on the platforms configured here (the Sensors and WeCom simulators; the copied warehouse keeps every other
     source's raw tables). Its output is read in a thread, so a test can wait for a step to start."""
 
-    def __init__(self, day: str) -> None:
+    def __init__(self, day: str, folder: Path) -> None:
+        """Run from `folder` (not the project), guarded: every attempt to reach beyond 127.0.0.1 is refused and
+        logged to `outbound_log` (tests/support/outbound.py), so the night also shows that it phones nobody."""
         self.lines: list[str] = []
         self.dbt_started = threading.Event()
-        self.process = subprocess.Popen([sys.executable, "-m", "leadloop.cli", "night", "--day", day],
-                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.outbound_log = folder / "outbound.log"
+        self.process = subprocess.Popen([sys.executable, "-m", "leadloop.cli", "night", "--day", day], cwd=folder,
+                                        env=guarded_environment(self.outbound_log), stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, text=True)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
@@ -283,14 +289,17 @@ class NightProcess:
 def test_the_sensor_alerts_while_a_real_night_runs(live, demo_world):
     """The last clause of acceptance 4: a production night runs while the sensor ticks. The contact acts once
     the night is inside dbt (the warehouse's one writer); the alert still comes within the interval plus a
-    minute, before the night ends, and the night succeeds and publishes its marts, which the next look reads."""
+    minute, before the night ends, and the night succeeds and publishes its marts, which the next look reads.
+    The night runs from another folder with no telemetry switch in its environment, and reaches nobody outside."""
     demo, owner_robot, daemon = live["demo"], live["owner_robot"], live["daemon"]
     contact = one_per_company(live["contacts"]["dormant"])[2]
     before = len(owner_robot.messages)
     published = live["folder"] / "leadloop_marts.duckdb"
     with duckdb.connect(str(published), read_only=True) as marts:
         night_before = marts.execute("select run_id from publication.night").fetchone()[0]
-    night = NightProcess((business_day(demo_world.as_of_ms) - timedelta(days=1)).isoformat())
+    elsewhere = live["folder"] / "elsewhere"
+    elsewhere.mkdir()
+    night = NightProcess((business_day(demo_world.as_of_ms) - timedelta(days=1)).isoformat(), elsewhere)
     try:
         with daemon:
             assert night.dbt_started.wait(timeout=300), "".join(night.lines[-40:])
@@ -305,6 +314,8 @@ def test_the_sensor_alerts_while_a_real_night_runs(live, demo_world):
         night.process.kill()
     print(f"alert latency beside a running night {latency:.1f} s")
     assert code == 0, "".join(night.lines[-60:])
+    # Telemetry off in the project's own files: Dagster, dlt, Great Expectations and dbt asked nobody outside.
+    assert outbound_attempts(night.outbound_log) == []
     assert len(owner_robot.messages) == before + 1 and contact.account_name in owner_robot.texts()[-1]
     with duckdb.connect(str(published), read_only=True) as marts:
         assert marts.execute("select run_id from publication.night").fetchone()[0] != night_before

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
@@ -15,6 +14,7 @@ import yaml
 
 from leadloop import settings
 from tests import conftest
+from tests.support.outbound import guarded_environment, outbound_attempts
 
 
 def test_dbt_project_turns_usage_stats_off():
@@ -43,29 +43,19 @@ def test_the_demo_night_made_no_connection_beyond_loopback(demo_night):
     assert conftest.BLOCKED_CONNECTIONS == []
 
 
-# Entry points run as a user runs them, in a subprocess whose Python refuses and records every attempt
-# to reach beyond this machine (tests/support/outbound_guard): telemetry, usage statistics and
-# version checks all show up there. Nothing in the environment turns telemetry off: the project's
-# own files (and the entry points themselves) must.
-GUARD = settings.PROJECT_ROOT / "tests" / "support" / "outbound_guard"
-TELEMETRY_SWITCHES = ("DBT_SEND_ANONYMOUS_USAGE_STATS", "RUNTIME__DLTHUB_TELEMETRY", "GX_ANALYTICS_ENABLED",
-                      "DAGSTER_DISABLE_TELEMETRY", "DO_NOT_TRACK", "DLT_PROJECT_DIR", "HTTP_PROXY", "HTTPS_PROXY",
-                      "http_proxy", "https_proxy")
-
-
+# Entry points run as a user runs them, in a guarded subprocess (tests/support/outbound.py).
 def _run_guarded(command: list[str], tmp_path: Path, cwd: Path, **environment: str) -> list[str]:
     """Run an entry point as a subprocess; the outbound attempts it made (none, when telemetry is off)."""
     log = tmp_path / "outbound.log"
     home = tmp_path / "dagster_home"
     home.mkdir(exist_ok=True)
     shutil.copy(settings.PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
-    env = {key: value for key, value in os.environ.items() if key not in TELEMETRY_SWITCHES}
-    env |= {"PYTHONPATH": str(GUARD), "LEADLOOP_OUTBOUND_LOG": str(log), "DAGSTER_HOME": str(home),
-            "LEADLOOP_WAREHOUSE_DIR": str(tmp_path / "warehouse"), **environment}
+    env = guarded_environment(log) | {"DAGSTER_HOME": str(home), "LEADLOOP_WAREHOUSE_DIR": str(tmp_path / "warehouse"),
+                                      **environment}
     env.pop("LEADLOOP_DUCKDB_PATH", None)
     result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600, check=False)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return log.read_text().splitlines() if log.exists() else []
+    return outbound_attempts(log)
 
 
 def test_the_guard_sees_an_attempt_to_phone_home(tmp_path):
@@ -90,12 +80,8 @@ def test_dagster_loading_the_definitions_phones_nobody(tmp_path):
     assert attempts == []
 
 
-@pytest.mark.e2e
-def test_a_leadloop_night_phones_nobody(tmp_path):
-    """The CLI's night (Dagster, dlt, Great Expectations and dbt in one run) from another folder."""
-    leadloop = Path(sys.executable).with_name("leadloop")
-    attempts = _run_guarded([str(leadloop), "demo", "--sources", "wecom"], tmp_path, tmp_path)
-    assert attempts == []
+# A whole `leadloop night` (Dagster, dlt, Great Expectations and dbt in one run) runs guarded, from another
+# folder, in tests/test_hot_lead_alerts.py::test_the_sensor_alerts_while_a_real_night_runs: one night serves both.
 
 
 @pytest.mark.e2e

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -149,10 +149,13 @@ def page_items(
     cursor: str,
     rename: Mapping[str, str],
     columns: TTableSchemaColumns,
+    ignored: Collection[str] = (),
 ) -> Iterator[Any]:
-    """One API page as dlt items: its typed rows, and its rejects routed to `quarantine` through the
+    """One API page as dlt items: its typed rows (fields the table does not know, but `ignored`, kept in
+    `_extra_fields_json`; `columns` must declare it), and its rejects routed to `quarantine` through the
     resource's incremental step (never dropped)."""
-    page = records_to_arrow(records, fields, primary_key=primary_key, cursor=cursor, rename=rename)
+    page = records_to_arrow(records, fields, primary_key=primary_key, cursor=cursor, rename=rename,
+                            extra_fields=True, ignored=ignored)
     if page.rejected:
         rejects = quarantine_table(page.rejected, source=source, resource=resource)
         yield quarantine_item(add_incremental_passthrough(rejects, primary_key=primary_key, cursor=cursor,

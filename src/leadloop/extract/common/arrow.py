@@ -273,7 +273,9 @@ def records_to_arrow(
     rename = rename or {}
     columns: list[list[Any]] = [[] for _ in fields]
     extras: list[str | None] = []
-    sent: Counter[str] = Counter()
+    # Records of one page mostly share their keys: count and sort out keys once per key tuple, not per record.
+    shapes: dict[tuple[str, ...], int] = {}
+    unknown_of: dict[tuple[str, ...], tuple[str, ...]] = {}
     skip = set(fields) | set(ignored)
     rejected: list[Rejected] = []
     for record in records:
@@ -285,13 +287,21 @@ def records_to_arrow(
             continue
         for column, value in zip(columns, row, strict=True):
             column.append(value)
-        sent.update(record.keys())
+        shape = tuple(record)
+        shapes[shape] = shapes.get(shape, 0) + 1
         if extra_fields:
-            extras.append(extra_fields_text(record, record.keys() - skip))
+            unknown_keys = unknown_of.get(shape)
+            if unknown_keys is None:
+                unknown_keys = unknown_of[shape] = tuple(sorted(set(shape) - skip))
+            extras.append(extra_fields_text(record, unknown_keys) if unknown_keys else None)
     schema = arrow_schema(fields, rename, required, extra_fields=extra_fields)
     arrays = [pa.array(column, type=schema.field(i).type) for i, column in enumerate(columns)]
     if extra_fields:
         arrays.append(pa.array(extras, type=pa.string()))
+    sent: Counter[str] = Counter()
+    for shape, count in shapes.items():
+        for name in shape:
+            sent[name] += count
     unknown = {name for name in sent if name not in skip}
     counted = {rename.get(name, name): count for name, count in sent.items()
                if name in fields or (extra_fields and name in unknown)}

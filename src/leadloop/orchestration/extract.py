@@ -21,10 +21,10 @@ from leadloop.extract.common.reports import RESTATEMENT_DAYS
 from leadloop.extract.common.schema_drift import (
     FieldTracker,
     TableDrift,
-    remember_fields,
-    remembered_fields,
-    schema_drift,
+    fields_file,
+    load_drift,
     table_columns,
+    track_fields,
 )
 from leadloop.extract.file_drops import run_file_drops
 from leadloop.extract.registry import SOURCES, SourceEntry, Status, configuration, setting_value
@@ -102,13 +102,11 @@ def raw_assets(source: SourceEntry) -> dg.AssetsDefinition:
                                     f"pending ({', '.join(finished)}) before extracting tonight's data")
             dlt_source = (_ad_report_source(context, source_name, source_factory) if source.ad_reports
                           else source_factory())
-            tracker = FieldTracker()
-            for resource in dlt_source.resources.values():
-                resource.add_map(tracker.observer(resource.name))
+            tracker = track_fields(dlt_source)
             before = table_columns(pipeline.default_schema if pipeline.default_schema_name else None)
             yield from dlt.run(context=context, dlt_source=dlt_source, dlt_pipeline=pipeline,
                                dagster_dlt_translator=RAW_TABLE_TRANSLATOR)
-            drifts = _schema_drift(context, source_name, pipeline, before, tracker)
+            drifts = _schema_drift(context, source_name, before, tracker)
         except Exception as error:
             _reraise_settings_error(error)
             raise
@@ -122,12 +120,14 @@ def raw_assets(source: SourceEntry) -> dg.AssetsDefinition:
     return _load
 
 
-def _schema_drift(context: dg.AssetExecutionContext, source_name: str, pipeline: dlt.Pipeline,
-                  before: dict[str, dict[str, str]], tracker: FieldTracker) -> dict[str, TableDrift]:
-    """What changed in the source's tables in this load (logged), remembering the fields its records carried."""
-    fields_file = Path(pipeline.working_dir) / "fields_always_sent.json"
-    drifts = schema_drift(before, table_columns(pipeline.default_schema), remembered_fields(fields_file), tracker)
-    remember_fields(fields_file, tracker)
+def _schema_drift(context: dg.AssetExecutionContext, source_name: str, before: dict[str, dict[str, str]],
+                  tracker: FieldTracker) -> dict[str, TableDrift]:
+    """What changed in the source's tables in this load (logged), remembering the fields its records carried.
+
+    The schema after the load is read from the pipeline attached afresh: dagster-dlt ran a new pipeline object
+    (its `drop()` returns one), and the one this step built no longer sees any table."""
+    ran = dlt_pipeline(source_name)
+    drifts = load_drift(fields_file(ran), before, table_columns(ran.default_schema), tracker)
     for table, drift in drifts.items():
         context.log.warning(f"raw_{source_name}.{table} changed shape: {drift.describe()}")
     return drifts

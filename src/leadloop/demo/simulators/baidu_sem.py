@@ -21,6 +21,7 @@ from leadloop.extract.baidu_sem import settings
 
 REPORT_PATH = settings.REPORT_PATH
 REFRESH_PATH = "/oauth/refreshToken"
+REPORT_OBJECT = "keyword_report"  # what `set_drift` calls the report rows
 REFRESH_FAILED_CODE = 110  # the refresh endpoint's refusal code (unconfirmed)
 DAILY_QUOTA = 1_000_000
 REQUEST_COST = 2
@@ -165,7 +166,7 @@ class BaiduSemSimulator(SimulatorBase):
             {name: row[name] for name in columns if name in row}
             for row in rows[start_row : start_row + row_count]
         ]
-        return {"rows": page, "rowCount": len(page), "totalRowCount": len(rows)}
+        return {"rows": self.drifted(REPORT_OBJECT, page), "rowCount": len(page), "totalRowCount": len(rows)}
 
     def _columns(self, columns: Any) -> list[str]:
         """The requested columns, each one the keyword report knows."""

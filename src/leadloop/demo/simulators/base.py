@@ -2,8 +2,8 @@
 
 Each simulator subclass registers handlers for (method, path) pairs and speaks one platform's
 wire format on 127.0.0.1, so extractors can be tested against real HTTP without the network.
-Tests steer it with canned fault answers (`inject`, `call_after`, `expire_tokens`) and read what it
-served (`requests_served`).
+Tests steer it with canned fault answers (`inject`, `call_after`, `expire_tokens`), make it serve drifted
+records (`set_drift`, see leadloop.demo.drift) and read what it served (`requests_served`).
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
+
+from leadloop.demo.drift import Drift, drift_records
 
 JsonBody = Mapping[str, Any] | list[Any] | str | bytes | None
 
@@ -176,6 +178,7 @@ class SimulatorBase:
         self._thread: threading.Thread | None = None
         self.requests_served: Counter[str] = Counter()
         self.tokens = AccessTokens(float("inf"))  # a platform with expiring tokens sets its time to live
+        self._drifts: dict[str, tuple[Drift, ...]] = {}
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -249,6 +252,18 @@ class SimulatorBase:
     def expire_tokens(self) -> None:
         """Every issued access token expires now; the platform's next answer to one says so its way."""
         self.tokens.expire_all()
+
+    def set_drift(self, obj: str, *drifts: Drift) -> None:
+        """From the next answer on, the records of `obj` (the simulator's name for it, e.g. `lead`) are served
+        drifted; no drifts: served as they are again."""
+        with self._lock:
+            self._drifts[obj] = drifts
+
+    def drifted(self, obj: str, records: list[Any]) -> list[Any]:
+        """The records of `obj` as this answer serves them: drifted when a drift is set for `obj`."""
+        with self._lock:
+            drifts = self._drifts.get(obj, ())
+        return drift_records(records, drifts) if drifts else records
 
     def call_after(self, path: str, count: int, action: Callable[[], None]) -> None:
         """Runs `action` once, right after the `count`-th request to `path` has been answered."""

@@ -235,7 +235,8 @@ class NeocrmSimulator(SimulatorBase):
         known = self._known_objects()
         if query.object_name not in known:
             raise XoqlError(f"object '{query.object_name}' does not exist")
-        return run_query(query, self.records.get(query.object_name, []), known[query.object_name])
+        rows = run_query(query, self.records.get(query.object_name, []), known[query.object_name])
+        return self.drifted(query.object_name, rows)
 
     def _known_objects(self) -> dict[str, set[str]]:
         """Object → field names: settings' field table plus any key present in served records."""

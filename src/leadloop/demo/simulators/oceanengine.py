@@ -23,6 +23,7 @@ from leadloop.extract.oceanengine import settings
 
 REPORT_PATH = settings.REPORT_PATH
 REFRESH_TOKEN_PATH = settings.REFRESH_TOKEN_PATH
+REPORT_OBJECT = "report"  # what `set_drift` calls the report rows ({"dimensions", "metrics"})
 MAX_SPAN_DAYS = 30  # end_time - start_time, in days
 MAX_PAGE_SIZE = 1000
 CODE_TOO_FREQUENT, CODE_TOKEN_EXPIRED, CODE_TOKEN_INVALID = 40100, 40102, 40103
@@ -217,7 +218,7 @@ class OceanengineSimulator(SimulatorBase):
         first, last = query.start.isoformat(), query.end.isoformat()
         rows = [row for row in self.reports[query.advertiser_id] if first <= _day_of(row) <= last]
         offset = (query.page - 1) * query.page_size
-        page = [_project(row, query) for row in rows[offset : offset + query.page_size]]
+        page = self.drifted(REPORT_OBJECT, [_project(row, query) for row in rows[offset : offset + query.page_size]])
         with self._state_lock:
             self.rows_served += len(page)
         page_info = {

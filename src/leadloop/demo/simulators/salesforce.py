@@ -577,4 +577,4 @@ class SalesforceSimulator(SimulatorBase):
         rows = self.records.get(query.sobject, [])
         if not include_deleted:
             rows = [row for row in rows if not row.get(settings.DELETED_FIELD)]
-        return query, run_query(query, rows, set(self.org_fields(query.sobject)))
+        return query, self.drifted(query.sobject, run_query(query, rows, set(self.org_fields(query.sobject))))

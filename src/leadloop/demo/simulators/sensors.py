@@ -39,6 +39,8 @@ from leadloop.demo.simulators.query_tokens import (
 )
 from leadloop.extract.sensors import settings
 
+EVENTS_OBJECT = "events"  # what `set_drift` calls the event rows
+
 QUERY_PATH = settings.QUERY_PATH
 TABLE = "events"
 NDJSON_HEADERS = {"Content-Type": "application/x-ndjson;charset=UTF-8"}
@@ -268,6 +270,11 @@ class SensorsSimulator(SimulatorBase):
             picked.reverse()
         if query.limit is not None:
             picked = picked[: query.limit]
+        rows = [index.rows[n] for n in picked]
+        drifted = self.drifted(EVENTS_OBJECT, rows)
+        if drifted is not rows:  # a drift is set: the rows are encoded again as they now look
+            return [index.lines[n] if row is None else _encode_drifted(row, query.columns)
+                    for n, row in zip(picked, drifted, strict=True)]
         if query.columns is None:
             return [index.lines[n] for n in picked]
         return [_project(index, n, query.columns) for n in picked]
@@ -287,6 +294,13 @@ def _matches(row: Mapping[str, Any] | None, conditions: Sequence[Condition]) -> 
         except TypeError:
             return False
     return True
+
+
+def _encode_drifted(row: Mapping[str, Any], columns: Sequence[str] | None) -> bytes:
+    """A drifted row as its NDJSON line: every property (null ones left out), or the selected columns."""
+    if columns is None:
+        return _encode(row)
+    return orjson.dumps({column: row.get(column) for column in columns}) + b"\n"
 
 
 def _project(index: _Indexed, n: int, columns: Sequence[str]) -> bytes:

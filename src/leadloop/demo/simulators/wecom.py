@@ -25,6 +25,7 @@ BATCH_GET_BY_USER_PATH = settings.BATCH_GET_BY_USER_PATH
 CORP_TAG_LIST_PATH = settings.CORP_TAG_LIST_PATH
 LIST_CONTACT_WAY_PATH = settings.LIST_CONTACT_WAY_PATH
 GET_CONTACT_WAY_PATH = settings.GET_CONTACT_WAY_PATH
+CONTACTS_OBJECT = "contacts"  # what `set_drift` calls the batch/get_by_user items
 TOKEN_TTL_SECONDS = 7200
 DEFAULT_CONTACT_WAY_DAYS = 90
 INVALID_PARAMETER = 40058  # 不合法的参数 (global code list)
@@ -189,7 +190,7 @@ class WecomSimulator(SimulatorBase):
         page, following = self._page(
             rows, str(body.get("cursor") or ""), limit, ("contacts", *sorted(wanted))
         )
-        return {"external_contact_list": page, "next_cursor": following}
+        return {"external_contact_list": self.drifted(CONTACTS_OBJECT, page), "next_cursor": following}
 
     def _corp_tags(self, request: Request) -> Mapping[str, Any]:
         """Every tag group with its tags (filters by tag_id / group_id are not simulated)."""

@@ -36,7 +36,7 @@ STATE_LAST_END = "last_end_date"
 # Spend and counts below zero cannot be true (a NaN is already refused as no decimal).
 CHECKS = dict.fromkeys(settings.NON_NEGATIVE_FIELDS, non_negative)
 KEYWORD_REPORT_COLUMNS = keyed_column_hints(
-    settings.REPORT_FIELDS, keys=settings.PRIMARY_KEY, constants=(settings.SOURCE_COLUMN,)
+    settings.REPORT_FIELDS, keys=settings.PRIMARY_KEY, constants=(settings.SOURCE_COLUMN,), extra_fields=True
 )
 
 
@@ -89,7 +89,8 @@ def _with_canonical_names(record: Any) -> Any:
 def keyword_report_page(records: Iterable[Any], *, source: str) -> ArrowPage:
     """Typed keyword-report rows tagged with their provenance (`_source`); bad rows set aside.
 
-    Alternative wire spellings of the keyword columns are read too (settings.COLUMN_ALIASES).
+    Alternative wire spellings of the keyword columns are read too (settings.COLUMN_ALIASES); columns
+    the field table does not know are kept in `_extra_fields_json`.
     """
     return records_to_keyed_arrow(
         (_with_canonical_names(record) for record in records),
@@ -98,6 +99,7 @@ def keyword_report_page(records: Iterable[Any], *, source: str) -> ArrowPage:
         day_fields=settings.DAY_FIELDS,
         constants={settings.SOURCE_COLUMN: source},
         checks=CHECKS,
+        extra_fields=True,
     )
 
 

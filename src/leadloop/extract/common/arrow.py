@@ -4,6 +4,12 @@ Arrow pages are dlt's fast path (the dict path is about 100x slower), and a fixe
 per field table means an all-null page cannot change a column's type. Records that cannot be
 typed — wrong type, missing primary key or cursor — come back separately with a reason, so the
 caller can quarantine them instead of dropping them.
+
+Fields a platform starts sending that the field table does not know are kept, not dropped: with
+`extra_fields=True` they land as one JSON object per row in `_extra_fields_json` (null when a record
+has none), so the typed columns keep their types and a new field still reaches raw (issue 15). Every
+page also says in its schema metadata which fields its records carried (`fields_sent`), so schema
+drift can tell a field no longer sent from one sent as null.
 """
 
 from __future__ import annotations
@@ -11,7 +17,8 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -33,6 +40,9 @@ ARROW_TYPES: dict[str, pa.DataType] = {
     TIMESTAMP: pa.timestamp("us", tz="UTC"),
     DATE: pa.date32(),
 }
+EXTRA_FIELDS_COLUMN = "_extra_fields_json"
+# Schema metadata of a page: {"rows": n, "fields": {column: records carrying it}, "extra": [names]}.
+FIELDS_SENT_KEY = b"leadloop.fields_sent"
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _INT_TEXT = re.compile(r"^-?\d+$")
 _CENT = Decimal("0.01")
@@ -167,20 +177,30 @@ CONVERTERS: dict[str, Callable[[Any], Any]] = {
 
 
 def arrow_schema(
-    fields: Mapping[str, str], rename: Mapping[str, str] | None = None, required: Iterable[str] = ()
+    fields: Mapping[str, str],
+    rename: Mapping[str, str] | None = None,
+    required: Iterable[str] = (),
+    *,
+    extra_fields: bool = False,
 ) -> pa.Schema:
-    """The arrow schema of a field table, columns renamed; `required` columns are not nullable."""
+    """The arrow schema of a field table, columns renamed; `required` columns are not nullable.
+    With `extra_fields`, the `_extra_fields_json` text column comes last."""
     rename, required = rename or {}, set(required)
-    return pa.schema(
-        [
-            pa.field(rename.get(name, name), ARROW_TYPES[kind], nullable=name not in required)
-            for name, kind in fields.items()
-        ]
-    )
+    columns = [
+        pa.field(rename.get(name, name), ARROW_TYPES[kind], nullable=name not in required)
+        for name, kind in fields.items()
+    ]
+    if extra_fields:
+        columns.append(pa.field(EXTRA_FIELDS_COLUMN, pa.string()))
+    return pa.schema(columns)
 
 
 def column_hints(
-    fields: Mapping[str, str], rename: Mapping[str, str] | None = None, required: Iterable[str] = ()
+    fields: Mapping[str, str],
+    rename: Mapping[str, str] | None = None,
+    required: Iterable[str] = (),
+    *,
+    extra_fields: bool = False,
 ) -> TTableSchemaColumns:
     """dlt column hints matching `arrow_schema`, so types hold even before any data arrives."""
     rename, required = rename or {}, set(required)
@@ -190,7 +210,28 @@ def column_hints(
         if kind == DECIMAL:
             column["precision"], column["scale"] = DECIMAL_PRECISION, DECIMAL_SCALE
         hints[rename.get(name, name)] = column
+    if extra_fields:
+        hints[EXTRA_FIELDS_COLUMN] = {"data_type": "text", "nullable": True}
     return hints
+
+
+def fields_sent_metadata(rows: int, sent: Mapping[str, int], extra: Iterable[str] = ()) -> dict[bytes, bytes]:
+    """Schema metadata saying how many of a page's `rows` records carried each field (loaded names),
+    and which of them are kept in the extras column (`extra`)."""
+    note = {"rows": rows, "fields": dict(sent), "extra": sorted(extra)}
+    return {FIELDS_SENT_KEY: json.dumps(note, ensure_ascii=False).encode()}
+
+
+def fields_sent(table: pa.Table) -> dict[str, Any] | None:
+    """The `fields_sent_metadata` of a page, or None when it carries none."""
+    metadata = table.schema.metadata or {}
+    note = metadata.get(FIELDS_SENT_KEY)
+    return None if note is None else json.loads(note)
+
+
+def cast_keeping_metadata(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """`table.cast(schema)` that keeps the page's own metadata (a cast takes the target's)."""
+    return table.cast(schema).replace_schema_metadata(table.schema.metadata)
 
 
 def _convert_record(
@@ -218,6 +259,14 @@ def _convert_record(
     return row
 
 
+def extra_fields_text(record: Mapping[str, Any], unknown: Iterable[str]) -> str | None:
+    """The `unknown` keys of a record as one JSON object (keys sorted), None when there are none."""
+    extra = {key: record[key] for key in sorted(unknown)}
+    if not extra:
+        return None
+    return json.dumps(extra, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+
+
 def records_to_arrow(
     records: Iterable[Mapping[str, Any]],
     fields: Mapping[str, str],
@@ -226,16 +275,26 @@ def records_to_arrow(
     cursor: str | None = None,
     rename: Mapping[str, str] | None = None,
     checks: Mapping[str, Check] | None = None,
+    extra_fields: bool = False,
+    ignored: Collection[str] = (),
 ) -> ArrowPage:
     """Builds a typed table from `fields` ({wire name: type}); bad records come back rejected.
 
     `primary_key` and `cursor` must be present and well typed. Columns are named by `rename`
-    (wire name → loaded name) where given. Keys of a record not in `fields` are ignored.
+    (wire name → loaded name) where given. Keys of a record not in `fields` (nor in `ignored`, e.g.
+    an envelope every record carries) go to `_extra_fields_json` with `extra_fields`, else are
+    dropped. The table's metadata counts the fields the loaded records carried (`fields_sent`).
     `checks` ({wire name: check}) refuse typed values the type alone lets through (a negative
     spend, a day in 1970).
     """
     required = {primary_key} | ({cursor} if cursor else set())
+    rename = rename or {}
     columns: list[list[Any]] = [[] for _ in fields]
+    extras: list[str | None] = []
+    # Records of one page mostly share their keys: count and sort out keys once per key tuple, not per record.
+    shapes: dict[tuple[str, ...], int] = {}
+    unknown_of: dict[tuple[str, ...], tuple[str, ...]] = {}
+    skip = set(fields) | set(ignored)
     rejected: list[Rejected] = []
     accepted: list[Any] = []
     for record in records:
@@ -248,6 +307,24 @@ def records_to_arrow(
         for column, value in zip(columns, row, strict=True):
             column.append(value)
         accepted.append(record)
-    schema = arrow_schema(fields, rename, required)
+        shape = tuple(record)
+        shapes[shape] = shapes.get(shape, 0) + 1
+        if extra_fields:
+            unknown_keys = unknown_of.get(shape)
+            if unknown_keys is None:
+                unknown_keys = unknown_of[shape] = tuple(sorted(set(shape) - skip))
+            extras.append(extra_fields_text(record, unknown_keys) if unknown_keys else None)
+    schema = arrow_schema(fields, rename, required, extra_fields=extra_fields)
     arrays = [pa.array(column, type=schema.field(i).type) for i, column in enumerate(columns)]
-    return ArrowPage(pa.Table.from_arrays(arrays, schema=schema), rejected, accepted)
+    if extra_fields:
+        arrays.append(pa.array(extras, type=pa.string()))
+    sent: Counter[str] = Counter()
+    for shape, count in shapes.items():
+        for name in shape:
+            sent[name] += count
+    unknown = {name for name in sent if name not in skip}
+    counted = {rename.get(name, name): count for name, count in sent.items()
+               if name in fields or (extra_fields and name in unknown)}
+    loaded = len(columns[0]) if columns else len(extras)
+    metadata = fields_sent_metadata(loaded, counted, unknown if extra_fields else ())
+    return ArrowPage(pa.Table.from_arrays(arrays, schema=schema.with_metadata(metadata)), rejected, accepted)

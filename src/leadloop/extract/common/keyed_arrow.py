@@ -21,6 +21,7 @@ from leadloop.extract.common.arrow import (
     Check,
     Rejected,
     arrow_schema,
+    cast_keeping_metadata,
     column_hints,
     records_to_arrow,
 )
@@ -69,9 +70,10 @@ def keyed_column_hints(
     keys: Sequence[str],
     rename: Mapping[str, str] | None = None,
     constants: Sequence[str] = (),
+    extra_fields: bool = False,
 ) -> TTableSchemaColumns:
     """dlt hints for a keyed page: key columns not null, constant text columns appended."""
-    hints = column_hints(fields, rename, keys)
+    hints = column_hints(fields, rename, keys, extra_fields=extra_fields)
     for name in constants:
         hints[name] = {"data_type": "text", "nullable": False}
     return hints
@@ -86,12 +88,14 @@ def records_to_keyed_arrow(
     day_fields: Sequence[str] = (),
     constants: Mapping[str, str] | None = None,
     checks: Mapping[str, Check] | None = None,
+    extra_fields: bool = False,
 ) -> ArrowPage:
     """Like `records_to_arrow`, but every key is required and `day_fields` must be YYYY-MM-DD.
 
     `day_fields` must also be plausible days (not 1970, not 2099). Rejected records carry
     `k1/k2/k3` as record_id. `constants` ({column: text}) are appended to every row, e.g.
-    {"_source": "api"}; `checks` as in records_to_arrow.
+    {"_source": "api"}; `checks` as in records_to_arrow. `extra_fields` keeps unknown fields
+    (see `records_to_arrow`).
     """
     if not keys:
         raise ValueError("records_to_keyed_arrow needs at least one key")
@@ -103,9 +107,10 @@ def records_to_keyed_arrow(
             rejected.append(Rejected(record, problem, composite_id(record, keys)))
         else:
             valid.append(record)
-    page = records_to_arrow(valid, fields, primary_key=keys[0], rename=rename, checks=checks)
+    page = records_to_arrow(valid, fields, primary_key=keys[0], rename=rename, checks=checks,
+                            extra_fields=extra_fields, ignored=tuple(constants or ()))
     rejected.extend(Rejected(r.record, r.reason, composite_id(r.record, keys)) for r in page.rejected)
-    table = page.table.cast(arrow_schema(fields, rename, keys))
+    table = cast_keeping_metadata(page.table, arrow_schema(fields, rename, keys, extra_fields=extra_fields))
     for name, value in (constants or {}).items():
         column = pa.array([value] * table.num_rows, type=pa.string())
         table = table.append_column(pa.field(name, pa.string(), nullable=False), column)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -207,13 +207,14 @@ def page_items(
     columns: TTableSchemaColumns,
     ledger: KeyLedger | None = None,
     checks: Mapping[str, Check] | None = None,
+    ignored: Collection[str] = (),
 ) -> Iterator[Any]:
-    """One API page as dlt items: its typed rows, and its rejects routed to `quarantine` through the
-    resource's incremental step (never dropped). `ledger` (one per resource run) sets aside keys
-    read again with other values; `checks` refuse implausible values (see records_to_arrow)."""
-    page = records_to_arrow(
-        records, fields, primary_key=primary_key, cursor=cursor, rename=rename, checks=checks
-    )
+    """One API page as dlt items: its typed rows (fields the table does not know, but `ignored`, kept in
+    `_extra_fields_json`; `columns` must declare it), and its rejects routed to `quarantine` through the
+    resource's incremental step (never dropped). `ledger` (one per resource run) sets aside keys read
+    again with other values; `checks` refuse implausible values (see records_to_arrow)."""
+    page = records_to_arrow(records, fields, primary_key=primary_key, cursor=cursor, rename=rename,
+                            checks=checks, extra_fields=True, ignored=ignored)
     if ledger is not None:
         page = ledger.split(page)
     if page.rejected:

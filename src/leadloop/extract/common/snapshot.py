@@ -30,6 +30,8 @@ from dlt.common.pipeline import PipelineContext
 from dlt.common.schema.typing import TTableSchemaColumns
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
+from leadloop.extract.common.arrow import EXTRA_FIELDS_COLUMN
+
 logger = logging.getLogger(__name__)
 
 Key = tuple[Any, ...]
@@ -145,14 +147,16 @@ class SnapshotDiff:
             if key in self.seen:
                 continue
             self.seen.add(key)
-            digest = content_hash([row[n] for n in names])
+            # A null extras column is left out, so rows loaded before it existed keep their hash.
+            digest = content_hash([row[n] for n in names if n != EXTRA_FIELDS_COLUMN or row[n] is not None])
             before = self.loaded.get(key)
             if before is not None and before.content_hash == digest and not before.is_deleted:
                 continue
             kind = "new" if before is None else ("changed" if before.content_hash != digest else "undeleted")
             self.counts[kind] += 1
             out.append(self._live_row(row, digest, before))
-        return pa.Table.from_pylist(out, schema=self.schema)
+        # The page's note of the fields its records carried (schema drift reads it) stays with the rows.
+        return pa.Table.from_pylist(out, schema=self.schema).replace_schema_metadata(page.schema.metadata)
 
     def keep(self, key: Key) -> None:
         """Notes a key present in the snapshot but not loadable (quarantined): never marked deleted."""

@@ -39,7 +39,7 @@ def _object_resource(
 ) -> DltResource:
     """The raw-table resource of one object: scroll pages → arrow tables, rejects → quarantine."""
     fields, rename = object_fields(SOURCE_NAME, obj, custom_fields)
-    columns = column_hints(fields, rename, (settings.PRIMARY_KEY, settings.CURSOR_FIELD))
+    columns = column_hints(fields, rename, (settings.PRIMARY_KEY, settings.CURSOR_FIELD), extra_fields=True)
 
     def read_pages(
         updated_at: dlt.sources.incremental[int] = passthrough_incremental(  # noqa: B008 - dlt idiom

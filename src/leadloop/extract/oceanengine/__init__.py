@@ -19,6 +19,7 @@ from leadloop.extract.common.arrow import (
     InvalidRecordError,
     Rejected,
     arrow_schema,
+    cast_keeping_metadata,
     column_hints,
     records_to_arrow,
 )
@@ -30,8 +31,9 @@ from leadloop.extract.oceanengine.client import SOURCE_NAME, OceanengineClient, 
 
 __all__ = ["first_day_to_read", "flatten_rows", "oceanengine_source", "report_windows"]
 
-_COLUMNS = column_hints(settings.FIELDS, required=settings.MERGE_KEY)
-_SCHEMA = arrow_schema(settings.FIELDS, required=settings.MERGE_KEY)  # the merge key is never null
+# Fields the table does not know are kept in _extra_fields_json (a new metric still reaches raw).
+_COLUMNS = column_hints(settings.FIELDS, required=settings.MERGE_KEY, extra_fields=True)
+_SCHEMA = arrow_schema(settings.FIELDS, required=settings.MERGE_KEY, extra_fields=True)  # merge key never null
 # Spend and counts below zero cannot be true (a NaN is already refused as no decimal).
 _CHECKS = dict.fromkeys(settings.METRICS, non_negative)
 _DAY = re.compile(r"^(\d{4}-\d{2}-\d{2})(?: 00:00(?::00)?)?$")
@@ -122,10 +124,11 @@ def _page_items(rows: Sequence[Any], advertiser_id: int, ledger: KeyLedger) -> I
         primary_key="cdp_promotion_id",
         cursor="stat_time_day",
         checks=_CHECKS,
+        extra_fields=True,
     )
     page = ledger.split(page)
     rejected += [_rejected(raw_of[id(r.record)], advertiser_id, r.reason) for r in page.rejected]
-    yield from typed_page_items(page.table.cast(_SCHEMA), rejected, source=SOURCE_NAME,
+    yield from typed_page_items(cast_keeping_metadata(page.table, _SCHEMA), rejected, source=SOURCE_NAME,
                                 resource=settings.RESOURCE, columns=_COLUMNS)
 
 

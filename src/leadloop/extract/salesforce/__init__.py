@@ -213,7 +213,7 @@ def _read_object(
     to_read = _count(client, obj, build_count_soql(obj.sobject, cursor=obj.cursor, since=since))
     if first_run and options.start is not None:
         _log_unread_history(client, obj, options.start)
-    columns = column_hints(selection.fields, selection.rename, required_fields(obj))
+    columns = column_hints(selection.fields, selection.rename, required_fields(obj), extra_fields=True)
     stats = ReadStats()
     ledger = KeyLedger((selection.rename.get(settings.PRIMARY_KEY, settings.PRIMARY_KEY),))
     # A cursor in 1970 or decades ahead is corrupt and would stall the incremental read for good.
@@ -224,10 +224,11 @@ def _read_object(
         stats.observe(records)
         yield from page_items(records, selection.fields, source=SOURCE_NAME, resource=obj.resource,
                               primary_key=settings.PRIMARY_KEY, cursor=obj.cursor,
-                              rename=selection.rename, columns=columns, ledger=ledger, checks=checks)
+                              rename=selection.rename, columns=columns, ledger=ledger, checks=checks,
+                              ignored=(settings.ATTRIBUTES_KEY,))
     if stats.rows == 0 and first_run:
         # An empty object still gets its table, with the columns the org has.
-        empty = arrow_schema(selection.fields, selection.rename, required_fields(obj)).empty_table()
+        empty = arrow_schema(selection.fields, selection.rename, required_fields(obj), extra_fields=True).empty_table()
         yield data_item(empty, table_name=obj.resource, columns=columns)
     logger.info(stats.summary(obj, since))
 

@@ -28,6 +28,8 @@ DESCRIBE_PATH = "/services/data/{api_version}/sobjects/{sobject}/describe"
 BATCH_SIZE_HEADER = "Sforce-Query-Options"
 MIN_BATCH_SIZE, MAX_BATCH_SIZE = 200, 2000
 PRIMARY_KEY = "Id"
+# Every REST record carries {"type", "url"} under this key: an envelope, not a field of the object.
+ATTRIBUTES_KEY = "attributes"
 DELETED_FIELD = "IsDeleted"
 CURSOR_FIELD = "SystemModstamp"
 CREATED_FIELD = "CreatedDate"  # how far back the history read goes is reported on this field

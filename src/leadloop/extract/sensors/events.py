@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pajson
 from dlt.common.schema.typing import TTableSchemaColumns
 
-from leadloop.extract.common.arrow import CONVERTERS, ArrowPage, Rejected, column_hints
+from leadloop.extract.common.arrow import CONVERTERS, ArrowPage, Rejected, column_hints, fields_sent_metadata
 from leadloop.extract.common.plausible import day_problem
 from leadloop.extract.sensors import settings
 
@@ -189,7 +189,12 @@ def _events_table(known: Mapping[str, pa.Array], extras: Mapping[str, pa.Array],
     body = pa.table(columns)
     keys = event_keys(body)
     arrays = [keys, *body.columns]
-    return pa.Table.from_arrays(arrays, schema=EVENTS_SCHEMA)
+    # Sensors leaves null properties out of its answer, so a non-null value is a property sent.
+    sent = {name: length - known[wire].null_count for wire, (name, _) in settings.FIELDS.items()}
+    extra = {name: length - texts.null_count for name, texts in extras.items()}
+    metadata = fields_sent_metadata(length, {name: n for name, n in {**sent, **extra}.items() if n},
+                                    [name for name, n in extra.items() if n])
+    return pa.Table.from_arrays(arrays, schema=EVENTS_SCHEMA.with_metadata(metadata))
 
 
 def _read_arrow(body: bytes, strings: Sequence[str] = ()) -> pa.Table:

@@ -112,9 +112,16 @@ def _neocrm_touch(run: SourceRun) -> None:
         lead["updatedAt"] = latest + 60_000
 
 
+SF_TOUCHED_MILLIS = ".777+0000"  # the edited leads' stamps end so (the world's end in .000)
+
+
 def _sf_touch(run: SourceRun) -> None:
-    for lead in run.fixture("sf_records")["Lead"][:12]:
-        lead["SystemModstamp"] = lead["LastModifiedDate"] = "2099-01-01T00:00:00.000+0000"
+    """A dozen leads edited a minute after the latest one (a plausible stamp: 2099 is quarantined)."""
+    leads = run.fixture("sf_records")["Lead"]
+    latest = max(datetime.strptime(lead["SystemModstamp"][:19], "%Y-%m-%dT%H:%M:%S") for lead in leads)
+    stamp = f"{latest + timedelta(minutes=1):%Y-%m-%dT%H:%M:%S}{SF_TOUCHED_MILLIS}"
+    for lead in leads[:12]:
+        lead["SystemModstamp"] = lead["LastModifiedDate"] = stamp
 
 
 NEW_SDK = "1.27.0"  # Sensors: tonight's events come from a new SDK release, in the new shape
@@ -147,7 +154,7 @@ PLANS = {
         SALESFORCE, "Lead", "leads", "id", EXTRAS,
         new=Field("Rating", "rating"), numeric=None, textual=Field("Industry", "industry"),
         dropped=Field("Title", "title"), renamed=Field("Company", "company"), new_name="CompanyName",
-        pick=lambda r: str(r.get("SystemModstamp")).startswith("2099"), touch=_sf_touch,
+        pick=lambda r: str(r.get("SystemModstamp")).endswith(SF_TOUCHED_MILLIS), touch=_sf_touch,
     ),
     "sensors": Plan(
         # The day moves a day on: an event is the same person, event and time of day.

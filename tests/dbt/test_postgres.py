@@ -34,6 +34,7 @@ def postgres_night(demo_night, postgres_server, demo_world):
     from leadloop.identity.load import load_observations
     from leadloop.orchestration.attribution import build_data_driven_attribution, reconciliation_problems
     from leadloop.orchestration.lead_score_model import build_lead_model_scores
+    from leadloop.privacy.salt import write_marts_hash_key
     from leadloop.publish import publish_postgres_marts
     from leadloop.warehouse import dlt_pipeline
 
@@ -47,7 +48,8 @@ def postgres_night(demo_night, postgres_server, demo_world):
                 env.setenv(f"SOURCES__{platform}__END_DATE", yesterday)
             for source in SOURCES:
                 dlt_pipeline(source.name).run(source.factory()).raise_on_failed_jobs()
-        load_observations()  # what the identity asset does between the raw tables and dbt
+        load_observations()  # what the identity asset does between the raw tables and dbt,
+        write_marts_hash_key()  # with the key the marts' hashes are salted with (the session's salt)
         result = _dbt("build")
         assert result.returncode == 0, result.stdout[-4000:]
         assert "ERROR=0" in result.stdout and "PASS=" in result.stdout

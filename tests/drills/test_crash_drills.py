@@ -29,6 +29,7 @@ import pytest
 
 from leadloop import settings
 from leadloop.demo.digital import business_day
+from leadloop.privacy.salt import SALT_ENV
 
 pytestmark = pytest.mark.e2e
 
@@ -139,6 +140,9 @@ def drill_ground(demo_world, tmp_path_factory):
     day = (business_day(demo_world.as_of_ms) - timedelta(days=1)).isoformat()
     with running_demo_sources(demo_world, sorted(DRILL_SOURCES)) as demo:
         environment = {k: v for k, v in demo.source_environment().items() if k != "LEADLOOP_ALERT_WEBHOOK_URL"}
+        # One salt for every drill's warehouse, as a deployment configures it: customer ids and the marts' hashes
+        # are salted, and each folder would otherwise make a salt of its own.
+        environment[SALT_ENV] = "crash-drill-salt"
         folder = tmp_path_factory.mktemp("clean-night")
         clean = night_in_a_process(folder, environment, day)
         assert clean.returncode == 0, clean.log.read_text()[-3000:]

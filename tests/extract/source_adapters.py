@@ -43,6 +43,17 @@ from tests.extract import salesforce_fixtures as sf
 from tests.extract import sensors_fixtures as sensors
 from tests.extract import wecom_fixtures as wecom
 
+# The modules a source test module names in its `pytest_plugins`: the `source_run` fixture here and each
+# source's fixtures (`<source>_env`, `<source>_pipeline`, worlds), asked for by name.
+SOURCE_TEST_PLUGINS = (
+    "tests.extract.source_adapters",
+    "tests.extract.salesforce_fixtures",
+    "tests.extract.sensors_fixtures",
+    "tests.extract.wecom_fixtures",
+    "tests.extract.baidu_sem_fixtures",
+    "tests.extract.oceanengine_fixtures",
+)
+
 Row = tuple[Any, ...]
 QUARANTINE_COLUMNS = [
     "quarantine_id",

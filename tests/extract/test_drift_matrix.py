@@ -52,6 +52,7 @@ from tests.extract.source_adapters import (
     OCEANENGINE,
     SALESFORCE,
     SENSORS,
+    SOURCE_TEST_PLUGINS,
     WECOM,
     SourceCase,
     SourceRun,
@@ -59,13 +60,7 @@ from tests.extract.source_adapters import (
 
 pytestmark = pytest.mark.integration
 
-pytest_plugins = (
-    "tests.extract.salesforce_fixtures",
-    "tests.extract.sensors_fixtures",
-    "tests.extract.wecom_fixtures",
-    "tests.extract.baidu_sem_fixtures",
-    "tests.extract.oceanengine_fixtures",
-)
+pytest_plugins = SOURCE_TEST_PLUGINS
 
 EXTRAS = "_extra_fields_json"
 Row = tuple[Any, ...]

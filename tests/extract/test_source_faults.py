@@ -13,6 +13,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 
 from tests.extract.source_adapters import (
     QUARANTINE_COLUMNS,
+    SOURCE_TEST_PLUGINS,
     Fault,
     Missing,
     Refusal,
@@ -24,15 +25,7 @@ from tests.extract.source_adapters import (
     quarantined_per_table,
 )
 
-# The per-source fixtures (`<source>_env`, `<source>_pipeline`, worlds), asked for by name.
-pytest_plugins = (
-    "tests.extract.source_adapters",  # the `source_run` fixture
-    "tests.extract.salesforce_fixtures",
-    "tests.extract.sensors_fixtures",
-    "tests.extract.wecom_fixtures",
-    "tests.extract.baidu_sem_fixtures",
-    "tests.extract.oceanengine_fixtures",
-)
+pytest_plugins = SOURCE_TEST_PLUGINS
 
 
 def _data(case: SourceCase, loaded: dict[str, int]) -> dict[str, int]:

@@ -15,6 +15,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 
 from tests.extract import source_fuzzers
 from tests.extract.source_adapters import (
+    SOURCE_TEST_PLUGINS,
     SourceCase,
     SourceRun,
     by_source,
@@ -22,14 +23,7 @@ from tests.extract.source_adapters import (
 )
 from tests.support.fuzz import BAD_RECORDS, Fuzzer, kind_of_reason
 
-pytest_plugins = (
-    "tests.extract.source_adapters",  # the `source_run` fixture
-    "tests.extract.salesforce_fixtures",
-    "tests.extract.sensors_fixtures",
-    "tests.extract.wecom_fixtures",
-    "tests.extract.baidu_sem_fixtures",
-    "tests.extract.oceanengine_fixtures",
-)
+pytest_plugins = SOURCE_TEST_PLUGINS
 assert source_fuzzers  # registers each source's fuzzer on its SourceCase
 
 

@@ -317,6 +317,31 @@ def test_later_files_win_on_the_same_key(
     }
 
 
+def test_lines_that_cannot_be_true_are_quarantined_and_counted(
+    baidu_demo: BaiduDemo, drop_dir: Path, pipeline_for: Callable[..., dlt.Pipeline]
+) -> None:
+    """A console export is checked as the API's rows are: a negative spend or count, a day in 1970 or 2099."""
+    today = baidu_demo.today
+    path = drop_dir / "oceanengine_promotion_bad.csv"
+    good = write_ocean_export(path, baidu_demo, [today], baidu_demo.as_of_ms)
+    unit = _units(baidu_demo, "oceanengine")[0]
+    bad = {  # a line per problem, each under a key of its own
+        "stat_cost: -3.50 is negative": [today.isoformat(), unit.account_id, unit.campaign_id, "p", 900001, "n", "-3.50", 1, 1, 0],
+        "show_cnt: -1 is negative": [today.isoformat(), unit.account_id, unit.campaign_id, "p", 900002, "n", "3.50", -1, 1, 0],
+        "before 2000": ["1970-01-01", unit.account_id, unit.campaign_id, "p", 900003, "n", "3.50", 1, 1, 0],
+        "a year from today": ["2099-12-31", unit.account_id, unit.campaign_id, "p", 900004, "n", "3.50", 1, 1, 0],
+    }
+    lines = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+    _write_csv(path, [*lines, *bad.values()], "utf-8-sig")
+    run_file_drops(pipeline_for, ["oceanengine"])
+    pipeline = pipeline_for("oceanengine")
+    assert set(_ocean_rows(pipeline)) == set(good)  # every good line loaded, no bad one
+    reasons = sorted(r for (r,) in table_rows(pipeline, "select reason from quarantine"))
+    assert len(reasons) == len(bad) and len(lines) - 1 == len(good)  # served = loaded + quarantined
+    for words in bad:
+        assert any(words in reason for reason in reasons), (words, reasons)
+
+
 def test_a_file_missing_a_column_names_the_file_and_the_column(
     drop_dir: Path, pipeline_for: Callable[..., dlt.Pipeline]
 ) -> None:

@@ -24,6 +24,7 @@ from dlt.extract.resource import DltResource
 from leadloop.extract.common.arrow import Rejected
 from leadloop.extract.common.config import require_settings
 from leadloop.extract.common.keyed_arrow import keyed_column_hints, records_to_keyed_arrow
+from leadloop.extract.common.plausible import non_negative
 from leadloop.extract.common.quarantine import (
     data_item,
     quarantine_item,
@@ -105,6 +106,7 @@ def _kind_resource(
 ) -> DltResource:
     """One file kind: new or changed files → the platform's raw table, bad lines → quarantine."""
     columns = keyed_column_hints(kind.fields, keys=kind.keys, constants=(settings.SOURCE_COLUMN,))
+    checks = dict.fromkeys(kind.non_negative, non_negative)  # report days are checked as keyed days
 
     def read_files() -> Iterator[Any]:
         """Reads every file not loaded before; remembers each file's content hash in the state."""
@@ -123,6 +125,7 @@ def _kind_resource(
                 keys=kind.keys,
                 day_fields=kind.day_fields,
                 constants={settings.SOURCE_COLUMN: settings.FILE_DROP_SOURCE},
+                checks=checks,
             )
             logger.info(
                 "file_drops: %s → %d rows, %d rejected", path.name, page.table.num_rows, len(page.rejected)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from leadloop.extract.baidu_sem import settings as baidu
+from leadloop.extract.oceanengine import settings as oceanengine
 
 SOURCE_NAME = "file_drops"
 FILE_DROP_SOURCE = baidu.FILE_DROP_SOURCE  # value of `_source` on every row loaded from a file
@@ -34,6 +35,7 @@ class FileKind:
     required: tuple[str, ...]  # wire columns a file must have
     keys: tuple[str, ...]  # merge key (wire names)
     day_fields: tuple[str, ...]
+    non_negative: tuple[str, ...] = ()  # spend and counts: below zero a line is quarantined, as from the API
 
     @property
     def dataset(self) -> str:
@@ -66,6 +68,7 @@ BAIDU_KEYWORD = FileKind(
     required=("date", "userId", "keywordId", "impression", "click", "cost", "conversion"),
     keys=baidu.PRIMARY_KEY,
     day_fields=baidu.DAY_FIELDS,
+    non_negative=baidu.NON_NEGATIVE_FIELDS,
 )
 
 # Ocean Engine rows use the column names of the oceanengine API source's custom report
@@ -115,6 +118,7 @@ OCEANENGINE_PROMOTION = FileKind(
     ),
     keys=("advertiser_id", "cdp_promotion_id", "stat_time_day"),
     day_fields=("stat_time_day",),
+    non_negative=oceanengine.METRICS,
 )
 
 FILE_KINDS: tuple[FileKind, ...] = (BAIDU_KEYWORD, OCEANENGINE_PROMOTION)

@@ -80,6 +80,45 @@ SALE_STAGES = (
 
 LOST_REASONS = ("价格因素", "选择竞品", "预算取消", "需求变更", "项目延期", "无决策人支持")
 
+# The ad structure grows with the demo scale (`ad_structure`): at scale k a paid channel runs
+# round(k × its catalog campaigns), the catalog's first, then campaigns named from these words.
+SEARCH_CAMPAIGN_THEMES = ("品牌词", "竞品词", "通用词")
+SEARCH_CAMPAIGN_QUALIFIERS = ("华南", "华北", "西南", "华中", "东北", "西北", "金融", "零售", "医疗健康", "教育",
+                              "互联网", "能源", "物流", "汽车", "企业服务")
+# An added search campaign buys the catalog keywords with one of these words after them.
+KEYWORD_MODIFIERS = ("价格", "厂商", "排名", "对比", "案例", "解决方案", "哪家好", "免费试用", "系统", "公司", "多少钱")
+SOCIAL_PROJECT_TOPICS = ("案例集下载", "直播预约", "产品演示", "行业报告", "选型指南", "客户故事", "限时优惠")
+
+
+def _added_campaign_name(channel: Channel, n: int) -> str:
+    """The name of a paid channel's n-th campaign beyond the catalog's (n from 0): unique, deterministic."""
+    if channel.name == "paid_search":
+        themes, qualifiers = SEARCH_CAMPAIGN_THEMES, SEARCH_CAMPAIGN_QUALIFIERS
+        theme, rest = themes[n % len(themes)], n // len(themes)
+        qualifier, lap = qualifiers[rest % len(qualifiers)], rest // len(qualifiers)
+        return f"{theme}-{qualifier}" + (f"{lap + 1}" if lap else "")
+    topic, lap = SOCIAL_PROJECT_TOPICS[n % len(SOCIAL_PROJECT_TOPICS)], n // len(SOCIAL_PROJECT_TOPICS)
+    return "信息流-" + topic + (f"{lap + 1}" if lap else "")
+
+
+def ad_structure(channel: Channel, scale: float) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(campaign, its keywords) of a channel at a demo scale, the catalog's first.
+
+    Paid channels (search and social) run round(scale × their catalog campaigns) campaigns, never fewer
+    than the catalog's: an added search campaign buys the catalog's keywords with a modifier word
+    (数据中台价格, …), so ad units (campaign × keyword, project × promotion), keywords and spend grow in
+    proportion to the scale. Every other channel keeps its catalog campaigns at any scale.
+    """
+    base = tuple((campaign, channel.terms) for campaign in channel.campaigns)
+    if channel.name not in ("paid_search", "paid_social"):
+        return base
+    added = []
+    for n in range(max(0, round(len(channel.campaigns) * scale) - len(channel.campaigns))):
+        modifier = KEYWORD_MODIFIERS[n % len(KEYWORD_MODIFIERS)]
+        added.append((_added_campaign_name(channel, n), tuple(term + modifier for term in channel.terms)))
+    return base + tuple(added)
+
+
 # Opportunity sources (商机来源) as typed in the CRM.
 OPPORTUNITY_SOURCE_MARKETING = "市场线索"
 SELF_SOURCED_OPPORTUNITY_SOURCES = ("销售自拓", "高层关系", "渠道伙伴")

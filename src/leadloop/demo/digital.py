@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import random
 import zlib
+from array import array
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -44,7 +46,7 @@ class AdUnit:
     cost_per_click: float
 
 
-@dataclass
+@dataclass(slots=True)
 class AdDay:
     """One unit's numbers on one business day, final values (restatement applied at render)."""
 
@@ -54,9 +56,10 @@ class AdDay:
     conversions: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WebEvent:
-    """One Sensors event as the website tracked it."""
+    """One Sensors event as the website tracked it. `properties` may be shared between events (the
+    generator interns equal ones, as a big demo has millions of events): read it, never change it."""
 
     event: str
     time_ms: int
@@ -85,12 +88,78 @@ class WecomContact:
     deleted_ms: int | None = None
 
 
+class AdDays(Mapping[tuple[int, date], AdDay]):
+    """Every ad unit's numbers per business day: a mapping (unit key, day) → AdDay over arrays, one slot
+    per unit and day from `first` to `last`, so that a big demo (thousands of units × hundreds of days)
+    holds a few bytes per unit-day rather than an object. A unit-day is in the mapping once numbers were
+    added to it (even zeros); reading one gives a copy, `add` changes it."""
+
+    def __init__(self, first: date, last: date) -> None:
+        self.first, self.days = first, (last - first).days + 1
+        self._offsets: dict[int, int] = {}  # unit key → slot of its first day
+        self._impressions, self._clicks, self._conversions = array("q"), array("q"), array("q")
+        self._cost, self._present = array("d"), array("b")
+        self._count = 0
+
+    def _slot(self, key: int, day: date, create: bool) -> int | None:
+        offset = self._offsets.get(key)
+        index = (day - self.first).days
+        if not 0 <= index < self.days:
+            if create:
+                raise ValueError(f"ad day {day} is outside the demo's horizon {self.first}…")
+            return None
+        if offset is None:
+            if not create:
+                return None
+            offset = self._offsets[key] = len(self._present)
+            for column in (self._impressions, self._clicks, self._conversions):
+                column.extend(array("q", [0]) * self.days)
+            self._cost.extend(array("d", [0.0]) * self.days)
+            self._present.extend(array("b", [0]) * self.days)
+        return offset + index
+
+    def add(self, key: int, day: date, impressions: int = 0, clicks: int = 0, cost: float = 0.0,
+            conversions: int = 0) -> None:
+        """Adds numbers to a unit-day (the cost rounded to fen after each addition, as the platform sums)."""
+        slot = self._slot(key, day, create=True)
+        assert slot is not None
+        if not self._present[slot]:
+            self._present[slot] = 1
+            self._count += 1
+        self._impressions[slot] += impressions
+        self._clicks[slot] += clicks
+        self._cost[slot] = round(self._cost[slot] + cost, 2)
+        self._conversions[slot] += conversions
+
+    def __getitem__(self, item: tuple[int, date]) -> AdDay:
+        slot = self._slot(item[0], item[1], create=False)
+        if slot is None or not self._present[slot]:
+            raise KeyError(item)
+        return AdDay(self._impressions[slot], self._clicks[slot], self._cost[slot], self._conversions[slot])
+
+    def __contains__(self, item: object) -> bool:
+        if not isinstance(item, tuple) or len(item) != 2:
+            return False
+        slot = self._slot(item[0], item[1], create=False)
+        return slot is not None and bool(self._present[slot])
+
+    def __iter__(self) -> Iterator[tuple[int, date]]:
+        """Unit by unit (in the order they were first added), day by day."""
+        for key, offset in self._offsets.items():
+            for index in range(self.days):
+                if self._present[offset + index]:
+                    yield key, self.first + timedelta(days=index)
+
+    def __len__(self) -> int:
+        return self._count
+
+
 @dataclass
 class DigitalWorld:
     """Everything the marketing systems saw of the demo company."""
 
     ad_units: list[AdUnit]
-    ad_days: dict[tuple[int, date], AdDay]  # (unit key, business day) → numbers
+    ad_days: Mapping[tuple[int, date], AdDay]  # (unit key, business day) → numbers (an AdDays)
     web_events: list[WebEvent]
     wecom_contacts: list[WecomContact]
     contact_ways: dict[str, str] = field(default_factory=dict)  # state → QR code remark
@@ -110,13 +179,15 @@ def business_day(moment_ms: int) -> date:
 def simulate_digital(world: World) -> DigitalWorld:
     """Derive the demo company's ad, web and WeCom traces from its CRM world, deterministically."""
     rng = random.Random(world.seed * 7 + 1)
-    units = _ad_units(rng)
-    digital = DigitalWorld(ad_units=units, ad_days={}, web_events=[], wecom_contacts=[],
+    units = _ad_units(rng, world.scale)
+    days = AdDays(business_day(to_ms(world.start) - DAY_MS), business_day(to_ms(world.as_of + timedelta(days=120))))
+    digital = DigitalWorld(ad_units=units, ad_days=days, web_events=[], wecom_contacts=[],
                            contact_ways={state: remark for remark, state in WECOM_STATES.items()},
                            corp_tags={"et_hot": "高意向", "et_mfg": "制造业", "et_expo": "展会"})
     identities = _Identities(rng)
+    ads = _AdUnitIndex(units)
     for journey in world.journeys:
-        _journey_traces(rng, digital, identities, journey)
+        _journey_traces(rng, digital, identities, ads, journey)
     _anonymous_visitors(rng, digital, world, identities)
     _background_ad_traffic(rng, digital, world)
     _wechat_only_visitors(random.Random(world.seed * 7 + 2), digital, world, identities)
@@ -126,22 +197,49 @@ def simulate_digital(world: World) -> DigitalWorld:
     return digital
 
 
-def _ad_units(rng: random.Random) -> list[AdUnit]:
-    """Baidu: campaign × keyword (one ad group per campaign); Ocean Engine: project × promotion."""
+BAIDU_IDS_BELOW = 1_000  # campaigns numbered below this keep the 31_000 + n id scheme of the first demo
+PROMOTIONS_PER_PROJECT = 2
+
+
+def _baidu_ids(c: int, k: int) -> tuple[int, int, int]:
+    """(campaign, ad group, keyword) ids of a Baidu campaign's k-th keyword; a very large demo's
+    campaigns past BAIDU_IDS_BELOW move to ranges of their own, so no two ids collide."""
+    if c < BAIDU_IDS_BELOW:
+        return 31_000 + c, 32_000 + c, 33_000 + c * 100 + k
+    return 310_000_000 + c, 320_000_000 + c, 3_300_000_000 + c * 100 + k
+
+
+def _ad_units(rng: random.Random, scale: float = 1.0) -> list[AdUnit]:
+    """Baidu: campaign × keyword (one ad group per campaign); Ocean Engine: project × promotion. The
+    campaigns and their keywords grow with the scale (`catalog.ad_structure`)."""
     units: list[AdUnit] = []
     search = next(c for c in catalog.CHANNELS if c.name == "paid_search")
-    for c, campaign in enumerate(search.campaigns, start=1):
-        for k, term in enumerate(search.terms, start=1):
-            units.append(AdUnit("baidu", 30_001, "leadloop-demo-百度", 31_000 + c, campaign,
-                                32_000 + c, f"{campaign}-核心词", 33_000 + c * 100 + k, term,
+    for c, (campaign, terms) in enumerate(catalog.ad_structure(search, scale), start=1):
+        for k, term in enumerate(terms, start=1):
+            campaign_id, adgroup_id, keyword_id = _baidu_ids(c, k)
+            units.append(AdUnit("baidu", 30_001, "leadloop-demo-百度", campaign_id, campaign,
+                                adgroup_id, f"{campaign}-核心词", keyword_id, term,
                                 round(rng.uniform(4, 22), 2)))
     social = next(c for c in catalog.CHANNELS if c.name == "paid_social")
-    for c, campaign in enumerate(social.campaigns, start=1):
-        for p in (1, 2):
+    for c, (campaign, _) in enumerate(catalog.ad_structure(social, scale), start=1):
+        for p in range(1, PROMOTIONS_PER_PROJECT + 1):
             units.append(AdUnit("oceanengine", 1_760_000_001, "leadloop-demo-巨量", 7_100_000 + c, campaign,
                                 7_200_000 + c * 10 + p, f"{campaign}-素材{p}", None, None,
                                 round(rng.uniform(1.5, 6), 2)))
     return units
+
+
+class _AdUnitIndex:
+    """The units a paid click can land on, by (platform, campaign, keyword) — Ocean Engine's by project."""
+
+    def __init__(self, units: list[AdUnit]) -> None:
+        self.units: dict[tuple[str, str, str | None], list[AdUnit]] = {}
+        for unit in units:
+            self.units.setdefault((unit.platform, unit.campaign_name, unit.keyword), []).append(unit)
+
+    def candidates(self, platform: str, campaign: str | None, term: str | None) -> list[AdUnit]:
+        """The units of a campaign (and keyword, on Baidu), in the units' order."""
+        return self.units.get((platform, campaign or "", term if platform == "baidu" else None), [])
 
 
 class _Identities:
@@ -152,6 +250,8 @@ class _Identities:
         self.distinct_ids: dict[str, str] = {}
         self.login_ids: dict[str, str] = {}
         self.wecom: dict[str, tuple[str, str]] = {}
+        self.relations: set[tuple[str, str]] = set()  # (external_userid, staff userid) already added
+        self.properties: dict[tuple[tuple[str, Any], ...], dict[str, Any]] = {}
 
     def distinct_id(self, person_id: str) -> str:
         """The person's browser cookie (one per person in this version)."""
@@ -168,6 +268,11 @@ class _Identities:
         if person_id not in self.login_ids:
             self.login_ids[person_id] = f"web_u{100_000 + len(self.login_ids) + 1}"
         return self.login_ids[person_id]
+
+    def interned(self, properties: dict[str, Any]) -> dict[str, Any]:
+        """One shared dict for equal event properties (a session's pages repeat the same few)."""
+        key = tuple(properties.items())
+        return self.properties.setdefault(key, properties)
 
     def wecom_ids(self, person_id: str) -> tuple[str, str]:
         """(external_userid, unionid) of a person's WeChat."""
@@ -191,14 +296,15 @@ def _landing(journey: Journey) -> dict[str, Any]:
     return props
 
 
-def _journey_traces(rng: random.Random, digital: DigitalWorld, ids: _Identities, journey: Journey) -> None:
+def _journey_traces(rng: random.Random, digital: DigitalWorld, ids: _Identities, ads: _AdUnitIndex,
+                    journey: Journey) -> None:
     """The web visits, form, ad click and WeCom add that led to (or followed) one CRM lead."""
     channel = journey.channel.name
     if channel in DIGITAL_CHANNELS:
         submit_ms = journey.created_at - rng.randint(60_000, 20 * 60_000)
         _web_visit_and_form(rng, digital, ids, journey, submit_ms)
         if channel in ("paid_search", "paid_social"):
-            _ad_click(digital, journey, submit_ms - rng.randint(60_000, 10 * 60_000))
+            _ad_click(digital, ads, journey, submit_ms - rng.randint(60_000, 10 * 60_000))
     if channel == "wecom" or (channel == "event" and rng.random() < 0.5):
         state = WECOM_STATES.get(journey.utm.get("utmCampaign") or "", EVENT_BOOTH_STATE)
         _wecom_add(rng, digital, ids, journey, journey.created_at - rng.randint(60_000, 3_600_000), 1, state)
@@ -215,11 +321,11 @@ def _web_visit_and_form(rng: random.Random, digital: DigitalWorld, ids: _Identit
     distinct_id = ids.distinct_id(person.person_id)
     for _ in range(rng.choice((0, 0, 1, 2))):  # came before, anonymously
         earlier = submit_ms - rng.randint(2, 40) * DAY_MS
-        _pageviews(rng, digital, distinct_id, None, earlier, {"$url_path": "/", "$url": SITE + "/",
-                                                              "$referrer": "https://www.baidu.com/"},
+        _pageviews(rng, digital, ids, distinct_id, None, earlier, {"$url_path": "/", "$url": SITE + "/",
+                                                                   "$referrer": "https://www.baidu.com/"},
                    person.person_id)
     landing = _landing(journey)
-    _pageviews(rng, digital, distinct_id, None, submit_ms - rng.randint(60_000, 15 * 60_000), landing,
+    _pageviews(rng, digital, ids, distinct_id, None, submit_ms - rng.randint(60_000, 15 * 60_000), landing,
                person.person_id)
     if journey.channel.name == "wechat_content":
         material = journey.utm.get("utmCampaign") or "article"
@@ -241,8 +347,8 @@ def _web_visit_and_form(rng: random.Random, digital: DigitalWorld, ids: _Identit
                                             "event_duration": rng.randint(300, 3600)}, person.person_id))
 
 
-def _pageviews(rng: random.Random, digital: DigitalWorld, distinct_id: str, login_id: str | None,
-               start_ms: int, landing: dict[str, Any], person_id: str | None) -> None:
+def _pageviews(rng: random.Random, digital: DigitalWorld, ids: _Identities, distinct_id: str,
+               login_id: str | None, start_ms: int, landing: dict[str, Any], person_id: str | None) -> None:
     """A session: one to four page views, each followed by its dwell time event."""
     moment = start_ms
     for n in range(rng.randint(1, 4)):
@@ -250,26 +356,28 @@ def _pageviews(rng: random.Random, digital: DigitalWorld, distinct_id: str, logi
                                               "$referrer": SITE + "/"}
         props.setdefault("$url", SITE + props["$url_path"])
         props["$title"] = f"leadloop-demo {props['$url_path']}"
-        digital.web_events.append(WebEvent("$pageview", moment, distinct_id, login_id, props, person_id))
+        digital.web_events.append(WebEvent("$pageview", moment, distinct_id, login_id, ids.interned(props),
+                                           person_id))
         stay = rng.randint(5, 240)
         digital.web_events.append(WebEvent("$WebStay", moment + stay * 1000, distinct_id, login_id,
-                                           {"$url_path": props["$url_path"], "event_duration": stay},
+                                           ids.interned({"$url_path": props["$url_path"], "event_duration": stay}),
                                            person_id))
         moment += (stay + rng.randint(1, 30)) * 1000
 
 
-def _ad_click(digital: DigitalWorld, journey: Journey, click_ms: int) -> None:
+def _ad_click(digital: DigitalWorld, ads: _AdUnitIndex, journey: Journey, click_ms: int) -> None:
     """Count the journey's paid click (and its conversion) on the unit its UTM names."""
     platform = "baidu" if journey.channel.name == "paid_search" else "oceanengine"
-    candidates = [u for u in digital.ad_units if u.platform == platform
-                  and u.campaign_name == journey.utm.get("utmCampaign")
-                  and (platform == "oceanengine" or u.keyword == journey.utm.get("utmTerm"))]
+    candidates = ads.candidates(platform, journey.utm.get("utmCampaign"), journey.utm.get("utmTerm"))
     unit = candidates[journey.lead_id % len(candidates)]
-    day = digital.ad_days.setdefault((DigitalWorld.unit_key(unit), business_day(click_ms)), AdDay())
-    day.clicks += 1
-    day.impressions += 20
-    day.cost = round(day.cost + unit.cost_per_click, 2)
-    day.conversions += 1
+    _ad_days(digital).add(DigitalWorld.unit_key(unit), business_day(click_ms), impressions=20, clicks=1,
+                          cost=unit.cost_per_click, conversions=1)
+
+
+def _ad_days(digital: DigitalWorld) -> AdDays:
+    """The digital world's ad days as the store the generator adds to."""
+    assert isinstance(digital.ad_days, AdDays)
+    return digital.ad_days
 
 
 def _wecom_add(rng: random.Random, digital: DigitalWorld, ids: _Identities, journey: Journey,
@@ -278,8 +386,9 @@ def _wecom_add(rng: random.Random, digital: DigitalWorld, ids: _Identities, jour
     person = journey.person
     external_userid, unionid = ids.wecom_ids(person.person_id)
     staff = rng.choice(WECOM_STAFF)
-    if any(c.external_userid == external_userid and c.staff_userid == staff for c in digital.wecom_contacts):
+    if (external_userid, staff) in ids.relations:
         return  # one relation per contact and staff member
+    ids.relations.add((external_userid, staff))
     tags = ("et_expo",) if state == EVENT_BOOTH_STATE else (("et_hot",) if add_way == 2 else ())
     deleted = added_ms + rng.randint(10, 200) * DAY_MS if rng.random() < 0.05 else None
     digital.wecom_contacts.append(WecomContact(
@@ -294,7 +403,7 @@ def _anonymous_visitors(rng: random.Random, digital: DigitalWorld, world: World,
     start, end = to_ms(world.start), to_ms(world.as_of + timedelta(days=120))
     for _ in range(len(world.journeys) * 3):
         landing = {"$url_path": "/", "$url": SITE + "/", "$referrer": rng.choice(("", "https://www.baidu.com/"))}
-        _pageviews(rng, digital, ids.anonymous(), None, rng.randint(start, end), landing, None)
+        _pageviews(rng, digital, ids, ids.anonymous(), None, rng.randint(start, end), landing, None)
 
 
 def _wechat_only_visitors(rng: random.Random, digital: DigitalWorld, world: World, ids: _Identities) -> None:
@@ -313,15 +422,15 @@ def _background_ad_traffic(rng: random.Random, digital: DigitalWorld, world: Wor
     """Impressions, clicks and cost that produced no lead, every day of the horizon."""
     first = business_day(to_ms(world.start))
     last = business_day(to_ms(world.as_of + timedelta(days=120)))
+    days = _ad_days(digital)
     for unit in digital.ad_units:
         key = DigitalWorld.unit_key(unit)
         day = first
         while day <= last:
-            numbers = digital.ad_days.setdefault((key, day), AdDay())
             clicks = rng.randint(0, 12)
-            numbers.clicks += clicks
-            numbers.impressions += clicks * rng.randint(15, 60) + rng.randint(0, 80)
-            numbers.cost = round(numbers.cost + clicks * unit.cost_per_click * rng.uniform(0.8, 1.2), 2)
+            impressions = clicks * rng.randint(15, 60) + rng.randint(0, 80)
+            days.add(key, day, impressions=impressions, clicks=clicks,
+                     cost=clicks * unit.cost_per_click * rng.uniform(0.8, 1.2))
             day += timedelta(days=1)
 
 
@@ -356,6 +465,6 @@ def _dormant_comebacks(rng: random.Random, digital: DigitalWorld, world: World, 
                                            {"material_id": material, "material_title": material,
                                             "read_duration": rng.randint(60, 600)}, person.person_id))
         if rng.random() < 0.5:
-            _pageviews(rng, digital, distinct_id, ids.login_id(person.person_id),
+            _pageviews(rng, digital, ids, distinct_id, ids.login_id(person.person_id),
                        back_ms + rng.randint(2, 30) * 60_000,
                        {"$url_path": "/product", "$url": SITE + "/product", "$referrer": ""}, person.person_id)

@@ -213,15 +213,17 @@ class CampaignKey:
 
 
 def campaigns(world: World) -> dict[tuple[str, str], CampaignKey]:
-    """(utm source, utm campaign) → campaign, for every catalog campaign some journey came from."""
+    """(utm source, utm campaign) → campaign, for every campaign some journey came from."""
     used = {(j.utm["utmSource"], j.utm["utmCampaign"]) for j in world.journeys if j.utm["utmCampaign"]}
+    # The catalog's campaigns first, then those a larger demo adds (catalog.ad_structure): the catalog's
+    # keep their ids at every scale.
+    named = [(channel, name) for channel in catalog.CHANNELS for name in channel.campaigns]
+    named += [(channel, name) for channel in catalog.CHANNELS
+              for name, _ in catalog.ad_structure(channel, world.scale)[len(channel.campaigns):]]
     found: dict[tuple[str, str], CampaignKey] = {}
-    sequence = 0
-    for channel in catalog.CHANNELS:
-        for name in channel.campaigns:
-            sequence += 1
-            if channel.utm_source is not None and (channel.utm_source, name) in used:
-                found[(channel.utm_source, name)] = CampaignKey(sequence, channel, name)
+    for sequence, (channel, name) in enumerate(named, start=1):
+        if channel.utm_source is not None and (channel.utm_source, name) in used:
+            found[(channel.utm_source, name)] = CampaignKey(sequence, channel, name)
     return found
 
 

@@ -38,12 +38,14 @@ BASE_WIN_RATE = 0.62
 class _Simulation:
     """Holds the random streams and id counters while a world is generated."""
 
-    def __init__(self, seed: int, start: datetime, horizon: datetime) -> None:
+    def __init__(self, seed: int, start: datetime, horizon: datetime, scale: float = 1.0) -> None:
         self.rng = random.Random(seed)
         self.fake = Faker("zh_CN")
         self.fake.seed_instance(seed)
         self.start, self.horizon = start, horizon
         self.counters: dict[str, int] = {}
+        # (campaign, keywords) per channel: the paid channels' ad structure grows with the scale.
+        self.campaigns = {channel.name: catalog.ad_structure(channel, scale) for channel in catalog.CHANNELS}
 
     def next_id(self, kind: str) -> int:
         """A new id of the given object kind."""
@@ -72,11 +74,12 @@ def simulate(
     start: datetime = DEFAULT_START,
     as_of: datetime = DEFAULT_AS_OF,
 ) -> World:
-    """Generate the demo company deterministically from a seed; scale multiplies the accounts."""
+    """Generate the demo company deterministically from a seed; scale multiplies the accounts (and so
+    leads, people, deals) and the paid channels' campaigns (`catalog.ad_structure`)."""
     if scale <= 0:
         raise ValueError(f"demo scale must be > 0, got {scale!r} (setting LEADLOOP_DEMO_SCALE)")
     horizon = as_of + timedelta(days=120)  # the world goes on after "today"
-    sim = _Simulation(seed, start, horizon)
+    sim = _Simulation(seed, start, horizon, scale)
     users = [(sim.next_id("user"), name, dept, pos) for name, dept, pos in catalog.USERS]
     sdrs = [u[0] for u in users if u[3] == "SDR"]
     sellers = [u[0] for u in users if u[3] in ("大客户销售", "电话销售")]
@@ -139,7 +142,7 @@ def _make_journey(sim: _Simulation, account: Account, sdrs: list[int]) -> Journe
         account=account,
         channel=channel,
         lead_source=rng.choice(channel.lead_sources),
-        utm=_utm_for(rng, channel),
+        utm=_utm_for(rng, channel, sim.campaigns[channel.name]),
         owner_id=rng.choice(sdrs),
         created_at=created,
         status_events=[(created, catalog.LEAD_STATUS_NEW)],
@@ -148,16 +151,19 @@ def _make_journey(sim: _Simulation, account: Account, sdrs: list[int]) -> Journe
     return journey
 
 
-def _utm_for(rng: random.Random, channel: catalog.Channel) -> dict[str, str | None]:
-    """UTM parameters a digital channel's landing page carried into the form."""
+def _utm_for(rng: random.Random, channel: catalog.Channel,
+             campaigns: tuple[tuple[str, tuple[str, ...]], ...]) -> dict[str, str | None]:
+    """UTM parameters a digital channel's landing page carried into the form: one of the channel's
+    (campaign, keywords) and one keyword of that campaign."""
     if channel.utm_source is None:
         return {"utmSource": None, "utmMedium": None, "utmCampaign": None, "utmTerm": None,
                 "utmContent": None}
+    campaign, terms = rng.choice(campaigns) if campaigns else (None, ())
     return {
         "utmSource": channel.utm_source,
         "utmMedium": channel.utm_medium,
-        "utmCampaign": rng.choice(channel.campaigns) if channel.campaigns else None,
-        "utmTerm": rng.choice(channel.terms) if channel.terms else None,
+        "utmCampaign": campaign,
+        "utmTerm": rng.choice(terms) if terms else None,
         "utmContent": None,
     }
 

@@ -196,7 +196,7 @@ def serve(scale: float, sources: list[str]) -> None:
 
     world = simulate(scale=scale)
     digital = simulate_digital(world)
-    running = {name: SIMULATOR_STARTERS[name](world, digital) for name in sources}
+    running = {name: SIMULATOR_STARTERS[name](world, digital, world.as_of_ms) for name in sources}
     recorders = {name: Recorder(demo.simulator) for name, demo in running.items()}
     try:
         print(json.dumps({name: demo.environment for name, demo in running.items()}), flush=True)

@@ -34,14 +34,15 @@ def run_nightly_refresh(first_day: str, last_day: str,
 
 
 def demo_night(demo, instance=None):
-    """The demo's night: every ad-report day from the first partition to the demo's yesterday."""
+    """The demo's night: every ad-report day from the first partition to the day before the demo's clock
+    (its today, unless LEADLOOP_DEMO_CLOCK or `DemoSources.advance_clock` set an earlier moment)."""
     from datetime import timedelta
 
     from leadloop.demo.digital import business_day
     from leadloop.orchestration.jobs import AD_REPORT_DAYS
 
     first = AD_REPORT_DAYS.start.date().isoformat()
-    yesterday = (business_day(demo.world.as_of_ms) - timedelta(days=1)).isoformat()
+    yesterday = (business_day(demo.clock_ms) - timedelta(days=1)).isoformat()
     return run_nightly_refresh(first, yesterday, instance)
 
 

@@ -51,14 +51,36 @@ def keyword_row(unit: AdUnit, day: date, numbers: AdDay) -> Record:
     }
 
 
+class KeywordReport:
+    """The keyword report 百度营销 serves at an instant, made a day at a time when asked (`between`), so a
+    big demo's simulator holds the ad days' arrays rather than a million rows. Iterating gives every row:
+    day by day, each day's keywords in `baidu_units` order."""
+
+    def __init__(self, world: World, digital: DigitalWorld, as_of_ms: int) -> None:
+        self.digital, self.as_of_ms = digital, as_of_ms
+        self.units = baidu_units(digital)
+        self.days = list(report_days(world, as_of_ms))
+        self.user_ids = {unit.account_id for unit in self.units}
+
+    def day_rows(self, day: date) -> list[Record]:
+        """One day's rows (the keywords with numbers that day)."""
+        rows = []
+        for unit in self.units:
+            numbers = self.digital.ad_days.get((DigitalWorld.unit_key(unit), day))
+            if numbers is not None:
+                rows.append(keyword_row(unit, day, reported_ad_day(numbers, day, self.as_of_ms)))
+        return rows
+
+    def between(self, start: str, end: str) -> list[Record]:
+        """The rows of the days from `start` to `end` (ISO dates, both included), in served order."""
+        return [row for day in self.days if start <= day.isoformat() <= end for row in self.day_rows(day)]
+
+    def __iter__(self) -> Iterator[Record]:
+        for day in self.days:
+            yield from self.day_rows(day)
+
+
 def render(world: World, digital: DigitalWorld, as_of_ms: int | None = None) -> list[Record]:
     """The keyword report rows 百度营销 serves at `as_of_ms` (default: the demo's today)."""
     now = world.as_of_ms if as_of_ms is None else as_of_ms
-    units = baidu_units(digital)
-    rows: list[Record] = []
-    for day in report_days(world, now):
-        for unit in units:
-            numbers = digital.ad_days.get((DigitalWorld.unit_key(unit), day))
-            if numbers is not None:
-                rows.append(keyword_row(unit, day, reported_ad_day(numbers, day, now)))
-    return rows
+    return list(KeywordReport(world, digital, now))

@@ -211,21 +211,29 @@ def _baidu_ids(c: int, k: int) -> tuple[int, int, int]:
 
 def _ad_units(rng: random.Random, scale: float = 1.0) -> list[AdUnit]:
     """Baidu: campaign × keyword (one ad group per campaign); Ocean Engine: project × promotion. The
-    campaigns and their keywords grow with the scale (`catalog.ad_structure`)."""
+    campaigns and their keywords grow with the scale (`catalog.ad_structure`); an added campaign's unit
+    costs per click what the catalog campaign's unit at the same place costs (a keyword with a modifier
+    word costs what its head term costs), so spend grows with the units."""
     units: list[AdUnit] = []
     search = next(c for c in catalog.CHANNELS if c.name == "paid_search")
+    prices: dict[tuple[int, int], float] = {}
     for c, (campaign, terms) in enumerate(catalog.ad_structure(search, scale), start=1):
         for k, term in enumerate(terms, start=1):
             campaign_id, adgroup_id, keyword_id = _baidu_ids(c, k)
+            if c <= len(search.campaigns):
+                prices[(c, k)] = round(rng.uniform(4, 22), 2)
             units.append(AdUnit("baidu", 30_001, "leadloop-demo-百度", campaign_id, campaign,
                                 adgroup_id, f"{campaign}-核心词", keyword_id, term,
-                                round(rng.uniform(4, 22), 2)))
+                                prices.get((c, k), prices[((c - 1) % len(search.campaigns) + 1, k)])))
     social = next(c for c in catalog.CHANNELS if c.name == "paid_social")
+    prices = {}
     for c, (campaign, _) in enumerate(catalog.ad_structure(social, scale), start=1):
         for p in range(1, PROMOTIONS_PER_PROJECT + 1):
+            if c <= len(social.campaigns):
+                prices[(c, p)] = round(rng.uniform(1.5, 6), 2)
             units.append(AdUnit("oceanengine", 1_760_000_001, "leadloop-demo-巨量", 7_100_000 + c, campaign,
                                 7_200_000 + c * 10 + p, f"{campaign}-素材{p}", None, None,
-                                round(rng.uniform(1.5, 6), 2)))
+                                prices.get((c, p), prices[((c - 1) % len(social.campaigns) + 1, p)])))
     return units
 
 

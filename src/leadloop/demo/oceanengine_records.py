@@ -8,10 +8,11 @@ day; days inside the restatement window show provisional numbers (`reported_ad_d
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Iterator
+from datetime import date, timedelta
 from typing import Any
 
-from leadloop.demo.digital import AdDay, AdUnit, DigitalWorld, business_day, reported_ad_day
+from leadloop.demo.digital import AdDay, AdDays, AdUnit, DigitalWorld, business_day, reported_ad_day
 from leadloop.demo.model import World
 
 PLATFORM = "oceanengine"
@@ -29,26 +30,58 @@ def has_data(numbers: AdDay) -> bool:
     return bool(numbers.impressions or numbers.clicks or numbers.cost or numbers.conversions)
 
 
+class PromotionReport:
+    """One advertiser's custom-report rows at an instant, made a day at a time when asked (`between`):
+    a big demo's simulator holds the ad days' arrays rather than the rows. Iterating gives every row,
+    by day then promotion id."""
+
+    def __init__(self, digital: DigitalWorld, units: list[AdUnit], as_of_ms: int) -> None:
+        self.digital, self.as_of_ms = digital, as_of_ms
+        self.units = sorted(units, key=DigitalWorld.unit_key)
+        today = business_day(as_of_ms)
+        self.days = [day for day in _report_days(digital) if day <= today]
+
+    def day_rows(self, day: date) -> list[Row]:
+        """One day's rows: the promotions with any numbers that day."""
+        rows = []
+        for unit in self.units:
+            numbers = self.digital.ad_days.get((DigitalWorld.unit_key(unit), day))
+            if numbers is None:
+                continue
+            shown = reported_ad_day(numbers, day, self.as_of_ms)
+            if has_data(shown):
+                rows.append(report_row(unit, day, shown))
+        return rows
+
+    def between(self, first: str, last: str) -> list[Row]:
+        """The rows of the days from `first` to `last` (ISO dates, both included), in served order."""
+        return [row for day in self.days if first <= day.isoformat() <= last for row in self.day_rows(day)]
+
+    def __iter__(self) -> Iterator[Row]:
+        for day in self.days:
+            yield from self.day_rows(day)
+
+
+def _report_days(digital: DigitalWorld) -> list[date]:
+    """The days any unit may have numbers on, in order: the arrays' days of an AdDays, else the mapping's."""
+    if isinstance(digital.ad_days, AdDays):
+        return [digital.ad_days.first + timedelta(days=n) for n in range(digital.ad_days.days)]
+    return sorted({day for _, day in digital.ad_days})
+
+
+def reports_at(world: World, digital: DigitalWorld, as_of_ms: int | None = None) -> dict[int, PromotionReport]:
+    """Every advertiser's report as of an instant (default: today), made when asked."""
+    now = world.as_of_ms if as_of_ms is None else as_of_ms
+    units = promotions(digital)
+    by_advertiser: dict[int, list[AdUnit]] = {unit.account_id: [] for unit in units}
+    for unit in units:
+        by_advertiser[unit.account_id].append(unit)
+    return {advertiser: PromotionReport(digital, own, now) for advertiser, own in by_advertiser.items()}
+
+
 def render(world: World, digital: DigitalWorld, as_of_ms: int | None = None) -> dict[int, list[Row]]:
     """Report rows per advertiser id, ordered by day then promotion, as of an instant (default: today)."""
-    now = world.as_of_ms if as_of_ms is None else as_of_ms
-    today = business_day(now)
-    units = promotions(digital)
-    by_key = _unit_by_key(units)
-    reports: dict[int, list[Row]] = {unit.account_id: [] for unit in units}
-    for (key, day), numbers in sorted(digital.ad_days.items(), key=lambda item: (item[0][1], item[0][0])):
-        unit = by_key.get(key)
-        if unit is None or day > today:
-            continue
-        shown = reported_ad_day(numbers, day, now)
-        if has_data(shown):
-            reports[unit.account_id].append(report_row(unit, day, shown))
-    return reports
-
-
-def _unit_by_key(units: list[AdUnit]) -> dict[int, AdUnit]:
-    """Promotions by the id that keys them in `DigitalWorld.ad_days`."""
-    return {DigitalWorld.unit_key(unit): unit for unit in units}
+    return {advertiser: list(report) for advertiser, report in reports_at(world, digital, as_of_ms).items()}
 
 
 def report_row(unit: AdUnit, day: date, numbers: AdDay) -> Row:

@@ -21,8 +21,9 @@ from __future__ import annotations
 import bisect
 import hashlib
 import zlib
+from array import array
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -149,10 +150,45 @@ def received_events(digital: DigitalWorld, as_of_ms: int) -> Iterable[WebEvent]:
     return (event for event in digital.web_events if receive_ms(event) <= as_of_ms)
 
 
+class SensorsEvents:
+    """A digital world's events as Sensors serves them, ready to be shown at any instant: the context
+    and every event's receive time are worked out once, so moving the clock only filters."""
+
+    def __init__(self, digital: DigitalWorld) -> None:
+        self.events = digital.web_events
+        self.context = EventContext.of(digital)
+        self.received_at = array("q", (receive_ms(event) for event in self.events))
+
+    def at(self, as_of_ms: int) -> ServedEvents:
+        """The events received by `as_of_ms`, in served order."""
+        return ServedEvents(self, as_of_ms)
+
+
+class ServedEvents:
+    """The rows the SQL API serves at an instant, ordered by time (stable in the world's order), each
+    rendered to its wire row only when read: a big demo's simulator holds two integers per event, not a
+    million rows. Iterating gives the rows; `times[n]` and `row(n)` give one."""
+
+    def __init__(self, source: SensorsEvents, as_of_ms: int) -> None:
+        self.source, self.as_of_ms = source, as_of_ms
+        received, events = source.received_at, source.events
+        positions = [n for n in range(len(events)) if received[n] <= as_of_ms]
+        positions.sort(key=lambda n: events[n].time_ms)  # stable; the world's events are in time order already
+        self.positions = array("q", positions)
+        self.times = array("q", (events[n].time_ms for n in positions))
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def row(self, n: int) -> Row:
+        """The n-th served row, rendered now."""
+        return wire_row(self.source.events[self.positions[n]], self.source.context)
+
+    def __iter__(self) -> Iterator[Row]:
+        return (self.row(n) for n in range(len(self.positions)))
+
+
 def render(world: World, digital: DigitalWorld, as_of_ms: int | None = None) -> list[Row]:
     """Every event row the SQL API serves at an instant (default: the demo's today), by time."""
     now = world.as_of_ms if as_of_ms is None else as_of_ms
-    context = EventContext.of(digital)
-    rows = [(event.time_ms, wire_row(event, context)) for event in received_events(digital, now)]
-    rows.sort(key=lambda pair: pair[0])
-    return [row for _, row in rows]
+    return list(SensorsEvents(digital).at(now))

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from leadloop.demo.simulators.base import AccessTokens, Request, Response, SimulatorBase, json_response
 from leadloop.extract.baidu_sem import settings
@@ -37,12 +37,24 @@ class _Refusal(Exception):
         self.code, self.message, self.position, self.status = code, message, position, status
 
 
+@runtime_checkable
+class RowsByDay(Protocol):
+    """A report made a day at a time when asked (e.g. `leadloop.demo.baidu_sem_records.KeywordReport`):
+    served without holding every row."""
+
+    user_ids: set[int]
+
+    def __iter__(self) -> Iterator[Record]: ...
+
+    def between(self, start: str, end: str) -> list[Record]: ...
+
+
 class BaiduSemSimulator(SimulatorBase):
     """Serves 百度营销 getReportData (keyword report) and /oauth/refreshToken over in-memory rows."""
 
     def __init__(
         self,
-        rows: list[Record],
+        rows: list[Record] | RowsByDay,
         *,
         username: str,
         access_token: str,
@@ -67,7 +79,7 @@ class BaiduSemSimulator(SimulatorBase):
 
     # -- test controls ---------------------------------------------------------------------------
 
-    def set_rows(self, rows: list[Record]) -> None:
+    def set_rows(self, rows: list[Record] | RowsByDay) -> None:
         """Replaces every report row served from the next request on (e.g. the world a day later)."""
         self.rows = rows
 
@@ -183,7 +195,8 @@ class BaiduSemSimulator(SimulatorBase):
         """The accounts asked for (None: every account of the user); unknown ones are refused."""
         if not user_ids:
             return None
-        known = {row.get("userId") for row in self.rows if isinstance(row, Mapping)}
+        known = self.rows.user_ids if isinstance(self.rows, RowsByDay) else {
+            row.get("userId") for row in self.rows if isinstance(row, Mapping)}
         for i, user_id in enumerate(user_ids):
             if user_id not in known:
                 raise _Refusal(
@@ -193,9 +206,10 @@ class BaiduSemSimulator(SimulatorBase):
 
     def _matching(self, start: str, end: str, user_ids: set[int] | None) -> list[Record]:
         """Rows whose day falls in start..end (compared as text, as stored), in served order."""
+        rows = self.rows.between(start, end) if isinstance(self.rows, RowsByDay) else self.rows
         return [
             row
-            for row in self.rows
+            for row in rows
             if isinstance(row, Mapping)
             and isinstance(row.get("date"), str)
             and start <= row["date"] <= end

@@ -12,11 +12,11 @@ import math
 import secrets
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from leadloop.demo.simulators.base import AccessTokens, Request, Response, SimulatorBase, json_response
 from leadloop.extract.oceanengine import settings
@@ -141,12 +141,22 @@ def _totals(rows: list[Any], metrics: tuple[str, ...]) -> dict[str, str]:
     }
 
 
+@runtime_checkable
+class RowsByDay(Protocol):
+    """An advertiser's report made a day at a time when asked (e.g.
+    `leadloop.demo.oceanengine_records.PromotionReport`): served without holding every row."""
+
+    def __iter__(self) -> Iterator[Row]: ...
+
+    def between(self, first: str, last: str) -> list[Row]: ...
+
+
 class OceanengineSimulator(SimulatorBase):
     """Serves 巨量引擎 custom reports for some advertisers, with expiring and rotating tokens."""
 
     def __init__(
         self,
-        reports: Mapping[int, list[Row]],
+        reports: Mapping[int, list[Row] | RowsByDay],
         *,
         app_id: str,
         secret: str,
@@ -168,7 +178,7 @@ class OceanengineSimulator(SimulatorBase):
 
     # -- test controls ---------------------------------------------------------------------------
 
-    def set_reports(self, reports: Mapping[int, list[Row]]) -> None:
+    def set_reports(self, reports: Mapping[int, list[Row] | RowsByDay]) -> None:
         """Replaces every advertiser's report rows from the next request on."""
         self.reports = reports
 
@@ -216,7 +226,11 @@ class OceanengineSimulator(SimulatorBase):
         if query.advertiser_id not in self.reports:
             return _error(CODE_NO_PERMISSION, f"no permission for advertiser {query.advertiser_id}")
         first, last = query.start.isoformat(), query.end.isoformat()
-        rows = [row for row in self.reports[query.advertiser_id] if first <= _day_of(row) <= last]
+        report = self.reports[query.advertiser_id]
+        if isinstance(report, RowsByDay):
+            rows = report.between(first, last)
+        else:
+            rows = [row for row in report if first <= _day_of(row) <= last]
         offset = (query.page - 1) * query.page_size
         page = self.drifted(REPORT_OBJECT, [_project(row, query) for row in rows[offset : offset + query.page_size]])
         with self._state_lock:

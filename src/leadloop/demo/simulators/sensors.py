@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import bisect
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import orjson
 
@@ -131,13 +131,39 @@ def _time_bounds(condition: Condition) -> tuple[int, int]:
     return bounds[condition.op]
 
 
+@runtime_checkable
+class RowsByTime(Protocol):
+    """Rows already in served order that render themselves when read (e.g.
+    `leadloop.demo.sensors_records.ServedEvents`): served without being held or encoded up front."""
+
+    times: Sequence[int]
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[Row]: ...
+
+    def row(self, n: int) -> Row: ...
+
+
 @dataclass(frozen=True)
 class _Indexed:
-    """The served rows sorted by time, each with its pre-encoded `select *` line."""
+    """The served rows sorted by time, each with its pre-encoded `select *` line (`lines`), or rows
+    that render on demand (`lazy`: lines are encoded per answer)."""
 
-    times: list[int]
+    times: Sequence[int]
     rows: list[Row | None]  # None: a raw line served verbatim
     lines: list[bytes]
+    lazy: RowsByTime | None = None
+
+    def row(self, n: int) -> Row | None:
+        """The n-th row by time (None for a raw line)."""
+        return self.lazy.row(n) if self.lazy is not None else self.rows[n]
+
+    def line(self, n: int, row: Row | None) -> bytes:
+        """The n-th `select *` line, `row` being that row as just read."""
+        if self.lazy is not None and row is not None:
+            return _encode(row)
+        return self.lines[n]
 
 
 def _encode(row: Row) -> bytes:
@@ -146,7 +172,10 @@ def _encode(row: Row) -> bytes:
 
 
 def _index(rows: Iterable[Row], raw_lines: Sequence[tuple[int, bytes]]) -> _Indexed:
-    """Sorts rows and raw lines by time and pre-encodes every line."""
+    """Sorts rows and raw lines by time and pre-encodes every line; rows that render themselves in time
+    order (`RowsByTime`) are served as they are, while there are no raw lines to merge."""
+    if isinstance(rows, RowsByTime) and not raw_lines:
+        return _Indexed(rows.times, [], [], rows)
     entries: list[tuple[int, int, Row | None, bytes]] = []
     for n, row in enumerate(rows):
         entries.append((local_ms(str(row["time"])), n, row, _encode(row)))
@@ -171,7 +200,7 @@ class SensorsSimulator(SimulatorBase):
         self.token = token
         self.project = project
         self._raw_lines: list[tuple[int, bytes]] = []
-        self._rows: list[Row] = list(rows)
+        self._rows: list[Row] | RowsByTime = rows if isinstance(rows, RowsByTime) else list(rows)
         self._index = _index(self._rows, self._raw_lines)
         self._count_lock = threading.Lock()
         self.rows_served = 0
@@ -181,13 +210,22 @@ class SensorsSimulator(SimulatorBase):
     # -- test controls ---------------------------------------------------------------------------
 
     def set_rows(self, rows: Iterable[Row]) -> None:
-        """Replaces the served rows from the next query on (raw lines added before are kept)."""
-        self._rows = list(rows)
+        """Replaces the served rows from the next query on (raw lines added before are kept); rows that
+        render themselves (`RowsByTime`) are kept as they are."""
+        self._rows = rows if isinstance(rows, RowsByTime) else list(rows)
         self._index = _index(self._rows, self._raw_lines)
+
+    def _held_rows(self) -> list[Row]:
+        """The served rows as a list, rendering rows that render themselves once (before a test adds to them)."""
+        if isinstance(self._rows, RowsByTime):
+            self._rows = list(self._rows)
+        return self._rows
 
     def add_rows(self, rows: Iterable[Row]) -> None:
         """Serves `rows` too from the next query on, as events Sensors has just received (a live
         visitor): merged into the time index without re-encoding the rows already served."""
+        if isinstance(self._rows, RowsByTime):
+            self._index = _index(self._held_rows(), self._raw_lines)
         index = self._index
         times, kept, lines = list(index.times), list(index.rows), list(index.lines)
         for row in rows:
@@ -202,12 +240,12 @@ class SensorsSimulator(SimulatorBase):
     def add_raw_line(self, time_text: str, line: bytes) -> None:
         """Serves `line` verbatim, as if it were a row whose `time` is `time_text`."""
         self._raw_lines.append((local_ms(time_text), line))
-        self._index = _index(self._rows, self._raw_lines)
+        self._index = _index(self._held_rows(), self._raw_lines)
 
     def add_raw_lines(self, lines: Iterable[tuple[str, bytes]]) -> None:
         """Serves many lines verbatim at once (see `add_raw_line`), indexing the rows once."""
         self._raw_lines.extend((local_ms(time_text), line) for time_text, line in lines)
-        self._index = _index(self._rows, self._raw_lines)
+        self._index = _index(self._held_rows(), self._raw_lines)
 
     def expire_tokens(self) -> None:
         """Resets the API token (Sensors tokens do not expire; an admin resets them): later queries fail."""
@@ -262,22 +300,23 @@ class SensorsSimulator(SimulatorBase):
                 high = min(high, bisect.bisect_left(index.times, hi_ms))
             else:
                 other.append(condition)
-        picked = [n for n in range(low, high) if _matches(index.rows[n], other)]
+        picked = list(range(low, high)) if not other else [
+            n for n in range(low, high) if _matches(index.row(n), other)]
         if query.order_by not in (None, "time"):
             order_by = query.order_by
-            picked.sort(key=lambda n: sort_key((index.rows[n] or {}).get(order_by)))
+            picked.sort(key=lambda n: sort_key((index.row(n) or {}).get(order_by)))
         if query.descending:
             picked.reverse()
         if query.limit is not None:
             picked = picked[: query.limit]
-        rows = [index.rows[n] for n in picked]
+        rows = [index.row(n) for n in picked]
         drifted = self.drifted(EVENTS_OBJECT, rows)
         if drifted is not rows:  # a drift is set: the rows are encoded again as they now look
-            return [index.lines[n] if row is None else _encode_drifted(row, query.columns)
+            return [index.line(n, None) if row is None else _encode_drifted(row, query.columns)
                     for n, row in zip(picked, drifted, strict=True)]
         if query.columns is None:
-            return [index.lines[n] for n in picked]
-        return [_project(index, n, query.columns) for n in picked]
+            return [index.line(n, row) for n, row in zip(picked, rows, strict=True)]
+        return [_project(index, n, row, query.columns) for n, row in zip(picked, rows, strict=True)]
 
 
 def _matches(row: Mapping[str, Any] | None, conditions: Sequence[Condition]) -> bool:
@@ -303,9 +342,8 @@ def _encode_drifted(row: Mapping[str, Any], columns: Sequence[str] | None) -> by
     return orjson.dumps({column: row.get(column) for column in columns}) + b"\n"
 
 
-def _project(index: _Indexed, n: int, columns: Sequence[str]) -> bytes:
+def _project(index: _Indexed, n: int, row: Row | None, columns: Sequence[str]) -> bytes:
     """One row restricted to `columns` (every listed column written, null when absent)."""
-    row = index.rows[n]
     if row is None:
         return index.lines[n]
     return orjson.dumps({column: row.get(column) for column in columns}) + b"\n"

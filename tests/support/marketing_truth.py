@@ -32,22 +32,25 @@ def ratio(numerator: Decimal | int, denominator: Decimal | int, places: str = "0
 
 
 def loaded_ad_days(world: World, digital: DigitalWorld, last: date | None = None, first: date | None = None,
-                   platforms: Collection[str] = tuple(PLATFORMS.values())) -> dict[tuple, dict[str, Any]]:
+                   platforms: Collection[str] = tuple(PLATFORMS.values()),
+                   now: int | None = None) -> dict[tuple, dict[str, Any]]:
     """fct_ad_performance_daily's rows: every unit-day from `first` to `last` of the platforms (dlt
-    source names) configured, as the platforms report it today.
+    source names) configured, as the platforms report it at `now` (default: the demo's today; a
+    simulator clock set earlier passes its moment).
 
-    The demo night loads days from the first report partition to the day before the demo's today
+    The demo night loads days from the first report partition to the day before the clock's day
     (China time), the defaults; tonight's production night loads its day and the restatement window
     before it. Recent days show provisional numbers. Ocean Engine has no row for a promotion-day
     without numbers.
     """
-    last = last or business_day(world.as_of_ms) - timedelta(days=1)
+    now = world.as_of_ms if now is None else now
+    last = last or business_day(now) - timedelta(days=1)
     first = first or FIRST_REPORT_DAY
     units = {DigitalWorld.unit_key(unit): unit for unit in digital.ad_units}
     rows = {}
     for (key, day), numbers in digital.ad_days.items():
         unit = units[key]
-        shown: AdDay = reported_ad_day(numbers, day, world.as_of_ms)
+        shown: AdDay = reported_ad_day(numbers, day, now)
         empty = not (shown.impressions or shown.clicks or shown.cost or shown.conversions)
         if (day > last or day < first or PLATFORMS[unit.platform] not in platforms
                 or (unit.platform == "oceanengine" and empty)):

@@ -41,21 +41,23 @@ def _history(world: World, sources: Collection[str] | None) -> AccountHistory:
 
 
 def touch_statuses(world: World, digital: DigitalWorld, months: int = DORMANT_AFTER_MONTHS,
-                   sources: Collection[str] | None = None) -> list[tuple[Touch, int, str]]:
-    """Every re-engaging touch of a person of a company, with the company and what it was at the touch."""
+                   sources: Collection[str] | None = None, now: int | None = None) -> list[tuple[Touch, int, str]]:
+    """Every re-engaging touch (known at `now`, default the demo's today) of a person of a company, with
+    the company and what it was at the touch."""
     history = _history(world, sources)
     accounts = person_accounts(world)
     return [(touch, accounts[touch.person_id], history.status_at(accounts[touch.person_id], touch.at_ms, months))
-            for touch in touches_truth(world, digital, sources=sources)
+            for touch in touches_truth(world, digital, now, sources=sources)
             if touch.touch_type in REENGAGING_TOUCHES and touch.person_id in accounts]
 
 
 def dormant_comebacks(world: World, digital: DigitalWorld, months: int = DORMANT_AFTER_MONTHS,
-                      sources: Collection[str] | None = None) -> dict[str, HotComeback]:
-    """person id → why they are hot for dormant_account_reengaged (the first qualifying touch)."""
+                      sources: Collection[str] | None = None, now: int | None = None) -> dict[str, HotComeback]:
+    """person id → why they are hot for dormant_account_reengaged (the first qualifying touch known at
+    `now`, default the demo's today)."""
     history = _history(world, sources)
     hot: dict[str, HotComeback] = {}
-    for touch, account_id, status in sorted(touch_statuses(world, digital, months, sources),
+    for touch, account_id, status in sorted(touch_statuses(world, digital, months, sources, now),
                                             key=lambda t: t[0].at_ms):
         last_opened = history.last_opened_ms(account_id)
         if status != "dormant" or (last_opened is not None and last_opened >= touch.at_ms):
@@ -64,8 +66,9 @@ def dormant_comebacks(world: World, digital: DigitalWorld, months: int = DORMANT
     return hot
 
 
-def account_statuses(world: World, months: int = DORMANT_AFTER_MONTHS) -> dict[int, str]:
-    """account id → what every company is at the demo's today."""
+def account_statuses(world: World, months: int = DORMANT_AFTER_MONTHS, now: int | None = None) -> dict[int, str]:
+    """account id → what every company is at `now` (default: the demo's today)."""
     history = AccountHistory(world)
-    return {account.account_id: history.status_at(account.account_id, world.as_of_ms, months)
+    moment = world.as_of_ms if now is None else now
+    return {account.account_id: history.status_at(account.account_id, moment, months)
             for account in world.accounts}

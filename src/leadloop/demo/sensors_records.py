@@ -19,6 +19,7 @@ What the renderer adds to `leadloop.demo.digital` (all derived deterministically
 from __future__ import annotations
 
 import bisect
+import functools
 import hashlib
 import zlib
 from array import array
@@ -63,6 +64,7 @@ def receive_ms(event: WebEvent) -> int:
     return event.time_ms + receive_delay_ms(event)
 
 
+@functools.lru_cache(maxsize=1 << 16)  # a visitor's events come together: rendering a window asks again and again
 def user_id(anonymous_id: str) -> int:
     """Sensors' internal user number of a visitor: a signed int64 digested from the anonymous id."""
     return int.from_bytes(hashlib.sha256(anonymous_id.encode()).digest()[:8], "big", signed=True)

@@ -131,6 +131,7 @@ def opportunity_truth(world: World, now: int | None = None, poc_stages: frozense
     moment = world.as_of_ms if now is None else now
     touch_times = _marketing_touch_times(world, moment, touches)
     lead_of = _lead_of(world)
+    industries = {account.account_id: account.industry for account in world.accounts}
     rows = []
     for opportunity in world.opportunities:
         if opportunity.created_at > moment:
@@ -156,7 +157,7 @@ def opportunity_truth(world: World, now: int | None = None, poc_stages: frozense
         rows.append({
             "opportunity_id": opportunity.opportunity_id,
             "account_id": opportunity.account_id,
-            "industry": next(a.industry for a in world.accounts if a.account_id == opportunity.account_id),
+            "industry": industries[opportunity.account_id],
             "source_lead_id": journey.lead_id if linked else None,
             "sourced_by": sourced_by,
             "is_marketing_influenced": sourced_by == "marketing" or touched_before_close,

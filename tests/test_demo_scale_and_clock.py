@@ -110,6 +110,19 @@ def test_a_sensors_simulator_over_stored_events_answers_as_over_rows(demo_world,
     lazy.add_raw_line("2026-11-02 10:00:00", b"not json")  # a test's additions: the rows are held from then on
     rows.add_raw_line("2026-11-02 10:00:00", b"not json")
     assert lazy.answer(sql) == rows.answer(sql)
+    live = {"event": "form_submit", "time": "2026-11-02 11:00:00.000", "distinct_id": "live-visitor"}
+    lazy.add_rows([live])
+    rows.add_rows([live])
+    assert lazy.answer(sql) == rows.answer(sql)
+
+
+def test_rows_added_to_a_sensors_simulator_over_stored_events_are_served_with_them(demo_world, digital):
+    lazy = SensorsSimulator(sensors_records.SensorsEvents(digital).at(demo_world.as_of_ms), token="t")
+    sql = "select * from events where time >= '2026-11-02 00:00:00' and time < '2026-11-03 00:00:00'"
+    before = lazy.answer(sql).splitlines()
+    lazy.add_rows([{"event": "content_read", "time": "2026-11-02 11:00:00.000", "distinct_id": "live"}])
+    after = lazy.answer(sql).splitlines()
+    assert len(after) == len(before) + 1 and b'"distinct_id":"live"' in b"".join(after)
 
 
 def test_ad_reports_made_by_day_are_the_rendered_rows(demo_world, digital):

@@ -4,15 +4,14 @@ be what the plain readings give: pandas' pivot of the decayed touches, and the f
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import numpy as np
+import pandas as pd
+import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-
-from datetime import date, timedelta
-
-import pandas as pd
-import pytest
 
 from leadloop.lead_score_model import FACTOR_COUNT, Frames, _factor, build_matrix, explain
 

@@ -15,6 +15,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -255,8 +256,9 @@ def explain(model, x: np.ndarray, raw: np.ndarray, dense_names: list[str], attri
         part = np.full(len(x), None, dtype=object)
         part[kept] = _factor_words(column[kept], x[kept, column[kept]], raw[kept],
                                    contributions[kept, column[kept]], dense_names, attribute_names)
-        first = (part != None) & np.equal(words, None)  # noqa: E711  (elementwise)
-        later = (part != None) & ~first  # noqa: E711
+        named = np.not_equal(part, None)
+        first = named & np.equal(words, None)
+        later = named & ~first
         words[first] = part[first]
         words[later] = words[later] + "; " + part[later]
     return list(words)
@@ -418,7 +420,7 @@ def quality_rows(judged: pd.DataFrame) -> tuple[list[tuple], list[tuple]]:
     all_labels = judged["converts_within_window"].to_numpy(dtype=bool)
     all_journeys = pd.factorize(judged["journey_id"], sort=True)[0]
     all_days, dates = pd.factorize(judged["score_on"], sort=True)
-    for begin, end in zip(bounds[:-1], bounds[1:], strict=True):
+    for begin, end in pairwise(bounds):
         rows = order[begin:end]
         scorer, period, start = (judged[key].iloc[rows[0]] for key in keys)
         start = None if pd.isna(start) else start

@@ -36,6 +36,15 @@ def peak_rss_mb() -> float:
         return next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmHWM:"))
 
 
+def _cpu_seconds() -> float:
+    """User and system CPU time of this process so far (all its threads): on a machine shared with other work,
+    steadier than wall time."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_step(step: str, folder: Path, profile: bool) -> None:
     """In the child: run one step on the warehouse in `folder`, then save its tables and timings."""
     import importlib
@@ -49,14 +58,14 @@ def run_step(step: str, folder: Path, profile: bool) -> None:
 
     function = getattr(module, function_name)
     baseline = peak_rss_mb()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), _cpu_seconds()
     if profile:
         import cProfile
 
         cProfile.runctx("function()", globals(), {"function": function}, str(folder / f"{step}.prof"))
     else:
         function()
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, _cpu_seconds() - cpu_started
     peak = peak_rss_mb()
     import duckdb
 
@@ -68,8 +77,9 @@ def run_step(step: str, folder: Path, profile: bool) -> None:
             (folder / f"{table}.types.json").write_text(json.dumps(types))
             connection.execute(f"copy (select * from {schema}.{table}) to '{folder / table}.parquet'")
     (folder / f"{step}.json").write_text(json.dumps(
-        {"seconds": round(seconds, 2), "peak_rss_mb": round(peak), "rss_after_imports_mb": round(baseline)}))
-    print(f"{step}: {seconds:.1f} s, peak {peak:.0f} MiB (after imports {baseline:.0f} MiB)")
+        {"seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2), "peak_rss_mb": round(peak),
+         "rss_after_imports_mb": round(baseline)}))
+    print(f"{step}: {seconds:.1f} s, {cpu:.1f} s of CPU, peak {peak:.0f} MiB (after imports {baseline:.0f} MiB)")
 
 
 def compare(before: Path, after: Path) -> bool:

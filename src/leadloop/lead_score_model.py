@@ -15,6 +15,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -84,32 +85,67 @@ def period_start(day: date) -> date:
 def build_matrix(frames: Frames) -> Matrix:
     """The feature matrix of every open journey day: behaviour as of the day, attributes known by the day."""
     days = frames.days.sort_values(["journey_id", "score_on"], kind="mergesort").reset_index(drop=True)
+    # Journeys and days as whole numbers: joins on them are many times faster than on text and date objects.
+    journey, journeys = pd.factorize(days["journey_id"])
+    day = _day_numbers(days["score_on"])
     days["score_on"] = pd.to_datetime(days["score_on"]).dt.date
     days["outcome_window_end_on"] = pd.to_datetime(days["outcome_window_end_on"]).dt.date
-    index = pd.Series(np.arange(len(days)), index=pd.MultiIndex.from_frame(days[["journey_id", "score_on"]]))
 
-    touches = frames.touches.copy()
-    touches["score_on"] = pd.to_datetime(touches["score_on"]).dt.date
-    wide = touches.pivot_table(index=["journey_id", "score_on"], columns="touch_type", values="decayed_touches",
-                               aggfunc="sum", fill_value=0.0)
-    touch_types = sorted(wide.columns)
-    raw_touches = wide.reindex(index.index, fill_value=0.0)[touch_types].to_numpy(dtype=float) if touch_types \
-        else np.zeros((len(days), 0))
+    raw_touches, touch_types = _decayed_touches(frames.touches, (journey.astype(np.int64) << 32) + day,
+                                                pd.Index(journeys))
     raw = np.column_stack([days["days_since_lead"].to_numpy(dtype=float), raw_touches])
     dense_names = ["days_since_lead", *(f"touches:{t}" for t in touch_types)]
 
-    attributes = frames.attributes.copy()
-    attributes["known_from_on"] = pd.to_datetime(attributes["known_from_on"]).dt.date
-    attributes["feature"] = attributes["attribute_name"] + "=" + attributes["attribute_value"]
-    attribute_names = sorted(attributes["feature"].unique())
+    attributes = frames.attributes
+    feature = attributes["attribute_name"] + "=" + attributes["attribute_value"]
+    attribute_names = sorted(feature.unique())
     column_of = {name: i for i, name in enumerate(attribute_names)}
-    joined = days[["journey_id", "score_on"]].reset_index().merge(attributes, on="journey_id")
-    joined = joined[joined["known_from_on"] <= joined["score_on"]]  # nothing known later
+    known = pd.DataFrame({"journey": pd.Index(journeys).get_indexer(attributes["journey_id"]),
+                          "known_from": _day_numbers(attributes["known_from_on"], missing=np.iinfo(np.int64).max),
+                          "column": feature.map(column_of).to_numpy()})
+    joined = pd.DataFrame({"journey": journey, "day": day, "index": np.arange(len(days))}).merge(
+        known[known["journey"] >= 0], on="journey")
+    joined = joined[joined["known_from"] <= joined["day"]]  # nothing known later
     values = sparse.csr_matrix(
-        (np.ones(len(joined)), (joined["index"].to_numpy(), joined["feature"].map(column_of).to_numpy())),
+        (np.ones(len(joined)), (joined["index"].to_numpy(), joined["column"].to_numpy())),
         shape=(len(days), len(attribute_names)))
     values.data[:] = 1.0  # duplicates summed by the constructor
     return Matrix(days, np.log1p(raw), dense_names, raw, values, attribute_names)
+
+
+def _day_numbers(dates: pd.Series, missing: int = np.iinfo(np.int64).min) -> np.ndarray:
+    """Dates (or timestamps: their day) as days since 1970-01-01; `missing` where there is none."""
+    stamps = pd.to_datetime(dates)
+    numbers = stamps.to_numpy().astype("datetime64[D]").astype(np.int64)
+    return np.where(stamps.isna().to_numpy(), missing, numbers)
+
+
+def _decayed_touches(touches: pd.DataFrame, day_keys: np.ndarray, journeys: pd.Index) -> tuple[np.ndarray, list]:
+    """Per open journey day (`day_keys`: its journey's number in `journeys` << 32 + its day number) and touch
+    type, the sum of its decayed touches, 0 without any; and the touch types, sorted. Summed as pandas'
+    pivot_table summed them (same grouping, same order within a group), so the sums are the same floats."""
+    # Each distinct text is looked up once: factorize encodes 10 M rows far faster than hashing every text.
+    type_code, types = pd.factorize(touches["touch_type"])
+    touch_types = sorted(types)
+    if not touch_types:
+        return np.zeros((len(day_keys), 0)), []
+    day_of, unique_days = pd.factorize(day_keys)
+    journey_code, journey_ids = pd.factorize(touches["journey_id"])
+    journey = np.append(journeys.get_indexer(journey_ids), -1).astype(np.int64)[journey_code]
+    row = pd.Index(unique_days).get_indexer((journey << 32) + _day_numbers(touches["score_on"]))
+    row[journey < 0] = -1  # a journey with no open day
+    column = np.append(pd.Index(touch_types).get_indexer(types), -1)[type_code]
+    kept = (row >= 0) & (column >= 0)
+    cell, values = row[kept] * len(touch_types) + column[kept], touches["decayed_touches"].to_numpy(dtype=float)[kept]
+    wide = np.zeros(len(unique_days) * len(touch_types))
+    if np.bincount(cell).max(initial=0) <= 1:
+        # One value per cell (the model's grain): pandas' sum of one value is the value, NaN counting 0 (+ 0.0
+        # as its sum turns -0.0 into 0.0); grouping 10 M rows only to find that took seconds.
+        wide[cell] = np.where(np.isnan(values), 0.0, values + 0.0)
+    else:
+        sums = pd.Series(values).groupby(cell).sum()
+        wide[sums.index.to_numpy()] = sums.to_numpy()
+    return wide.reshape(len(unique_days), len(touch_types))[day_of], touch_types
 
 
 def _features_for(matrix: Matrix, training: np.ndarray, min_journeys: int) -> tuple[list[int], list[str]]:
@@ -213,16 +249,48 @@ def explain(model, x: np.ndarray, raw: np.ndarray, dense_names: list[str], attri
     present = x != 0
     present[:, 0] = True  # the lead's age always applies
     ranked = np.where(present, np.abs(contributions), -1.0)
-    order = np.argsort(-ranked, axis=1, kind="stable")[:, :FACTOR_COUNT]
-    words = []
-    for row in range(len(x)):
-        parts = []
-        for column in order[row]:
-            if ranked[row, column] < 0.005:
-                continue
-            parts.append(f"{_factor(column, raw[row], dense_names, attribute_names)} {contributions[row, column]:+.2f}")
-        words.append("; ".join(parts) or None)
-    return words
+    rows = np.arange(len(x))
+    words = np.full(len(x), None, dtype=object)
+    for column in _top_columns(ranked):
+        kept = np.flatnonzero(~(ranked[rows, column] < 0.005))
+        part = np.full(len(x), None, dtype=object)
+        part[kept] = _factor_words(column[kept], x[kept, column[kept]], raw[kept],
+                                   contributions[kept, column[kept]], dense_names, attribute_names)
+        named = np.not_equal(part, None)
+        first = named & np.equal(words, None)
+        later = named & ~first
+        words[first] = part[first]
+        words[later] = words[later] + "; " + part[later]
+    return list(words)
+
+
+def _top_columns(ranked: np.ndarray) -> list[np.ndarray]:
+    """Per row, the FACTOR_COUNT columns of the largest values, largest first, ties to the lower column: what
+    a stable argsort of the whole row gives, without sorting thousands of columns per row."""
+    if np.isnan(ranked).any():  # argmax and argsort differ only on NaN
+        return list(np.argsort(-ranked, axis=1, kind="stable")[:, :FACTOR_COUNT].T)
+    ranked, rows, top = ranked.copy(), np.arange(len(ranked)), []
+    for _ in range(min(FACTOR_COUNT, ranked.shape[1])):
+        top.append(ranked.argmax(axis=1))
+        ranked[rows, top[-1]] = -np.inf
+    return top
+
+
+def _factor_words(columns: np.ndarray, values: np.ndarray, raw: np.ndarray, contributions: np.ndarray,
+                  dense_names: list[str], attribute_names: list[str]) -> np.ndarray:
+    """'<feature> <contribution>' of one column per row (its value, the row's raw values, its contribution).
+    The column, its value and (for a dense column) its raw value decide the words, so each distinct
+    combination is put in words once: rows repeat the same few thousand."""
+    if not len(columns):
+        return np.array([], dtype=object)
+    rows = np.arange(len(columns))
+    raw_value = np.where(columns < len(dense_names), raw[rows, np.minimum(columns, len(dense_names) - 1)], 0.0)
+    # Compared as bits: -0.0 and 0.0 are equal numbers but not equal words.
+    keys = np.column_stack([columns, values.view(np.int64), raw_value.view(np.int64)])
+    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    words = np.array([f"{_factor(int(columns[i]), raw[i], dense_names, attribute_names)} {contributions[i]:+.2f}"
+                      for i in first], dtype=object)
+    return words[inverse.reshape(-1)]
 
 
 def _factor(column: int, raw: np.ndarray, dense_names: list[str], attribute_names: list[str]) -> str:
@@ -304,10 +372,15 @@ def judged_rows(matrix: Matrix, scored: Scored, rules: pd.DataFrame) -> pd.DataF
         parts.append(part)
     scores = pd.concat(parts, ignore_index=True)
     scores["converts_within_window"] = scores["converts_within_window"].astype(bool)
-    monthly = scores.assign(evaluation_period="month",
-                            period_start_on=scores["score_on"].map(lambda d: date(d.year, d.month, 1)))
+    monthly = scores.assign(evaluation_period="month", period_start_on=_month_starts(scores["score_on"]))
     overall = scores.assign(evaluation_period="all", period_start_on=None)
     return pd.concat([monthly, overall], ignore_index=True)
+
+
+def _month_starts(days: pd.Series) -> np.ndarray:
+    """The first day of each day's month (date objects), worked out once per distinct day."""
+    codes, distinct = pd.factorize(days, use_na_sentinel=False)
+    return np.array([date(d.year, d.month, 1) for d in distinct], dtype=object)[codes]
 
 
 def rank_auc(labels: np.ndarray, scores: np.ndarray) -> float | None:
@@ -322,40 +395,50 @@ def rank_auc(labels: np.ndarray, scores: np.ndarray) -> float | None:
     return float((groups["positive"] * (below + groups["negative"] / 2)).sum() / (positives * negatives))
 
 
-def _deciles(scores: pd.DataFrame) -> np.ndarray:
+def _deciles(score: np.ndarray, journey: np.ndarray, day: np.ndarray) -> np.ndarray:
     """Score decile of each row of one scorer and period: 1 for the tenth with the highest scores (ties broken
-    by journey and day), sized as SQL's ntile(10)."""
-    ordered = scores.sort_values(["score", "journey_id", "score_on"], ascending=[False, True, True],
-                                 kind="mergesort")
-    count, deciles = len(ordered), np.empty(len(ordered), dtype=int)
-    base, extra = divmod(count, 10)
-    sizes = [base + (1 if i < extra else 0) for i in range(10)]
-    deciles[:] = np.repeat(np.arange(1, 11), sizes)
-    return pd.Series(deciles, index=ordered.index).reindex(scores.index).to_numpy()
+    by journey and day, both numbered in their order), sized as SQL's ntile(10)."""
+    ordered = np.lexsort((day, journey, -score))  # stable, as a mergesort by score descending, journey, day
+    base, extra = divmod(len(score), 10)
+    deciles = np.empty(len(score), dtype=int)
+    deciles[ordered] = np.repeat(np.arange(1, 11), [base + (1 if i < extra else 0) for i in range(10)])
+    return deciles
 
 
 def quality_rows(judged: pd.DataFrame) -> tuple[list[tuple], list[tuple]]:
     """The score-quality mart's rows (scorer × period: judged days, AUC, top-decile lift, mean probability) and
     the calibration mart's (scorer × period × decile: mean score beside the observed rate)."""
     quality, calibration = [], []
-    for (scorer, period, start), rows in judged.groupby(["scorer", "evaluation_period", "period_start_on"],
-                                                        dropna=False, sort=True):
+    # Each group's rows as arrays, in the frame's order (so sums add up in the same order), and journeys and
+    # days as numbers in their order: slicing and sorting millions of rows of text and date objects per
+    # group took most of the time.
+    keys = ["scorer", "evaluation_period", "period_start_on"]
+    group = judged.groupby(keys, dropna=False, sort=True).ngroup().to_numpy()
+    order = np.argsort(group, kind="stable")
+    bounds = np.searchsorted(group[order], np.arange(group.max(initial=-1) + 2))
+    all_scores = judged["score"].to_numpy()
+    all_labels = judged["converts_within_window"].to_numpy(dtype=bool)
+    all_journeys = pd.factorize(judged["journey_id"], sort=True)[0]
+    all_days, dates = pd.factorize(judged["score_on"], sort=True)
+    for begin, end in pairwise(bounds):
+        rows = order[begin:end]
+        scorer, period, start = (judged[key].iloc[rows[0]] for key in keys)
         start = None if pd.isna(start) else start
-        labels = rows["converts_within_window"].to_numpy(dtype=bool)
-        deciles = _deciles(rows)
+        labels, scores, days = all_labels[rows], all_scores[rows], all_days[rows]
+        deciles = _deciles(scores, all_journeys[rows], days)
         top = labels[deciles == 1]
         rate = labels.mean()
-        probability = bool(rows["is_probability"].iloc[0])
+        probability = bool(judged["is_probability"].iloc[rows[0]])
         quality.append((
-            scorer, period, start, rows["score_on"].min(), rows["score_on"].max(), len(rows),
-            rows["journey_id"].nunique(), int(labels.sum()), _round(rate), _round(rank_auc(labels, rows["score"].to_numpy())),
+            scorer, period, start, dates[days.min()], dates[days.max()], len(rows),
+            len(np.unique(all_journeys[rows])), int(labels.sum()), _round(rate), _round(rank_auc(labels, scores)),
             len(top), int(top.sum()), _round(top.mean() / rate) if rate else None,
-            _round(rows["score"].mean()) if probability else None))
+            _round(pd.Series(scores).mean()) if probability else None))
         for decile in range(1, 11):
             chosen = deciles == decile
             if not chosen.any():
                 continue
-            score, observed = rows["score"].to_numpy()[chosen], labels[chosen]
+            score, observed = scores[chosen], labels[chosen]
             calibration.append((
                 scorer, period, start, decile, int(chosen.sum()), int(observed.sum()), _round(score.min()),
                 _round(score.max()), _round(score.mean()), _round(observed.mean()),

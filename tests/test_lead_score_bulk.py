@@ -1,0 +1,79 @@
+"""The lead scorers' inputs and top factors are built in bulk (lead_score_model.build_matrix, explain); they must
+be what the plain readings give: pandas' pivot of the decayed touches, and the factors put in words row by row
+(ties, absent features and small contributions included)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from leadloop.lead_score_model import FACTOR_COUNT, Frames, _factor, build_matrix, explain
+
+
+def _explain_row_by_row(model, x, raw, dense_names, attribute_names) -> list[str | None]:
+    """The reference: each row's contributions sorted (stably) and put in words one by one."""
+    scaler, logistic = model.steps[0][1], model.steps[-1][1]
+    contributions = (x - scaler.mean_) / scaler.scale_ * logistic.coef_[0]
+    present = x != 0
+    present[:, 0] = True
+    ranked = np.where(present, np.abs(contributions), -1.0)
+    order = np.argsort(-ranked, axis=1, kind="stable")[:, :FACTOR_COUNT]
+    words = []
+    for row in range(len(x)):
+        parts = [f"{_factor(column, raw[row], dense_names, attribute_names)} {contributions[row, column]:+.2f}"
+                 for column in order[row] if ranked[row, column] >= 0.005]
+        words.append("; ".join(parts) or None)
+    return words
+
+
+def test_bulk_words_equal_the_row_by_row_reading():
+    rng = np.random.default_rng(7)
+    rows, dense_names = 3000, ["days_since_lead", "touches:content_read", "touches:form", "touches:visit"]
+    attribute_names = [f"job_title=t{n}" for n in range(12)]
+    raw = np.column_stack([rng.integers(0, 400, rows).astype(float),
+                           *(np.where(rng.random(rows) < 0.5, 0.0, rng.choice([0.5, 1.25, 2.0, 3.7], rows))
+                             for _ in dense_names[1:])])
+    attributes = (rng.random((rows, len(attribute_names))) < 0.15).astype(float)
+    attributes[:, 5] = attributes[:, 4]  # identical columns: equal contributions, a tie to break by column
+    x = np.hstack([np.log1p(raw), attributes])
+    labels = rng.random(rows) < 0.1 + 0.3 * attributes[:, 0] + 0.05 * x[:, 1]
+    model = make_pipeline(StandardScaler(), LogisticRegression(C=0.5, max_iter=2000)).fit(x, labels)
+    model.steps[-1][1].coef_[0, 3] = 1e-4  # a feature too weak to name
+
+    words = explain(model, x, raw, dense_names, attribute_names)
+
+    assert words == _explain_row_by_row(model, x, raw, dense_names, attribute_names)
+    assert any(w is not None and w.count(";") == FACTOR_COUNT - 1 for w in words)
+
+
+@pytest.mark.parametrize("repeated", [False, True], ids=["one value per cell", "repeated cells"])
+def test_decayed_touches_equal_pandas_pivot(repeated):
+    rng = np.random.default_rng(11)
+    start = date(2025, 1, 1)
+    days = pd.DataFrame([(f"j{j}", start + timedelta(days=d), d, True, start, False)
+                         for j in range(40) for d in range(30) if rng.random() < 0.8],
+                        columns=["journey_id", "score_on", "days_since_lead", "is_outcome_known",
+                                 "outcome_window_end_on", "converts_within_window"])
+    touches = pd.DataFrame([(f"j{j}", start + timedelta(days=d), t, float(rng.random() * 3))
+                            for j in range(45) for d in range(32) for t in ("form", "visit", "content_read")
+                            if rng.random() < 0.3], columns=["journey_id", "score_on", "touch_type", "decayed_touches"])
+    touches.loc[::17, "decayed_touches"] = np.nan
+    if repeated:
+        touches = pd.concat([touches, touches.sample(frac=0.3, random_state=1).assign(decayed_touches=0.1)])
+    attributes = pd.DataFrame({"journey_id": ["j1", "j2", "j99"], "attribute_name": ["job_title"] * 3,
+                               "attribute_value": ["cto", "cfo", "ceo"], "known_from_on": [start] * 3})
+
+    matrix = build_matrix(Frames(days.sample(frac=1, random_state=2), touches, attributes))
+
+    wide = touches.pivot_table(index=["journey_id", "score_on"], columns="touch_type", values="decayed_touches",
+                               aggfunc="sum", fill_value=0.0)
+    index = pd.MultiIndex.from_frame(matrix.days[["journey_id", "score_on"]])
+    expected = wide.reindex(index, fill_value=0.0)[sorted(wide.columns)].to_numpy(dtype=float)
+    assert matrix.dense_names[1:] == [f"touches:{t}" for t in sorted(wide.columns)]
+    assert matrix.raw[:, 1:].tobytes() == expected.tobytes()

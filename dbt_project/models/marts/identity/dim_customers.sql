@@ -89,9 +89,11 @@ contact_points_ranked as (
 ),
 
 names as (
-    -- The CRM's name and title for the person (either CRM): a contact's over a lead's, the latest first.
+    -- The CRM's name and title for the person (either CRM): a contact's over a lead's, the latest first
+    -- (records changed at the same moment: the greatest record id, so every build picks the same one).
     select
         records.customer_id,
+        records.record_id,
         crm_contacts.contact_name as person_name,
         crm_contacts.job_title,
         1 as source_rank,
@@ -102,6 +104,7 @@ names as (
     union all
     select
         records.customer_id,
+        records.record_id,
         crm_leads.lead_name as person_name,
         crm_leads.job_title,
         2 as source_rank,
@@ -116,7 +119,9 @@ names_ranked as (
         customer_id,
         person_name,
         job_title,
-        row_number() over (partition by customer_id order by source_rank asc, updated_at desc) as preference
+        row_number() over (
+            partition by customer_id order by source_rank asc, updated_at desc, record_id desc
+        ) as preference
     from names
     where person_name is not null
 ),

@@ -15,22 +15,22 @@ if TYPE_CHECKING:
     from leadloop.orchestration.launch import LaunchedRun
 
 
-def run_nightly_refresh(first_day: str, last_day: str,
-                        instance: DagsterInstance | None = None) -> LaunchedRun:
+def run_nightly_refresh(first_day: str, last_day: str, instance: DagsterInstance | None = None,
+                        full_refresh: bool = False) -> LaunchedRun:
     """Run nightly_refresh in this process over ad-report days [first_day, last_day] (one run).
 
     The run is created under the `leadloop` code location (src/leadloop/orchestration/launch.py), so the UI lists
     it in the job's Runs tab and on the Overview timeline like a run it launched itself. Without an
-    instance the run is recorded in DAGSTER_HOME.
+    instance the run is recorded in DAGSTER_HOME. `full_refresh` rebuilds every incremental dbt model.
     """
     import dagster as dg
 
     from leadloop.orchestration.night import execute_night
 
     if instance is not None:
-        return execute_night(first_day, last_day, instance)
+        return execute_night(first_day, last_day, instance, full_refresh)
     with dg.DagsterInstance.get() as own_instance:
-        return execute_night(first_day, last_day, own_instance)
+        return execute_night(first_day, last_day, own_instance, full_refresh)
 
 
 def demo_night(demo, instance=None):
@@ -114,7 +114,7 @@ def command_night(args: argparse.Namespace) -> int:
         return 2
     day = date.fromisoformat(args.day) if args.day else report_day_before(datetime.now(UTC))
     with dg.DagsterInstance.get() as instance:
-        result = run_nightly_refresh(day.isoformat(), day.isoformat(), instance)
+        result = run_nightly_refresh(day.isoformat(), day.isoformat(), instance, full_refresh=args.full_refresh)
         print(summarize_night(instance, result.run_id).text())
     return 0 if result.success else 1
 
@@ -330,6 +330,9 @@ def main(argv: list[str] | None = None) -> int:
                            " Salesforce shop); default every one (LEADLOOP_DEMO_SOURCES)")
     night = commands.add_parser("night", help="run tonight's refresh on the sources configured here")
     night.add_argument("--day", help="ad-report day to load, YYYY-MM-DD (default: yesterday, China time)")
+    night.add_argument("--full-refresh", action="store_true",
+                       help="rebuild every incremental dbt model from all of its input (after a change of a"
+                            " dbt macro; the marts are the same as the incremental night's)")
     commands.add_parser("sources", help="list every source: configured or not, and what is loaded")
     doctor = commands.add_parser("doctor", help="check every configured source: reachable, credentials"
                                                 " accepted, last load (exit 0 when all are healthy)")

@@ -114,6 +114,33 @@ def test_the_nightly_job_runs_dbt_in_one_step(defs):
     assert [name for name in job.graph.node_dict if "dbt" in name] == ["leadloop_dbt"]
 
 
+def test_a_full_refresh_is_a_launch_option_of_the_dbt_step(defs):
+    """`leadloop night --full-refresh` (and the Launchpad) ask the dbt step for `dbt build --full-refresh`;
+    without it the step builds incrementally."""
+    from leadloop.orchestration.dbt import DbtBuildConfig, leadloop_dbt_assets
+    from leadloop.orchestration.night import night_run_config
+
+    job = defs.resolve_job_def("nightly_refresh")
+    assert dg.validate_run_config(job, night_run_config(full_refresh=True))["ops"]["leadloop_dbt"]["config"] == {
+        "full_refresh": True}
+    assert dg.validate_run_config(job, night_run_config())["ops"]["leadloop_dbt"]["config"] == {
+        "full_refresh": False}
+
+    class RecordingDbt:
+        def __init__(self) -> None:
+            self.arguments: list[list[str]] = []
+
+        def cli(self, arguments, context):
+            self.arguments.append(arguments)
+            return type("Invocation", (), {"stream": lambda _self: iter(())})()
+
+    dbt = RecordingDbt()
+    build = leadloop_dbt_assets.op.compute_fn.decorated_fn
+    for full_refresh in (False, True):
+        list(build(None, dbt, DbtBuildConfig(full_refresh=full_refresh)))
+    assert dbt.arguments == [["build"], ["build", "--full-refresh"]]
+
+
 def test_nightly_schedule_runs_the_configured_graph_at_two_in_shanghai(defs, asset_graph):
     schedule = defs.get_schedule_def("nightly_refresh_schedule")
     assert schedule.cron_schedule == "0 2 * * *"

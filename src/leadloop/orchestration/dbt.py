@@ -40,6 +40,16 @@ DBT_TRANSLATOR = LeadloopDbtTranslator(
 )
 
 
+class DbtBuildConfig(dg.Config):
+    """Launch options of the dbt step (the Launchpad's config of op leadloop_dbt).
+
+    full_refresh: rebuild every incremental model from all of its input (dbt build --full-refresh) instead
+    of deriving only the partitions whose input changed; after a change of a macro the models call, or to
+    prove a night's marts. The customer-id log is kept either way."""
+
+    full_refresh: bool = False
+
+
 # dbt unit tests check the SQL, not the night's data: they run in CI (tests/dbt), as dbt recommends,
 # and a night does not spend a third of its dbt time re-proving its code.
 NIGHTLY_EXCLUDE = "test_type:unit"
@@ -53,10 +63,13 @@ NIGHTLY_EXCLUDE = "test_type:unit"
     retry_policy=NO_RETRY,
     exclude=NIGHTLY_EXCLUDE,
 )
-def leadloop_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
-    """Build the selected seeds and models and run their tests (dbt build)."""
+def leadloop_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource,
+                        config: DbtBuildConfig) -> Iterator[Any]:
+    """Build the selected seeds and models and run their tests (dbt build); incremental models derive
+    only what changed unless the run asks for a full refresh."""
+    arguments = ["build", "--full-refresh"] if config.full_refresh else ["build"]
     with _source_tests_unremarked():
-        yield from dbt.cli(["build"], context=context).stream()
+        yield from dbt.cli(arguments, context=context).stream()
 
 
 class _SourceTestObservationFilter(logging.Filter):

@@ -31,10 +31,18 @@ def report_day_before(moment: datetime) -> date:
     return (moment.astimezone(ZoneInfo(NIGHTLY_TIMEZONE)) - timedelta(days=1)).date()
 
 
-def execute_night(first_day: str, last_day: str, instance: dg.DagsterInstance) -> LaunchedRun:
+def night_run_config(full_refresh: bool = False) -> dict:
+    """The nightly run's config: quiet logs, and the dbt step's full refresh when asked for."""
+    if not full_refresh:
+        return QUIET_LOGS
+    return {**QUIET_LOGS, "ops": {"leadloop_dbt": {"config": {"full_refresh": True}}}}
+
+
+def execute_night(first_day: str, last_day: str, instance: dg.DagsterInstance,
+                  full_refresh: bool = False) -> LaunchedRun:
     """Run nightly_refresh in this process over ad-report days [first_day, last_day] as one run of the
     `leadloop` code location (so the UI lists it like its own), with the sources configured now
-    rather than when the definitions were imported.
+    rather than when the definitions were imported. `full_refresh` rebuilds every incremental model.
 
     First, an earlier run of this host whose process was killed is reported failed (and alerted by
     the failure sensor): left STARTED it would hold its pool slots and keep this night waiting."""
@@ -45,7 +53,8 @@ def execute_night(first_day: str, last_day: str, instance: dg.DagsterInstance) -
     ensure_writable()  # before a run is recorded: a held warehouse file fails every load the same way
     days = {"dagster/asset_partition_range_start": first_day, "dagster/asset_partition_range_end": last_day}
     selection = night_selection(active_sources()).resolve(defs.resolve_asset_graph())
-    return run_job("nightly_refresh", instance, run_config=QUIET_LOGS, tags=days, asset_selection=list(selection))
+    return run_job("nightly_refresh", instance, run_config=night_run_config(full_refresh), tags=days,
+                   asset_selection=list(selection))
 
 
 @dataclass

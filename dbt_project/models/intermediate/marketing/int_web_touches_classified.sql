@@ -2,8 +2,25 @@
 -- web_session_timeout_minutes) as one touch at its landing page, plus form submits, content reads
 -- and webinar attendance. A touch's channel comes from its UTM (seed channel_map_utm), else its
 -- referrer (channel_map_referrer), else it is direct; content reads take their material's channel.
-with events as (
-    select * from {{ ref('stg_sensors__events') }}
+-- Incremental per visitor (macros/incremental): a night derives the touches of the visitors whose events
+-- or seeds changed (int_web_visitor_events_digested), and of visitors it has no touch of yet.
+{%- set session_vars = ['web_session_timeout_minutes'] %}
+{{ partitioned_incremental('int_web_visitor_events_digested', 'sensors_user_id', session_vars) }}
+
+with digests as (
+    select * from {{ ref('int_web_visitor_events_digested') }}
+),
+
+events as (
+    select events.*
+    from {{ ref('stg_sensors__events') }} as events
+    {%- if is_incremental() %}
+    where not exists (
+        select 1
+        from {{ this }} as derived
+        where {{ partition_key_text('derived.sensors_user_id') }} = {{ partition_key_text('events.sensors_user_id') }}
+    )
+    {%- endif %}
 ),
 
 event_types as (
@@ -118,7 +135,7 @@ classified as (
         and with_referrer.referrer_domain = referrer_map.referrer_domain
 ),
 
-final as (
+touches as (
     select
         event_key,
         case when touch_type = 'web_session' and is_paid then 'ad_click' else touch_type end as touch_type,
@@ -133,6 +150,15 @@ final as (
         landing_page,
         referrer_domain
     from classified
+),
+
+final as (
+    select
+        touches.*,
+        {{ partition_bookkeeping('digests.inputs_digest', session_vars) }}
+    from touches
+    left join digests
+        on {{ partition_key_text('touches.sensors_user_id') }} = {{ partition_key_text('digests.sensors_user_id') }}
 )
 
 select * from final

@@ -5,8 +5,17 @@
 -- Each touch is worth points × 0.5^(age_days / half_life_days), age_days being whole days between the
 -- touch's business day and the score day (0 on the day itself), kept to 6 decimal places; the rule's
 -- points are the sum over its touches, then capped at ± cap (the cap applies after the decay).
-with journey_days as (
-    select * from {{ ref('int_journey_days_spanned') }}
+-- Incremental per journey (macros/incremental): a night derives the new days of each journey, and every
+-- day of a journey whose inputs changed (int_journey_scoring_inputs_digested).
+{%- set decay_vars = ['business_time_zone'] %}
+{{ journey_days_incremental(decay_vars) }}
+
+with digests as (
+    select * from {{ ref('int_journey_scoring_inputs_digested') }}
+),
+
+journey_days as (
+    {{ journey_days_to_derive() }}
 ),
 
 touchpoints as (
@@ -73,7 +82,7 @@ summed as (
     group by journey_id, score_on, rule_set_version, rule_id, touch_type, cap
 ),
 
-final as (
+capped as (
     select
         journey_id,
         score_on,
@@ -91,6 +100,15 @@ final as (
             end as decimal(18, 6)
         ) as points
     from summed
+),
+
+final as (
+    select
+        capped.*,
+        {{ partition_bookkeeping('digests.inputs_digest', decay_vars) }}
+    from capped
+    inner join digests
+        on capped.journey_id = digests.journey_id
 )
 
 select * from final

@@ -3,10 +3,18 @@
 -- scores it) with at least one touch of its person on or before the day. decayed_touches counts them, each
 -- worth 0.5^(age_days / var lead_score_model_half_life_days), age_days being whole business days between the
 -- touch and the scoring day. A touch on a later day never counts, so a past day's row stays what it was.
+-- Incremental per journey (macros/incremental): a night derives the new days of each journey, and every
+-- day of a journey whose inputs changed (int_journey_scoring_inputs_digested).
 {%- set half_life = lead_score_model_days('lead_score_model_half_life_days') %}
+{%- set decay_vars = ['lead_score_model_half_life_days', 'business_time_zone'] %}
+{{ journey_days_incremental(decay_vars) }}
 
-with journey_days as (
-    select * from {{ ref('int_journey_days_spanned') }}
+with digests as (
+    select * from {{ ref('int_journey_scoring_inputs_digested') }}
+),
+
+journey_days as (
+    {{ journey_days_to_derive() }}
 ),
 
 touchpoints as (
@@ -30,7 +38,7 @@ touches_aged as (
         and journey_days.score_on >= touchpoints.touched_on
 ),
 
-final as (
+decayed as (
     select
         journey_id,
         score_on,
@@ -42,6 +50,15 @@ final as (
         ) as decayed_touches
     from touches_aged
     group by journey_id, score_on, touch_type
+),
+
+final as (
+    select
+        decayed.*,
+        {{ partition_bookkeeping('digests.inputs_digest', decay_vars) }}
+    from decayed
+    inner join digests
+        on decayed.journey_id = digests.journey_id
 )
 
 select * from final

@@ -85,3 +85,38 @@
 {% macro spark__generate_series(upper_bound) -%}
     select explode(sequence(1, {{ upper_bound }})) as generated_number
 {%- endmacro %}
+
+
+{#  Seed rows as SQL literals. dbt-spark's session method binds every value as the text '<value>': an
+    empty cell became the string 'None' (and a quote in a cell broke the statement). #}
+{% macro spark__load_csv_rows(model, agate_table) -%}
+    {%- set column_types = model['config'].get('column_types', {}) -%}
+    {%- set statements = [] -%}
+    {%- for chunk in agate_table.rows | batch(get_batch_size()) -%}
+        {%- set sql -%}
+            insert into {{ this.render() }} values
+            {%- for row in chunk %}
+            ({%- for column_name in agate_table.column_names -%}
+                {%- set data_type = column_types.get(column_name, adapter.convert_type(agate_table, loop.index0)) -%}
+                cast({{ seed_literal(row[loop.index0]) }} as {{ data_type }}){{ ', ' if not loop.last }}
+            {%- endfor -%}){{ ',' if not loop.last }}
+            {%- endfor %}
+        {%- endset -%}
+        {%- do adapter.add_query(sql, abridge_sql_log=True) -%}
+        {%- if loop.first -%}{%- do statements.append(sql) -%}{%- endif -%}
+    {%- endfor -%}
+    {{ return(statements[0] if statements else '') }}
+{%- endmacro %}
+
+
+{% macro seed_literal(value) -%}
+    {%- if value is none -%}
+        null
+    {%- elif value is sameas true or value is sameas false -%}
+        {{ 'true' if value else 'false' }}
+    {%- elif value is number -%}
+        {{ value }}
+    {%- else -%}
+        '{{ (value | string).replace('\\', '\\\\').replace("'", "\\'") }}'
+    {%- endif -%}
+{%- endmacro %}

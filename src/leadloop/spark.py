@@ -24,7 +24,10 @@ _LOCK = threading.Lock()
 def session_settings() -> dict[str, str]:
     """Spark settings of a local session (the same as the profile's server_side_parameters)."""
     folder = settings.spark_dir()
+    local = settings.spark_master().startswith("local")
     return {
+        # A local session listens on the loopback interface only.
+        **({"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"} if local else {}),
         "spark.master": settings.spark_master(),
         "spark.app.name": "leadloop",
         "spark.sql.warehouse.dir": str(folder / "warehouse"),

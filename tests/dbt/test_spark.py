@@ -84,7 +84,7 @@ def _raw_tables_to_lake(duckdb_path: Path) -> int:
             tables = [row[0] for row in duck.execute(
                 "select table_name from information_schema.tables where table_schema = ? order by 1",
                 [dataset]).fetchall() if row[0] not in SYSTEM_TABLES]
-            resources = [dlt.resource(duck.execute(f'select * from "{dataset}"."{table}"').to_arrow_table(),
+            resources = [dlt.resource(duck.sql(f'select * from "{dataset}"."{table}"').to_arrow_table(),
                                       name=table, primary_key=keys.get(table) or None,
                                       write_disposition="merge" if keys.get(table) else "append")
                          for table in tables]

@@ -37,7 +37,14 @@ from leadloop.orchestration.quality import (
     schema_drift_check,
     schema_drift_check_spec,
 )
-from leadloop.warehouse import dlt_pipeline, ensure_writable, finish_pending_loads, loaded, read_table, table_exists
+from leadloop.warehouse import (
+    dlt_pipeline,
+    ensure_writable,
+    finish_pending_loads,
+    loaded,
+    read_table,
+    table_exists,
+)
 
 _NAMING = NamingConvention()
 

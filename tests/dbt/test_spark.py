@@ -146,10 +146,12 @@ class SparkCursor:
     """A DB-API-like cursor on the Spark session, for the support code that reads marts with SQL."""
 
     def __init__(self, spark) -> None:
-        self.spark, self.rows = spark, []
+        self.spark, self.rows, self.description = spark, [], []
 
     def execute(self, sql: str) -> None:
-        self.rows = [tuple(row) for row in self.spark.sql(sql.replace(" as varchar)", " as string)")).collect()]
+        frame = self.spark.sql(sql.replace(" as varchar)", " as string)"))
+        self.description = [(name,) for name in frame.columns]
+        self.rows = [tuple(row) for row in frame.collect()]
 
     def fetchall(self) -> list[tuple]:
         return self.rows

@@ -64,6 +64,19 @@ def _file_format(folder: Path) -> str | None:
     return next((FORMATS[f.suffix] for f in sorted(folder.iterdir()) if f.suffix in FORMATS), None)
 
 
+def _columns(folder: Path, file_format: str) -> list[str] | None:
+    """Every column of a table's Parquet files, in order of first appearance, from their footers (no Spark job
+    per table); None for other formats, which Spark lists."""
+    if file_format != "parquet":
+        return None
+    import pyarrow.parquet as pq
+
+    columns: dict[str, None] = {}
+    for path in sorted(folder.glob("*.parquet")):
+        columns.update(dict.fromkeys(pq.read_schema(path).names))
+    return list(columns)
+
+
 def _files(dataset: str, table: str) -> str:
     folder = settings.lake_dir() / dataset / table
     return f"{_file_format(folder)}.{_quote(str(folder))}"
@@ -116,7 +129,8 @@ def register_views(*datasets: str) -> list[str]:
             if file_format is None:
                 continue
             table = tables.get(name, LakeTable(name, (), None))
-            columns = spark.read.format(file_format).load(str(folder / name)).columns
+            columns = _columns(folder / name, file_format) or spark.read.format(file_format).load(
+                str(folder / name)).columns
             spark.sql(f"create or replace view {_quote(dataset)}.{_quote(name)} as "
                       + view_sql(dataset, table, tables, columns))
             made.append(f"{dataset}.{name}")

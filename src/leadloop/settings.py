@@ -78,7 +78,7 @@ def drop_dir() -> Path:
 
 def lake_dir() -> Path:
     """On Spark: the lake folder dlt writes raw tables into as Parquet files and Spark reads
-    (LEADLOOP_LAKE_DIR; default lake/ in the warehouse folder). A local path or an object-store URL."""
+    (LEADLOOP_LAKE_DIR; default lake/ in the warehouse folder). A local (or mounted) folder."""
     return Path(os.environ.get("LEADLOOP_LAKE_DIR", warehouse_dir() / "lake")).resolve()
 
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs leadloop's locked environment into .venv; cheap to run again (uv checks, then exits).
 # Needs only Python 3.11 and the package registries.
+# `--spark` adds the dependency group `spark` (dbt-spark, pyspark: LEADLOOP_WAREHOUSE=spark, which also needs a
+# Java 17 runtime); a .venv that has it keeps it, since uv sync removes what the lock's chosen groups lack.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 UV_VERSION="0.13.9"  # the uv that wrote uv.lock
@@ -30,4 +32,9 @@ fi
 # (~30 s once), because nothing else will where PYTHONDONTWRITEBYTECODE is set, as on our machines: then every
 # process (each dbt call, each Dagster code server) compiled dagster, dbt and scikit-learn from source again,
 # 2-5 s a start.
-UV_PYTHON_DOWNLOADS=never "$TOOLS/bin/uv" sync --frozen --quiet --compile-bytecode --python "$PYTHON" --project "$ROOT"
+groups=()
+if [ "${1:-}" = "--spark" ] || [ -n "$(ls -d "$ROOT"/.venv/lib/python3.11/site-packages/pyspark 2>/dev/null)" ]; then
+    groups=(--group spark)
+fi
+UV_PYTHON_DOWNLOADS=never "$TOOLS/bin/uv" sync --frozen --quiet --compile-bytecode "${groups[@]}" --python "$PYTHON" \
+    --project "$ROOT"

@@ -2,15 +2,17 @@
 # README command 2: install, make sure a PostgreSQL server binary exists, run every test.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-bash "$ROOT/scripts/bootstrap.sh"
+bash "$ROOT/scripts/bootstrap.sh" --spark  # with the `spark` group: tests/dbt/test_spark.py runs a local Spark
 
-# Real parts the tests use: a PostgreSQL server (started by the tests from the Debian binaries)
-# and Chromium (the Dagster UI test drives it through Playwright, no browser download), with a
+# Real parts the tests use: a PostgreSQL server (started by the tests from the Debian binaries), Java 17
+# for a local Spark, and Chromium (the Dagster UI test drives it through Playwright, no browser download), with a
 # Chinese font so the cockpit's screenshots show its Chinese labels (the tests pass without one).
 missing=""
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || [ -n "${LEADLOOP_PG_BIN:-}" ] || missing="$missing postgresql"
 [ -x "${LEADLOOP_CHROMIUM:-/usr/bin/chromium}" ] || missing="$missing chromium"
 [ -n "$(fc-list :lang=zh 2>/dev/null)" ] || missing="$missing fonts-wqy-microhei"
+# Spark (pyspark 4) runs on Java 17: Debian's headless runtime.
+{ [ -n "${JAVA_HOME:-}" ] || ls -d /usr/lib/jvm/java-17-openjdk-* >/dev/null 2>&1; } || missing="$missing openjdk-17-jre-headless"
 if [ -n "$missing" ]; then
     if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
         echo "test: installing$missing (apt-get)" >&2
@@ -46,6 +48,14 @@ parallel() {
 workers=()
 if parallel "$@"; then
     workers=(-n "${LEADLOOP_TEST_WORKERS:-2}" --dist loadscope --no-loadscope-reorder)
+fi
+
+# pyspark starts the JVM of JAVA_HOME, else the first `java` on PATH: make it Java 17 where other JDKs are
+# installed too.
+if [ -z "${JAVA_HOME:-}" ]; then
+    for jvm in /usr/lib/jvm/java-17-openjdk-*; do
+        [ -x "$jvm/bin/java" ] && export JAVA_HOME="$jvm" && break
+    done
 fi
 
 cd "$ROOT"

@@ -95,8 +95,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def _in_worker_order(items: list[pytest.Item]) -> list[pytest.Item]:
     """The order workers take the units in (scripts/test.sh turns xdist's own reordering off): first one unit
     that needs the session's demo night, so one worker builds it at once while the other runs end-to-end
-    units with nights of their own; then the other end-to-end units, the longest stretch; the quick units
-    last, where they even out the workers' finishing times."""
+    units with nights of their own; then the other end-to-end units (the long ones of EARLY_NIGHT_UNITS
+    first), the longest stretch; the quick units last, where they even out the workers' finishing times."""
     units: dict[str, list[pytest.Item]] = {}
     for item in items:
         units.setdefault(_xdist_scope(item.nodeid), []).append(item)
@@ -110,7 +110,8 @@ def _in_worker_order(items: list[pytest.Item]) -> list[pytest.Item]:
     ordered = list(units.values())
     first = next((unit for unit in ordered if needs_session_night(unit) and is_e2e(unit)), None)
     rank = {id(unit): (0 if unit is first else 1 if is_e2e(unit) and not needs_session_night(unit)
-                       else 2 if is_e2e(unit) else 3) for unit in ordered}
+                       else 2 if _xdist_scope(unit[0].nodeid) in EARLY_NIGHT_UNITS
+                       else 3 if is_e2e(unit) else 4) for unit in ordered}
     ordered.sort(key=lambda unit: rank[id(unit)])  # stable: collection order within a rank
     return [item for unit in ordered for item in unit]
 
@@ -121,6 +122,9 @@ def _in_worker_order(items: list[pytest.Item]) -> list[pytest.Item]:
 # parametrised, pytest builds it once per parameter anyway, and its five subset nights are the
 # longest stretch of the suite, so the two workers share them.
 SPLIT_BY_PARAMETER = {"tests/test_source_subsets.py"}
+# Long units that read the session's night: the first of those taken after the night is there, so that
+# they do not end the suite on one worker (the Spark build takes ~3 minutes).
+EARLY_NIGHT_UNITS = {"tests/dbt/test_spark.py"}
 
 
 def _xdist_scope(nodeid: str) -> str:

@@ -25,3 +25,8 @@
     cast(cast({{ units }} as decimal(18, 0)) * cast(0.{{ '0' * (scale - 1) }}1 as decimal({{ scale }}, {{ scale }}))
         as decimal({{ precision }}, {{ scale }}))
 {%- endmacro %}
+
+{# Spark: `div` of decimals is exact integral division; bare `numeric` would be decimal(10, 0) there. #}
+{% macro spark__floor_share(amount, part, whole) -%}
+    cast((cast({{ amount }} as decimal(38, 0)) * cast({{ part }} as decimal(38, 0))) div cast({{ whole }} as decimal(38, 0)) as bigint)
+{%- endmacro %}

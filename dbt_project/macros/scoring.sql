@@ -20,6 +20,11 @@
     regexp_matches({{ text }}, {{ pattern }}, 'i')
 {%- endmacro %}
 
+{# Java regular expressions: the (?i) flag ignores case. #}
+{% macro spark__regex_search(text, pattern) -%}
+    ({{ text }} rlike concat('(?i)', {{ pattern }}))
+{%- endmacro %}
+
 
 {# A number as text rounded to 2 places without trailing zeros ('15', '7.5', '11.37', '-10'). #}
 {% macro points_text(points) -%}

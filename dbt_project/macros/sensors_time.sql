@@ -12,3 +12,7 @@
         as {{ dbt.type_timestamp() }}
     )
 {%- endmacro %}
+
+{% macro spark__sensors_local_to_utc(column) -%}
+    to_utc_timestamp(cast({{ column }} as {{ dbt.type_timestamp() }}), '{{ var("sensors_time_zone", "Asia/Shanghai") }}')
+{%- endmacro %}

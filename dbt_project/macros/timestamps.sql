@@ -11,6 +11,10 @@
     epoch_ms(cast({{ column }} as bigint))
 {%- endmacro %}
 
+{% macro spark__epoch_ms_to_timestamp(column) -%}
+    timestamp_millis(cast({{ column }} as bigint))
+{%- endmacro %}
+
 
 {# A UTC timestamp → wall-clock time in the business time zone (var business_time_zone). #}
 {% macro to_business_time(column) -%}
@@ -19,6 +23,11 @@
 
 {% macro default__to_business_time(column) -%}
     cast((({{ column }}) at time zone 'UTC') at time zone '{{ var("business_time_zone") }}' as {{ dbt.type_timestamp() }})
+{%- endmacro %}
+
+{# Spark has no `at time zone`: its timestamps are instants shown in the session's zone (UTC, leadloop.spark). #}
+{% macro spark__to_business_time(column) -%}
+    from_utc_timestamp({{ column }}, '{{ var("business_time_zone") }}')
 {%- endmacro %}
 
 
@@ -36,4 +45,8 @@
 
 {% macro default__business_day_start(column) -%}
     cast((cast({{ column }} as {{ dbt.type_timestamp() }}) at time zone '{{ var("business_time_zone") }}') at time zone 'UTC' as {{ dbt.type_timestamp() }})
+{%- endmacro %}
+
+{% macro spark__business_day_start(column) -%}
+    to_utc_timestamp(cast({{ column }} as {{ dbt.type_timestamp() }}), '{{ var("business_time_zone") }}')
 {%- endmacro %}

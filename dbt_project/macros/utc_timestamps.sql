@@ -8,6 +8,11 @@
     cast(({{ column }}) at time zone 'UTC' as {{ dbt.type_timestamp() }})
 {%- endmacro %}
 
+{# Spark's timestamps are instants (the session's zone is UTC): nothing to convert. #}
+{% macro spark__utc_timestamp(column) -%}
+    cast({{ column }} as {{ dbt.type_timestamp() }})
+{%- endmacro %}
+
 
 {# Unix seconds (how WeCom sends instants) → a UTC timestamp without time zone. #}
 {% macro wecom_unix_seconds_to_timestamp(column) -%}

@@ -16,7 +16,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]  # src/leadloop/settings.py
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 # The Dagster workspace of `leadloop ui`; CLI runs are recorded under its code location too.
 WORKSPACE_FILE = PROJECT_ROOT / "workspace.yaml"
-SUPPORTED_WAREHOUSES = ("duckdb", "postgres")
+SUPPORTED_WAREHOUSES = ("duckdb", "postgres", "spark")
 
 # Telemetry is off for every tool, whoever starts the process.
 TELEMETRY_OFF = {
@@ -76,14 +76,37 @@ def drop_dir() -> Path:
     return warehouse_dir() / "drops"
 
 
+def lake_dir() -> Path:
+    """On Spark: the lake folder dlt writes raw tables into as Parquet files and Spark reads
+    (LEADLOOP_LAKE_DIR; default lake/ in the warehouse folder). A local (or mounted) folder."""
+    return Path(os.environ.get("LEADLOOP_LAKE_DIR", warehouse_dir() / "lake")).resolve()
+
+
+def spark_dir() -> Path:
+    """On a local Spark (LEADLOOP_SPARK_MASTER local[…]): the folder of its managed tables (warehouse/)
+    and its embedded metastore (metastore_db/), LEADLOOP_SPARK_DIR; default spark/ in the warehouse folder.
+    The embedded metastore admits one JVM at a time."""
+    return Path(os.environ.get("LEADLOOP_SPARK_DIR", warehouse_dir() / "spark")).resolve()
+
+
+def spark_master() -> str:
+    """The Spark master a local session starts (LEADLOOP_SPARK_MASTER, default local[*])."""
+    return os.environ.get("LEADLOOP_SPARK_MASTER", "local[*]")
+
+
 def warehouse_kind() -> str:
-    """duckdb (embedded default) or postgres, from LEADLOOP_WAREHOUSE."""
+    """duckdb (embedded default), postgres or spark, from LEADLOOP_WAREHOUSE."""
     kind = os.environ.get("LEADLOOP_WAREHOUSE", "duckdb").strip().lower()
     if kind not in SUPPORTED_WAREHOUSES:
         raise ValueError(
             f"LEADLOOP_WAREHOUSE={kind!r} is not supported; set it to one of {', '.join(SUPPORTED_WAREHOUSES)}"
         )
     return kind
+
+
+def dbt_target() -> str:
+    """The target of dbt_project/profiles.yml: LEADLOOP_DBT_TARGET (e.g. spark_thrift), else the warehouse kind."""
+    return os.environ.get("LEADLOOP_DBT_TARGET") or warehouse_kind()
 
 
 def apply_environment() -> None:

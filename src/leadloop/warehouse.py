@@ -14,12 +14,27 @@ from leadloop import settings
 
 
 def dlt_destination() -> Destination:
-    """dlt destination for LEADLOOP_WAREHOUSE: the DuckDB file, or Postgres from LEADLOOP_PG_*."""
-    if settings.warehouse_kind() == "duckdb":
+    """dlt destination for LEADLOOP_WAREHOUSE: the DuckDB file, Postgres from LEADLOOP_PG_*, or on Spark
+    the lake folder (LEADLOOP_LAKE_DIR) in Parquet files, which Spark reads through views (leadloop.lake)."""
+    kind = settings.warehouse_kind()
+    if kind == "duckdb":
         path = settings.duckdb_path()
         path.parent.mkdir(parents=True, exist_ok=True)
         return dlt.destinations.duckdb(str(path))
+    if kind == "spark":
+        settings.lake_dir().mkdir(parents=True, exist_ok=True)
+        return dlt.destinations.filesystem(bucket_url=settings.lake_dir().as_uri(),
+                                           preferred_loader_file_format="parquet")
     return dlt.destinations.postgres(credentials=postgres_dsn())
+
+
+def loaded(dataset: str) -> None:
+    """After dlt loaded a dataset: on Spark, (re)make its views over the lake (new tables and columns
+    reach Spark then); nothing to do where dlt writes the warehouse's own tables."""
+    if settings.warehouse_kind() == "spark":
+        from leadloop.lake import register_views
+
+        register_views(dataset)
 
 
 def postgres_dsn() -> str:
@@ -88,8 +103,17 @@ def finish_pending_loads(pipeline: dlt.Pipeline) -> list[str]:
     return pending
 
 
+def _spark():
+    from leadloop.spark import spark_session
+
+    return spark_session()
+
+
 def query(sql: str) -> tuple[list[str], list[tuple]]:
-    """Column names and rows of a read-only query on the warehouse (DuckDB file or Postgres)."""
+    """Column names and rows of a read-only query on the warehouse (DuckDB file, Postgres or Spark)."""
+    if settings.warehouse_kind() == "spark":
+        frame = _spark().sql(sql)
+        return list(frame.columns), [tuple(row) for row in frame.collect()]
     if settings.warehouse_kind() == "duckdb":
         import duckdb
 
@@ -106,13 +130,28 @@ def query(sql: str) -> tuple[list[str], list[tuple]]:
 
 def table_exists(schema: str, table: str) -> bool:
     """True when the warehouse has the table (dlt creates a raw table with its first rows)."""
+    if settings.warehouse_kind() == "spark":
+        return _spark().catalog.tableExists(f"{schema}.{table}")
     _, rows = query("select count(*) from information_schema.tables"
                     f" where table_schema = '{schema}' and table_name = '{table}'")
     return rows[0][0] > 0
 
 
+def table_names() -> set[str]:
+    """Every `schema.table` (views included) in the warehouse. Spark has no information_schema: its catalog."""
+    if settings.warehouse_kind() == "spark":
+        spark = _spark()
+        return {f"{database.name}.{table.name}" for database in spark.catalog.listDatabases()
+                for table in spark.catalog.listTables(database.name) if not table.isTemporary}
+    _, rows = query("select table_schema || '.' || table_name from information_schema.tables")
+    return {row[0] for row in rows}
+
+
 def execute(sql: str) -> None:
-    """Run one statement that changes the warehouse (DuckDB file or Postgres), committed."""
+    """Run one statement that changes the warehouse (DuckDB file, Postgres or Spark), committed."""
+    if settings.warehouse_kind() == "spark":
+        _spark().sql(sql)
+        return
     if settings.warehouse_kind() == "duckdb":
         import duckdb
 
@@ -177,6 +216,9 @@ def replace_table(schema: str, table: str, comment: str, columns: list[Column], 
                   f"comment on table {target} is {_literal(comment)}",
                   *(f'comment on column {target}."{c.name}" is {_literal(c.comment)}' for c in columns)]
     insert = f"insert into {target} values ({', '.join(['%s'] * len(columns))})"
+    if settings.warehouse_kind() == "spark":
+        _spark_replace_table(schema, table, comment, columns, rows)
+        return
     if settings.warehouse_kind() == "duckdb":
         import duckdb
 
@@ -208,6 +250,11 @@ def replace_table_from_frame(schema: str, table: str, comment: str, columns: lis
                   f"comment on table {target} is {_literal(comment)}",
                   *(f'comment on column {target}."{c.name}" is {_literal(c.comment)}' for c in columns)]
     frame = frame[[c.name for c in columns]]
+    if settings.warehouse_kind() == "spark":
+        _spark_replace_table(schema, table, comment, columns,
+                             [tuple(None if _missing(v) else v for v in row)
+                              for row in frame.itertuples(index=False, name=None)])
+        return
     if settings.warehouse_kind() == "duckdb":
         import duckdb
 
@@ -230,6 +277,30 @@ def replace_table_from_frame(schema: str, table: str, comment: str, columns: lis
         execute_values(cursor, f"insert into {target} values %s", rows, page_size=5000)
 
 
+# Spark's names for the types Column.sql_type uses (one spelling for DuckDB and Postgres).
+SPARK_TYPES = {"text": "string", "varchar": "string", "double precision": "double", "integer": "int",
+               "timestamp with time zone": "timestamp", "timestamptz": "timestamp"}
+
+
+def spark_type(sql_type: str) -> str:
+    """A column type of DuckDB and Postgres as Spark spells it."""
+    return SPARK_TYPES.get(sql_type.strip().lower(), sql_type)
+
+
+def _spark_replace_table(schema: str, table: str, comment: str, columns: list[Column], rows: list[tuple]) -> None:
+    """replace_table on Spark: a managed Parquet table with its comments (Spark has no transactions: the
+    table is dropped and written again)."""
+    spark = _spark()
+    target = f"`{schema}`.`{table}`"
+    definition = ", ".join(f"`{c.name}` {spark_type(c.sql_type)} comment {_literal(c.comment)}" for c in columns)
+    spark.sql(f"create schema if not exists `{schema}`")
+    spark.sql(f"drop table if exists {target}")
+    spark.sql(f"create table {target} ({definition}) using parquet comment {_literal(comment)}")
+    if rows:
+        ddl = ", ".join(f"`{c.name}` {spark_type(c.sql_type)}" for c in columns)
+        spark.createDataFrame(rows, schema=ddl).write.insertInto(f"{schema}.{table}")
+
+
 def _missing(value: object) -> bool:
     """pandas' missing values (NaN, NaT, None), which Postgres takes as null."""
     import pandas as pd
@@ -248,6 +319,9 @@ def read_table(schema: str, table: str, columns: Sequence[str] | None = None):
     from Python tuples took 24 s for the 1.5 M rows of mart_lead_scores at 10x the demo."""
     import pandas as pd
 
+    if settings.warehouse_kind() == "spark":
+        frame = _spark().table(f"`{schema}`.`{table}`")
+        return (frame.select(*columns) if columns else frame).toPandas()
     selected = ", ".join(f'"{column}"' for column in columns) if columns else "*"
     sql = f'select {selected} from "{schema}"."{table}"'
     if settings.warehouse_kind() == "duckdb":
@@ -271,7 +345,7 @@ def source_loads() -> dict[str, SourceLoad]:
     """Per source (dataset raw_<source>): rows in its raw tables and when dlt last loaded it."""
     if settings.warehouse_kind() == "duckdb" and not settings.duckdb_path().exists():
         return {}  # nothing loaded yet
-    _, tables = query("select table_schema, table_name from information_schema.tables")
+    tables = [tuple(name.split(".", 1)) for name in table_names()]
     raw = [(schema, table) for schema, table in tables
            if schema.startswith("raw_") and not schema.endswith("_staging") and not table.startswith("_dlt")]
     rows: dict[str, int] = {}

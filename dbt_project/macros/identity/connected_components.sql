@@ -369,12 +369,29 @@ inner join {{ nodes }} as component_nodes
 {% macro connected_components__drop_work_tables() -%}
     {%- set schema_relation = api.Relation.create(database=this.database, schema=this.schema) -%}
     {%- set pattern = modules.re.escape(this.identifier) ~ '__(edges_given|nodes|(edges|parents|representatives|roots)_[0-9]+)' -%}
-    {%- for row in list_relations_without_caching(schema_relation) -%}
-        {%- if modules.re.fullmatch(pattern, row['name'], modules.re.IGNORECASE) -%}
-            {% do adapter.drop_relation(api.Relation.create(database=row['database'], schema=row['schema'],
-                                                            identifier=row['name'], type=row['type'])) %}
+    {%- for name in connected_components__relation_names(schema_relation) -%}
+        {%- if modules.re.fullmatch(pattern, name, modules.re.IGNORECASE) -%}
+            {% do adapter.drop_relation(api.Relation.create(database=this.database, schema=this.schema, identifier=name,
+                                                            type='view' if name.endswith('__edges_given') else 'table')) %}
         {%- endif -%}
     {%- endfor -%}
+{%- endmacro %}
+
+
+{#  The names of the relations in the model's schema (the work relations' names tell their type). On Spark a
+    short `show tables` of the model's own names: dbt-spark's listing describes every table of the schema,
+    and fails when another thread replaces one meanwhile. #}
+{% macro connected_components__relation_names(schema_relation) -%}
+    {{ return(adapter.dispatch('connected_components__relation_names', 'leadloop')(schema_relation)) }}
+{%- endmacro %}
+
+{% macro default__connected_components__relation_names(schema_relation) -%}
+    {{ return(list_relations_without_caching(schema_relation) | map(attribute='name') | list) }}
+{%- endmacro %}
+
+{% macro spark__connected_components__relation_names(schema_relation) -%}
+    {%- set listed = run_query("show tables in " ~ schema_relation.schema ~ " like '" ~ this.identifier ~ "__*'") -%}
+    {{ return(listed.columns['tableName'].values() | list) }}
 {%- endmacro %}
 
 
@@ -425,11 +442,13 @@ inner join {{ nodes }} as component_nodes
 
 {#  The node_id of the identifier with byte rank `byte_rank`: a quadratic polynomial of the rank
     modulo the prime 2^31 - 1 (portable integer arithmetic, every product below 2^62) in the high
-    bits, the rank itself in the low 32 bits (so node ids are unique). A fixed pseudo-random order:
+    bits, the rank itself in the low 32 bits (so node ids are unique). The rank is cast to bigint first:
+    row_number is a 32-bit integer on Spark. A fixed pseudo-random order:
     the same identifiers always get the same node ids, so rounds_needed is reproducible. Ranks must
     stay below 2^31 (about two billion identifiers). #}
 {% macro identity_order_key(byte_rank) -%}
-    ((((1588635695 * {{ byte_rank }} + 1117695901) % 2147483647) * {{ byte_rank }} + 739391) % 2147483647) * 4294967296 + {{ byte_rank }}
+    {%- set rank = dbt.cast(byte_rank, dbt.type_bigint()) -%}
+    ((((1588635695 * {{ rank }} + 1117695901) % 2147483647) * {{ rank }} + 739391) % 2147483647) * 4294967296 + {{ rank }}
 {%- endmacro %}
 
 

@@ -61,7 +61,7 @@
                 "source " ~ source_name ~ "." ~ table_name ~ ": column " ~ column.name
                 ~ " has no data_type in " ~ node.original_file_path ~ " (raw_source needs it)") }}
         {%- endif -%}
-        {%- do declared.append((column.name | lower, column.data_type)) -%}
+        {%- do declared.append((column.name | lower, warehouse_type(column.data_type))) -%}
     {%- endfor -%}
     {%- if not declared -%}
         {{ exceptions.raise_compiler_error(

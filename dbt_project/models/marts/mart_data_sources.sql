@@ -15,16 +15,21 @@
 {%- endif %}
 
 with mart_tables as (
-    {%- for mart, table in pairs %}
-    select '{{ mart }}' as mart_name, '{{ table.split(".")[0] }}' as source_schema, '{{ table }}' as raw_table
-    {% if not loop.last %}union all{% endif %}
+    {#- one VALUES list, not a union of hundreds of selects (which Spark takes minutes to plan) #}
+    {%- if pairs %}
+    select mart_name, source_schema, raw_table
+    from (values
+        {%- for mart, table in pairs %}
+        ('{{ mart }}', '{{ table.split(".")[0] }}', '{{ table }}'){{ ',' if not loop.last }}
+        {%- endfor %}
+    ) as pairs (mart_name, source_schema, raw_table)
     {%- else %}
     select
         cast(null as {{ dbt.type_string() }}) as mart_name,
         cast(null as {{ dbt.type_string() }}) as source_schema,
         cast(null as {{ dbt.type_string() }}) as raw_table
     where 1 = 0
-    {%- endfor %}
+    {%- endif %}
 ),
 
 raw_rows as (

@@ -10,7 +10,7 @@ from typing import Any
 import dlt
 
 from leadloop.identity.observations import COLUMNS, collect
-from leadloop.warehouse import dlt_pipeline, execute, query, table_exists
+from leadloop.warehouse import dlt_pipeline, execute, loaded, query, table_exists, table_names
 
 DATASET, TABLE = "identity", "identifier_observations"
 # Declared so that a column is created even on a night when every value in it is null.
@@ -40,8 +40,7 @@ RecordFilter = Callable[[Sequence[dict]], tuple[set[str], int]]
 
 def existing_tables() -> set[str]:
     """Every `schema.table` in the warehouse."""
-    _, rows = query("select table_schema || '.' || table_name from information_schema.tables")
-    return {row[0] for row in rows}
+    return table_names()
 
 
 def load_observations(leave_out: RecordFilter | None = None) -> ObservationsLoaded:
@@ -61,6 +60,7 @@ def load_observations(leave_out: RecordFilter | None = None) -> ObservationsLoad
     with dlt.config.values(DLT_COLUMNS):
         pipeline.run(as_arrow(rows), table_name=TABLE, write_disposition="replace",
                      columns=COLUMN_TYPES).raise_on_failed_jobs()
+    loaded(DATASET)
     unusable = Counter(f"{r['identifier_type']}: {r['rejection_reason']}" for r in rows if r["rejection_reason"])
     return ObservationsLoaded(len(rows), len({r["record_id"] for r in rows}), dict(sorted(unusable.items())),
                               skipped, len(left_out), purged)

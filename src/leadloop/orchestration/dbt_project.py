@@ -34,7 +34,7 @@ class OfflineDbtCliResource(DbtCliResource):
 
 def dbt_cli_resource(project: DbtProject) -> DbtCliResource:
     """dbt CLI resource for a project, running the dbt of this environment (PATH or not)."""
-    return OfflineDbtCliResource(project_dir=project, target=settings.warehouse_kind(),
+    return OfflineDbtCliResource(project_dir=project, target=settings.dbt_target(),
                                  dbt_executable=str(Path(sys.executable).with_name("dbt")))
 
 
@@ -51,9 +51,9 @@ def manifest_is_stale(project: DbtProject) -> bool:
 
 
 def leadloop_dbt_project() -> DbtProject:
-    """The dbt project for the warehouse LEADLOOP_WAREHOUSE picks (duckdb or postgres)."""
+    """The dbt project for the warehouse LEADLOOP_WAREHOUSE picks (duckdb, postgres or spark)."""
     return DbtProject(project_dir=settings.DBT_PROJECT_DIR, profiles_dir=settings.DBT_PROJECT_DIR,
-                      target=settings.warehouse_kind())
+                      target=settings.dbt_target())
 
 
 def prepare_manifest() -> Path:

@@ -37,7 +37,14 @@ from leadloop.orchestration.quality import (
     schema_drift_check,
     schema_drift_check_spec,
 )
-from leadloop.warehouse import dlt_pipeline, ensure_writable, finish_pending_loads, read_table, table_exists
+from leadloop.warehouse import (
+    dlt_pipeline,
+    ensure_writable,
+    finish_pending_loads,
+    loaded,
+    read_table,
+    table_exists,
+)
 
 _NAMING = NamingConvention()
 
@@ -106,6 +113,7 @@ def raw_assets(source: SourceEntry) -> dg.AssetsDefinition:
             before = table_columns(pipeline.default_schema if pipeline.default_schema_name else None)
             yield from dlt.run(context=context, dlt_source=dlt_source, dlt_pipeline=pipeline,
                                dagster_dlt_translator=RAW_TABLE_TRANSLATOR)
+            loaded(pipeline.dataset_name)  # on Spark: the views over the lake
             drifts = _schema_drift(context, source_name, before, tracker)
         except Exception as error:
             _reraise_settings_error(error)

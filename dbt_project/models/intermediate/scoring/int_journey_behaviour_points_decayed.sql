@@ -61,8 +61,8 @@ touches_decayed as (
     select
         *,
         cast(
-            cast(points as double precision)
-            * power(cast(0.5 as double precision), cast(age_days as double precision) / cast(half_life_days as double precision))
+            cast(points as {{ type_double() }})
+            * power(cast(0.5 as {{ type_double() }}), cast(age_days as {{ type_double() }}) / cast(half_life_days as {{ type_double() }}))
             as decimal(18, 6)
         ) as decayed_points
     from touches_aged

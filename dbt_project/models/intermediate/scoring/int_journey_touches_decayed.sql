@@ -45,7 +45,7 @@ decayed as (
         cast(touch_type as {{ dbt.type_string() }}) as touch_type,
         cast(count(*) as integer) as touch_count,
         cast(
-            sum(power(cast(0.5 as double precision), cast(age_days as double precision) / {{ half_life }}.0))
+            sum(power(cast(0.5 as {{ type_double() }}), cast(age_days as {{ type_double() }}) / {{ half_life }}.0))
             as decimal(18, 6)
         ) as decayed_touches
     from touches_aged

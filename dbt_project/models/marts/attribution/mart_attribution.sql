@@ -60,9 +60,9 @@ touches_weighed as (
         -- Time decay: half the weight per var attribution_time_decay_half_life_days before the deal's last
         -- touch (the same shares as counting back from the close), in billionths of the last touch's.
         cast(round(1000000000 * power(
-            cast(0.5 as double precision),
-            cast({{ dbt.datediff('touched_at', 'last_touched_at', 'second') }} as double precision)
-                / cast({{ 86400 * var('attribution_time_decay_half_life_days') }} as double precision)
+            cast(0.5 as {{ type_double() }}),
+            cast({{ dbt.datediff('touched_at', 'last_touched_at', 'second') }} as {{ type_double() }})
+                / cast({{ 86400 * var('attribution_time_decay_half_life_days') }} as {{ type_double() }})
         )) as bigint) as time_decay_units
     from touches_measured
 ),

@@ -99,12 +99,13 @@ def run_sampled(command: list[str], env: dict[str, str], log: Path, interval: fl
     started = time.perf_counter()
     with open(log, "w") as out:
         process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT)
-    peak, loads, stopped, done = 0, [], [], threading.Event()
+    peak, loads, stopped, done, samples = 0, [], [], threading.Event(), []
 
     def sample() -> None:
         nonlocal peak
         while not done.is_set():
             rss = tree_rss_bytes(process.pid)
+            samples.append((time.time(), rss))
             peak = max(peak, rss)
             loads.append(os.getloadavg()[0])
             if rss > RSS_LIMIT_BYTES:
@@ -122,7 +123,7 @@ def run_sampled(command: list[str], env: dict[str, str], log: Path, interval: fl
     return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime,
             "peak_tree_bytes": peak, "peak_single_bytes": usage.ru_maxrss * 1024,
             "load_avg": sum(loads) / len(loads) if loads else os.getloadavg()[0],
-            "load_max": max(loads, default=0.0), "exit_code": process.returncode,
+            "load_max": max(loads, default=0.0), "exit_code": process.returncode, "samples": samples,
             "stopped_at_bytes": stopped[0] if stopped else None}
 
 
@@ -201,12 +202,14 @@ def collect(started_at: float) -> dict[str, Any]:
     with dg.DagsterInstance.get() as instance:
         run = instance.get_runs(limit=1)[0]
         stats = instance.get_run_stats(run.run_id)
-        steps = {s.step_key: (s.end_time or 0) - (s.start_time or 0) for s in instance.get_run_step_stats(run.run_id)}
+        step_stats = instance.get_run_step_stats(run.run_id)
+        steps = {s.step_key: (s.end_time or 0) - (s.start_time or 0) for s in step_stats}
+        windows = {s.step_key: (s.start_time or 0, s.end_time or 0) for s in step_stats}
         summary = summarize_night(instance, run.run_id)
     figures: dict[str, Any] = {
         "run_id": run.run_id, "success": summary.success, "failed_steps": summary.failed_steps,
         "failed_checks": summary.failed_checks, "run_s": (stats.end_time or 0) - (stats.start_time or 0),
-        "steps": steps, "rows": summary.rows_loaded, "dlt": {}, "dbt_nodes": []}
+        "steps": steps, "windows": windows, "rows": summary.rows_loaded, "dlt": {}, "dbt_nodes": []}
     for source in active_sources():
         try:
             pipeline = dlt.attach(f"leadloop_{source}", pipelines_dir=str(settings.dlt_pipelines_dir()))
@@ -264,6 +267,14 @@ def measure_night(label: str, command: list[str], env: dict[str, str], scratch: 
     for step, seconds in measured.get("steps", {}).items():
         groups[group_of(step)] += seconds
     measured["groups"] = groups
+    # The tree's peak while each group's steps ran (samples inside a step's start..end), and outside every step.
+    samples = measured.pop("samples")
+    peaks = dict.fromkeys([*GROUPS, "outside steps"], 0)
+    for moment, rss in samples:
+        inside = [step for step, (begin, end) in measured.get("windows", {}).items() if begin <= moment <= end]
+        for group in {group_of(step) for step in inside} or {"outside steps"}:
+            peaks[group] = max(peaks[group], rss)
+    measured["group_peaks"] = peaks
     measured["per_source"] = {step.removeprefix("raw_"): seconds for step, seconds in measured.get("steps", {}).items()
                               if step.startswith("raw_")}
     measured["start_up_s"] = measured["wall_s"] - measured.get("run_s", 0.0)
@@ -344,6 +355,9 @@ def figures_of(scale_figures: dict[str, Any]) -> dict[str, float | None]:
         rows[f"{kind}: between steps s (Dagster)"] = n["between_steps_s"]
         for group, seconds in n["groups"].items():
             rows[f"{kind}: {group} s"] = seconds
+        for group, peak in n.get("group_peaks", {}).items():
+            if peak:
+                rows[f"{kind}: {group} peak RSS GiB"] = peak / GIB
         for source, seconds in sorted(n["per_source"].items()):
             rows[f"{kind}: {source} load s"] = seconds
             rows[f"{kind}: {source} rows"] = n.get("rows", {}).get(source)

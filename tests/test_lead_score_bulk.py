@@ -13,7 +13,17 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from leadloop.lead_score_model import FACTOR_COUNT, Frames, _factor, build_matrix, explain
+from leadloop.lead_score_model import (
+    FACTOR_COUNT,
+    SCORERS,
+    Frames,
+    _design,
+    _factor,
+    _models,
+    _score,
+    build_matrix,
+    explain,
+)
 
 
 def _explain_row_by_row(model, x, raw, dense_names, attribute_names) -> list[str | None]:
@@ -77,3 +87,36 @@ def test_decayed_touches_equal_pandas_pivot(repeated):
     expected = wide.reindex(index, fill_value=0.0)[sorted(wide.columns)].to_numpy(dtype=float)
     assert matrix.dense_names[1:] == [f"touches:{t}" for t in sorted(wide.columns)]
     assert matrix.raw[:, 1:].tobytes() == expected.tobytes()
+
+
+def test_scoring_in_chunks_gives_what_one_pass_gives(monkeypatch):
+    """The walk-forward puts a quarter's top factors in words a chunk of rows at a time (lead_score_model._score)
+    to bound its memory: the words and probabilities must be those of one pass, whatever the chunk size."""
+    rng = np.random.default_rng(3)
+    start = date(2025, 1, 1)
+    days = pd.DataFrame([(f"j{j}", start + timedelta(days=d), d, True, start, bool(rng.random() < 0.2))
+                         for j in range(60) for d in range(0, 50, 2)],
+                        columns=["journey_id", "score_on", "days_since_lead", "is_outcome_known",
+                                 "outcome_window_end_on", "converts_within_window"])
+    touches = pd.DataFrame([(f"j{j}", start + timedelta(days=d), t, float(rng.random() * 3))
+                            for j in range(60) for d in range(0, 50, 2) for t in ("form", "visit")
+                            if rng.random() < 0.4], columns=["journey_id", "score_on", "touch_type", "decayed_touches"])
+    attributes = pd.DataFrame([(f"j{j}", "job_title", f"t{j % 7}", start) for j in range(60)],
+                              columns=["journey_id", "attribute_name", "attribute_value", "known_from_on"])
+    matrix = build_matrix(Frames(days, touches, attributes))
+    columns = list(range(len(matrix.attribute_names)))
+    x = _design(matrix, np.arange(len(matrix.days)), columns)
+    labels = matrix.days["converts_within_window"].to_numpy(dtype=bool)
+    fitted = {scorer: model.fit(x, labels) for scorer, model in _models().items()}
+    rows = np.flatnonzero(rng.random(len(matrix.days)) < 0.7)
+
+    monkeypatch.setattr("leadloop.lead_score_model.SCORING_CHUNK_ROWS", len(rows) + 1)
+    whole = _score(fitted, matrix, rows, columns, matrix.attribute_names)
+    for size in (1, 7, 64):
+        monkeypatch.setattr("leadloop.lead_score_model.SCORING_CHUNK_ROWS", size)
+        chunked = _score(fitted, matrix, rows, columns, matrix.attribute_names)
+        assert chunked[1] == whole[1]
+        for scorer in SCORERS:
+            assert chunked[0][scorer].tobytes() == whole[0][scorer].tobytes()
+    assert whole[1] == explain(fitted["logistic"], _design(matrix, rows, columns), matrix.raw[rows],
+                               matrix.dense_names, matrix.attribute_names)

@@ -33,6 +33,8 @@ TRAINING_EVERY_DAYS = 14
 # month would do as well but cost three times the fitting; a night must stay a matter of seconds.
 REFIT_EVERY_MONTHS = 3
 FACTOR_COUNT = 3
+# Rows whose top factors are worked out at once: the arrays explaining them stay tens of MiB at 10x the demo.
+SCORING_CHUNK_ROWS = 1 << 15
 
 
 @dataclass
@@ -208,15 +210,15 @@ def _walk_forward(matrix: Matrix, min_journeys: int, periods: list[date] | None)
         for scorer, model in _models().items():
             fitted[scorer] = model.fit(x_train, label[training])
         scored = np.flatnonzero(quarters == cutoff)
-        x_scored = _design(matrix, scored, columns)
         part = days.iloc[scored][["journey_id", "score_on"]].copy()
         part["trained_before_on"] = cutoff
         versions = {scorer: _version(scorer, cutoff, model, names, x_train, label[training])
                     for scorer, model in fitted.items()}
-        for scorer, model in fitted.items():
-            part[f"{scorer}_score"] = model.predict_proba(x_scored)[:, 1]
+        probabilities, factors = _score(fitted, matrix, scored, columns, names)
+        for scorer in fitted:
+            part[f"{scorer}_score"] = probabilities[scorer]
             part[f"{scorer}_version"] = versions[scorer]
-        part["top_factors"] = explain(fitted["logistic"], x_scored, matrix.raw[scored], matrix.dense_names, names)
+        part["top_factors"] = factors
         parts.append(part)
         folds.append(Fold(cutoff, len(training), int(label[training].sum()), [*matrix.dense_names, *names],
                           fitted, versions))
@@ -228,6 +230,23 @@ def _walk_forward(matrix: Matrix, min_journeys: int, periods: list[date] | None)
     result = Scored(scores, folds)
     result.metrics = evaluation_metrics(matrix, result)
     return result
+
+
+def _score(fitted: dict[str, object], matrix: Matrix, rows: np.ndarray, columns: list[int],
+           names: list[str]) -> tuple[dict[str, np.ndarray], list[str]]:
+    """Each scorer's probability and the logistic model's top factors for `rows`.
+
+    The factors are worked out SCORING_CHUNK_ROWS rows at a time: each is a row's own ranking, so chunks give
+    what one pass gives, where one pass held four more arrays of the quarter's design size at once. The
+    probabilities stay one pass: BLAS splits a matrix product between threads by its row count, so a chunked
+    logistic score could differ from the one-pass score in its last bit."""
+    x = _design(matrix, rows, columns)
+    probabilities = {scorer: model.predict_proba(x)[:, 1] for scorer, model in fitted.items()}
+    factors: list[str] = []
+    for begin in range(0, len(rows), SCORING_CHUNK_ROWS):
+        chunk = slice(begin, begin + SCORING_CHUNK_ROWS)
+        factors += explain(fitted["logistic"], x[chunk], matrix.raw[rows[chunk]], matrix.dense_names, names)
+    return probabilities, factors
 
 
 def _version(scorer: str, cutoff: date, model, attributes: list[str], x: np.ndarray, y: np.ndarray) -> str:

@@ -79,6 +79,36 @@ def test_pages_follow_start_row_and_project_columns(simulator: BaiduSemSimulator
     assert answer["header"]["status"] == 0 and answer["body"]["data"][0]["totalRowCount"] == 4
 
 
+class _CountedReport:
+    """A report made a day at a time (the simulator's RowsByDay), counting how often a window is made."""
+
+    def __init__(self, rows: list[dict[str, Any]]) -> None:
+        self.rows, self.user_ids, self.windows = rows, {row["userId"] for row in rows}, 0
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self.rows)
+
+    def between(self, start: str, end: str) -> list[dict[str, Any]]:
+        self.windows += 1
+        return [row for row in self.rows if start <= row["date"] <= end]
+
+
+def test_a_report_made_by_day_makes_each_window_once_for_all_its_pages() -> None:
+    """Paging through a window must not make the window again per page (a night's report time grew with the
+    square of the demo's scale); the pages are those of rows held as a list, and a new report is served."""
+    report = _CountedReport([dict(row) for row in ROWS])
+    with BaiduSemSimulator(report, **CREDENTIALS) as sim:
+        pages = [_ask(sim, startRow=start)["body"]["data"][0] for start in (0, 5, 10)]
+        assert report.windows == 1
+        assert [row for page in pages for row in page["rows"]] == [
+            {"date": r["date"], "keywordId": r["keywordId"], "cost": r["cost"]} for r in ROWS]
+        assert _ask(sim, startDate="2026-01-02", endDate="2026-01-02")["body"]["data"][0]["totalRowCount"] == 4
+        assert report.windows == 2
+        later = _CountedReport([dict(row, cost=2.5) for row in ROWS])
+        sim.set_rows(later)
+        assert {row["cost"] for row in _ask(sim)["body"]["data"][0]["rows"]} == {2.5}
+
+
 @pytest.mark.parametrize(
     ("kwargs", "code"),
     [

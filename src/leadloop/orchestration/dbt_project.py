@@ -39,12 +39,14 @@ def dbt_cli_resource(project: DbtProject) -> DbtCliResource:
 
 
 def manifest_is_stale(project: DbtProject) -> bool:
-    """True when the manifest is missing or older than any file dbt parses."""
+    """True when the manifest is missing or older than any file dbt parses, or than the profile: dbt keeps
+    the profile's digest in its partial-parse file and parses every model again in each later invocation
+    (the night's build, its docs) while the prepared file carries an older profile."""
     manifest = Path(project.manifest_path)
     if not manifest.exists():
         return True
     built = manifest.stat().st_mtime
-    inputs = [project.project_dir / "dbt_project.yml"]
+    inputs = [project.project_dir / "dbt_project.yml", Path(project.profiles_dir) / "profiles.yml"]
     for folder in DBT_INPUT_DIRS:
         inputs.extend(p for p in (project.project_dir / folder).rglob("*") if p.is_file())
     return any(p.stat().st_mtime > built for p in inputs)

@@ -119,8 +119,10 @@ def read_frames() -> Frames:
     days = read_table("intermediate", "int_journey_days_labelled", [
         "journey_id", "score_on", "days_since_lead", "is_open_on_day", "is_outcome_known", "outcome_window_end_on",
         "converts_within_window"])
+    # Millions of rows repeating a few thousand journeys and a few touch types: read as categoricals.
     touches = read_table("intermediate", "int_journey_touches_decayed",
-                         ["journey_id", "score_on", "touch_type", "decayed_touches"])
+                         ["journey_id", "score_on", "touch_type", "decayed_touches"],
+                         categorical=["journey_id", "touch_type"])
     attributes = read_table("intermediate", "int_journey_attributes_dated")
     touches["decayed_touches"] = touches["decayed_touches"].astype(float)
     return Frames(days[days["is_open_on_day"].astype(bool)].drop(columns="is_open_on_day"), touches, attributes)

@@ -26,7 +26,9 @@ pytestmark = [pytest.mark.spark, pytest.mark.e2e]
 SYSTEM_TABLES = ("_dlt_version", "_dlt_pipeline_state", "_dlt_loads")
 
 
-@pytest.fixture(scope="session")
+# Module scope: its settings (LEADLOOP_WAREHOUSE=spark, …) must end with this module, or every later test of
+# the worker would run against Spark.
+@pytest.fixture(scope="module")
 def spark_night(demo_night, tmp_path_factory):
     """The demo night's raw tables in a lake, Spark views over them, the identity step and dbt's seeds and
     models built on a local Spark session; yields the session and seconds per step."""

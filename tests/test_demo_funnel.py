@@ -59,7 +59,7 @@ def test_every_journey_has_its_true_stage_times(demo_night, demo_world):
 
 @dataclass
 class SecondNight:
-    """The demo night run again on the session's warehouse, with a BI tool reading all along."""
+    """The last night run again on the session's warehouse, with a BI tool reading all along."""
 
     before: tuple
     after: tuple
@@ -77,8 +77,12 @@ def _snapshot(warehouse) -> tuple:
 @pytest.fixture(scope="module")
 def second_night(demo_night, demo_night_run, demo_world, night_instance) -> SecondNight:
     """Issue 14: a reader opens the published marts every 0.5 s (read-only, open, read all, close) from
-    before the night starts until after it ends, in its own process as a BI tool would."""
-    from leadloop.cli import demo_night as run_demo_night
+    before the night starts until after it ends, in its own process as a BI tool would. The night is the
+    production night of the last report day (what the schedule runs), over the demo night's warehouse."""
+    from datetime import timedelta
+
+    from leadloop.cli import run_nightly_refresh
+    from leadloop.demo.digital import business_day
     from leadloop.demo.serve import running_demo_sources
 
     before = _snapshot(demo_night)
@@ -87,7 +91,8 @@ def second_night(demo_night, demo_night_run, demo_world, night_instance) -> Seco
     try:
         time.sleep(2)  # a few reads of the night before
         with running_demo_sources(demo_world) as demo:
-            result = run_demo_night(demo, night_instance)
+            yesterday = (business_day(demo.clock_ms) - timedelta(days=1)).isoformat()
+            result = run_nightly_refresh(yesterday, yesterday, night_instance)
         time.sleep(2)  # and a few of the new one
     finally:
         reader.terminate()

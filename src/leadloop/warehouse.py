@@ -128,6 +128,36 @@ def query(sql: str) -> tuple[list[str], list[tuple]]:
         return [d[0] for d in cursor.description], cursor.fetchall()
 
 
+# What dbt's docs catalog reads: every relation's columns, types and comments (no row counts or sizes).
+_CATALOG_SQL = {
+    "duckdb": "select c.schema_name, c.table_name, c.column_index, c.column_name, c.data_type, c.comment,"
+              " coalesce(t.comment, v.comment) from duckdb_columns() c"
+              " left join duckdb_tables() t using (database_name, schema_name, table_name)"
+              " left join duckdb_views() v on v.database_name = c.database_name"
+              " and v.schema_name = c.schema_name and v.view_name = c.table_name"
+              " where c.database_name = current_database() order by 1, 2, 3",
+    "postgres": "select n.nspname, r.relname, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod),"
+                " col_description(r.oid, a.attnum), obj_description(r.oid, 'pg_class')"
+                " from pg_attribute a join pg_class r on r.oid = a.attrelid"
+                " join pg_namespace n on n.oid = r.relnamespace"
+                " where a.attnum > 0 and not a.attisdropped and r.relkind in ('r', 'v', 'm', 'p', 'f')"
+                " and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg_toast%'"
+                " order by 1, 2, 3",
+}
+
+
+def catalog_digest() -> str | None:
+    """A digest of every relation's columns, types and comments: what a docs catalog says of the warehouse.
+    Equal digests mean an equal catalog. None where it is not worked out (Spark)."""
+    sql = _CATALOG_SQL.get(settings.warehouse_kind())
+    if sql is None:
+        return None
+    import hashlib
+
+    _, rows = query(sql)
+    return hashlib.sha256(repr(rows).encode("utf-8")).hexdigest()
+
+
 def table_exists(schema: str, table: str) -> bool:
     """True when the warehouse has the table (dlt creates a raw table with its first rows)."""
     if settings.warehouse_kind() == "spark":

@@ -15,7 +15,6 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import date
-from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -374,26 +373,40 @@ def save_models(scored: Scored, folder: Path, settings_used: dict) -> list[Path]
     return written
 
 
-def judged_rows(matrix: Matrix, scored: Scored, rules: pd.DataFrame) -> pd.DataFrame:
-    """Every scorer's score of every judged day — open, outcome known, scored by the walk-forward models, so
-    every scorer is judged on the same days — once within its month and once within 'all'. `rules` holds
-    mart_lead_scores' journey_id, score_on and total_score."""
+@dataclass
+class Judged:
+    """The judged days — open, outcome known, scored by the walk-forward models, so every scorer is judged on
+    the same days — as arrays in one order: journeys and days as numbers in their sorted order, each day's month,
+    whether it converted, and every scorer's scores. One copy of each day, whatever the number of scorers and
+    periods (a frame of every scorer × period × day was the scorers' peak memory at 10× the demo)."""
+
+    journeys: np.ndarray  # the journey's number among the judged journeys, sorted
+    days: np.ndarray  # the day's number in `dates`
+    dates: np.ndarray  # every judged day, sorted
+    months: np.ndarray  # the day's month's number in `month_starts`
+    month_starts: list  # first day of every judged month (date objects)
+    labels: np.ndarray  # converts within the window
+    scores: dict[str, np.ndarray]  # scorer → score of each day
+    is_probability: dict[str, bool]  # scorer → whether its score is a probability (rules: points)
+
+
+def judged_rows(matrix: Matrix, scored: Scored, rules: pd.DataFrame) -> Judged:
+    """Every scorer's score of every judged day. `rules` holds mart_lead_scores' journey_id, score_on and
+    total_score."""
     days = matrix.days[["journey_id", "score_on", "is_outcome_known", "converts_within_window"]]
     judged = scored.scores.merge(days, on=["journey_id", "score_on"])
     judged = judged[judged["is_outcome_known"].astype(bool)]
     rules = rules.assign(score_on=pd.to_datetime(rules["score_on"]).dt.date)
     judged = judged.merge(rules[["journey_id", "score_on", "total_score"]], on=["journey_id", "score_on"])
-    parts = []
-    for scorer, column, is_probability in (("rules", "total_score", False), *(
-            (s, f"{s}_score", True) for s in (*SCORERS, "random"))):
-        part = judged[["journey_id", "score_on", "converts_within_window"]].copy()
-        part["scorer"], part["score"], part["is_probability"] = scorer, judged[column].astype(float), is_probability
-        parts.append(part)
-    scores = pd.concat(parts, ignore_index=True)
-    scores["converts_within_window"] = scores["converts_within_window"].astype(bool)
-    monthly = scores.assign(evaluation_period="month", period_start_on=_month_starts(scores["score_on"]))
-    overall = scores.assign(evaluation_period="all", period_start_on=None)
-    return pd.concat([monthly, overall], ignore_index=True)
+    scorers = (("rules", "total_score", False), *((s, f"{s}_score", True) for s in (*SCORERS, "random")))
+    day_numbers, dates = pd.factorize(judged["score_on"], sort=True)
+    month_numbers, month_starts = pd.factorize(_month_starts(judged["score_on"]), sort=True)
+    return Judged(
+        journeys=pd.factorize(judged["journey_id"], sort=True)[0], days=day_numbers, dates=np.asarray(dates),
+        months=month_numbers, month_starts=list(month_starts),
+        labels=judged["converts_within_window"].astype(bool).to_numpy(dtype=bool),
+        scores={scorer: judged[column].astype(float).to_numpy() for scorer, column, _ in scorers},
+        is_probability={scorer: probability for scorer, _, probability in scorers})
 
 
 def _month_starts(days: pd.Series) -> np.ndarray:
@@ -424,44 +437,38 @@ def _deciles(score: np.ndarray, journey: np.ndarray, day: np.ndarray) -> np.ndar
     return deciles
 
 
-def quality_rows(judged: pd.DataFrame) -> tuple[list[tuple], list[tuple]]:
+def quality_rows(judged: Judged) -> tuple[list[tuple], list[tuple]]:
     """The score-quality mart's rows (scorer × period: judged days, AUC, top-decile lift, mean probability) and
-    the calibration mart's (scorer × period × decile: mean score beside the observed rate)."""
+    the calibration mart's (scorer × period × decile: mean score beside the observed rate). Scorers in name
+    order; per scorer 'all', then each month in date order; each period's days in the judged days' order (so
+    sums add up in the same order whichever way they are grouped)."""
     quality, calibration = [], []
-    # Each group's rows as arrays, in the frame's order (so sums add up in the same order), and journeys and
-    # days as numbers in their order: slicing and sorting millions of rows of text and date objects per
-    # group took most of the time.
-    keys = ["scorer", "evaluation_period", "period_start_on"]
-    group = judged.groupby(keys, dropna=False, sort=True).ngroup().to_numpy()
-    order = np.argsort(group, kind="stable")
-    bounds = np.searchsorted(group[order], np.arange(group.max(initial=-1) + 2))
-    all_scores = judged["score"].to_numpy()
-    all_labels = judged["converts_within_window"].to_numpy(dtype=bool)
-    all_journeys = pd.factorize(judged["journey_id"], sort=True)[0]
-    all_days, dates = pd.factorize(judged["score_on"], sort=True)
-    for begin, end in pairwise(bounds):
-        rows = order[begin:end]
-        scorer, period, start = (judged[key].iloc[rows[0]] for key in keys)
-        start = None if pd.isna(start) else start
-        labels, scores, days = all_labels[rows], all_scores[rows], all_days[rows]
-        deciles = _deciles(scores, all_journeys[rows], days)
-        top = labels[deciles == 1]
-        rate = labels.mean()
-        probability = bool(judged["is_probability"].iloc[rows[0]])
-        quality.append((
-            scorer, period, start, dates[days.min()], dates[days.max()], len(rows),
-            len(np.unique(all_journeys[rows])), int(labels.sum()), _round(rate), _round(rank_auc(labels, scores)),
-            len(top), int(top.sum()), _round(top.mean() / rate) if rate else None,
-            _round(pd.Series(scores).mean()) if probability else None))
-        for decile in range(1, 11):
-            chosen = deciles == decile
-            if not chosen.any():
+    periods = [("all", None, np.arange(len(judged.labels)))] + [
+        ("month", start, np.flatnonzero(judged.months == number)) for number, start in enumerate(judged.month_starts)]
+    for scorer in sorted(judged.scores):
+        probability = judged.is_probability[scorer]
+        for period, start, rows in periods:
+            if not len(rows):
                 continue
-            score, observed = scores[chosen], labels[chosen]
-            calibration.append((
-                scorer, period, start, decile, int(chosen.sum()), int(observed.sum()), _round(score.min()),
-                _round(score.max()), _round(score.mean()), _round(observed.mean()),
-                _round(score.mean() - observed.mean()) if probability else None))
+            labels, scores, days = judged.labels[rows], judged.scores[scorer][rows], judged.days[rows]
+            deciles = _deciles(scores, judged.journeys[rows], days)
+            top = labels[deciles == 1]
+            rate = labels.mean()
+            quality.append((
+                scorer, period, start, judged.dates[days.min()], judged.dates[days.max()], len(rows),
+                len(np.unique(judged.journeys[rows])), int(labels.sum()), _round(rate),
+                _round(rank_auc(labels, scores)), len(top), int(top.sum()),
+                _round(top.mean() / rate) if rate else None,
+                _round(pd.Series(scores).mean()) if probability else None))
+            for decile in range(1, 11):
+                chosen = deciles == decile
+                if not chosen.any():
+                    continue
+                score, observed = scores[chosen], labels[chosen]
+                calibration.append((
+                    scorer, period, start, decile, int(chosen.sum()), int(observed.sum()), _round(score.min()),
+                    _round(score.max()), _round(score.mean()), _round(observed.mean()),
+                    _round(score.mean() - observed.mean()) if probability else None))
     return quality, calibration
 
 

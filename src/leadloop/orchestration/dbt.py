@@ -10,7 +10,12 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
-from leadloop.orchestration.dbt_project import dbt_cli_resource, leadloop_dbt_project, prepare_manifest_if_dev
+from leadloop.orchestration.dbt_project import (
+    dbt_cli_resource,
+    keep_parse,
+    leadloop_dbt_project,
+    prepare_manifest_if_dev,
+)
 from leadloop.orchestration.jobs import NO_RETRY
 
 
@@ -69,7 +74,9 @@ def leadloop_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource,
     only what changed unless the run asks for a full refresh."""
     arguments = ["build", "--full-refresh"] if config.full_refresh else ["build"]
     with _source_tests_unremarked():
-        yield from dbt.cli(arguments, context=context).stream()
+        invocation = dbt.cli(arguments, context=context)
+        yield from invocation.stream()
+    keep_parse(invocation.target_path)
 
 
 class _SourceTestObservationFilter(logging.Filter):

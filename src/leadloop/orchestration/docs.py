@@ -15,7 +15,7 @@ from dagster_dbt import DbtCliResource
 from dbt.version import __version__ as installed_dbt_version
 
 from leadloop import settings
-from leadloop.orchestration.dbt_project import leadloop_dbt_project
+from leadloop.orchestration.dbt_project import keep_parse, leadloop_dbt_project
 from leadloop.orchestration.jobs import NO_RETRY
 from leadloop.orchestration.publish import PUBLISHED_MARTS_KEY
 from leadloop.warehouse import catalog_digest
@@ -36,15 +36,14 @@ def generate_docs(dbt: DbtCliResource, path: Path) -> Path:
 
     The night's models are already built, so dbt skips compiling them (`--no-compile`, ≈10 s of 16 on the
     demo) and reads the warehouse's catalog only. With `--no-compile` dbt writes no manifest of its own
-    but inlines target/manifest.json, so the prepared manifest (and its partial-parse file, which spares
-    a full parse) is copied in first."""
+    but inlines target/manifest.json, so the prepared manifest is copied in first (and a partial-parse file,
+    which spares a full parse: the last one made with this profile, else the prepared one)."""
     project = leadloop_dbt_project()
     with tempfile.TemporaryDirectory(prefix="leadloop-docs-") as folder:
         target = Path(folder)
-        for prepared in (Path(project.manifest_path), Path(project.target_path) / "partial_parse.msgpack"):
-            if prepared.exists():
-                shutil.copy2(prepared, target / prepared.name)
+        shutil.copy2(project.manifest_path, target / Path(project.manifest_path).name)
         dbt.cli(["docs", "generate", "--static", "--no-compile", "--quiet"], target_path=target).wait()
+        keep_parse(target)
         page = (target / "static_index.html").read_text(encoding="utf-8")
         remote = remote_references(page)
         if remote:

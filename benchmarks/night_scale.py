@@ -203,12 +203,16 @@ def collect(started_at: float) -> dict[str, Any]:
         run = instance.get_runs(limit=1)[0]
         stats = instance.get_run_stats(run.run_id)
         step_stats = instance.get_run_step_stats(run.run_id)
-        steps = {s.step_key: (s.end_time or 0) - (s.start_time or 0) for s in step_stats}
-        windows = {s.step_key: (s.start_time or 0, s.end_time or 0) for s in step_stats}
+        # A night killed mid-step leaves that step (and the run) without an end: it is listed as unfinished.
+        finished = [s for s in step_stats if s.start_time and s.end_time]
+        steps = {s.step_key: s.end_time - s.start_time for s in finished}
+        windows = {s.step_key: (s.start_time, s.end_time) for s in finished}
+        unfinished = sorted(s.step_key for s in step_stats if s.start_time and not s.end_time)
         summary = summarize_night(instance, run.run_id)
     figures: dict[str, Any] = {
         "run_id": run.run_id, "success": summary.success, "failed_steps": summary.failed_steps,
-        "failed_checks": summary.failed_checks, "run_s": (stats.end_time or 0) - (stats.start_time or 0),
+        "failed_checks": summary.failed_checks, "unfinished_steps": unfinished,
+        "run_s": stats.end_time - stats.start_time if stats.start_time and stats.end_time else None,
         "steps": steps, "windows": windows, "rows": summary.rows_loaded, "dlt": {}, "dbt_nodes": []}
     for source in active_sources():
         try:
@@ -277,8 +281,9 @@ def measure_night(label: str, command: list[str], env: dict[str, str], scratch: 
     measured["group_peaks"] = peaks
     measured["per_source"] = {step.removeprefix("raw_"): seconds for step, seconds in measured.get("steps", {}).items()
                               if step.startswith("raw_")}
-    measured["start_up_s"] = measured["wall_s"] - measured.get("run_s", 0.0)
-    measured["between_steps_s"] = measured.get("run_s", 0.0) - sum(measured.get("steps", {}).values())
+    run_s = measured.get("run_s")
+    measured["start_up_s"] = measured["wall_s"] - run_s if run_s is not None else None
+    measured["between_steps_s"] = run_s - sum(measured.get("steps", {}).values()) if run_s is not None else None
     print(f"  {label}: {measured['wall_s']:.0f} s wall, {measured['cpu_s']:.0f} s CPU, peak"
           f" {measured['peak_tree_bytes'] / GIB:.2f} GiB, exit {measured['exit_code']}", file=sys.stderr, flush=True)
     return measured
@@ -308,6 +313,10 @@ def measure_scale(scale: float, keep: bool) -> dict[str, Any]:
         figures["full"] = measure_night("full", [sys.executable, __file__, "--night", first, last], env, scratch)
         figures["full"]["days"] = [first, last]
         figures["simulators_rss_bytes"] = json.loads(server.ask("rss"))["VmHWM"]
+        if figures["full"]["exit_code"] != 0:  # a new day on a half-built warehouse measures nothing
+            print(f"  full night failed (exit {figures['full']['exit_code']}, unfinished steps"
+                  f" {figures['full'].get('unfinished_steps')}): no new-day night", file=sys.stderr, flush=True)
+            return figures
         advanced = json.loads(server.ask("advance"))
         figures["advance_s"] = advanced["advance_s"]
         env = {**base_env, **advanced["environment"]}
@@ -403,7 +412,7 @@ def verdicts(all_figures: list[dict[str, Any]]) -> list[str]:
         if full and scale == 10:
             lines.append(f"- 10× full night {full['wall_s']:.0f} s / {TARGET_FULL_NIGHT_10X_S:.0f} s target"
                          f" = {full['wall_s'] / TARGET_FULL_NIGHT_10X_S:.2f}")
-        if full and incremental:
+        if full and incremental and full.get("exit_code") == 0 and incremental.get("exit_code") == 0:
             share = incremental["wall_s"] / full["wall_s"]
             lines.append(f"- {scale:g}× incremental night {incremental['wall_s']:.0f} s = {share:.1%} of the full night;"
                          f" target ≤ {TARGET_INCREMENTAL_SHARE:.0%}: ratio {share / TARGET_INCREMENTAL_SHARE:.2f}")
@@ -412,7 +421,9 @@ def verdicts(all_figures: list[dict[str, Any]]) -> list[str]:
             lines.append(f"- {scale:g}× peak RSS {peak / GIB:.2f} GiB / 2 GiB target = {peak / TARGET_PEAK_BYTES:.2f}")
         if scale == 100:
             ok = bool(full) and full.get("exit_code") == 0 and bool(incremental) and incremental.get("exit_code") == 0
-            lines.append(f"- 100× the nights {'completed' if ok else 'did NOT complete'}")
+            unfinished = ", ".join((full or {}).get("unfinished_steps") or [])
+            lines.append(f"- 100× the nights {'completed' if ok else 'did NOT complete'}"
+                         + (f" (the full night stopped in {unfinished})" if unfinished and not ok else ""))
     if 1 in by_scale and by_scale[1].get("full"):
         base = max(by_scale[1]["full"]["peak_tree_bytes"], by_scale[1].get("incremental", {}).get("peak_tree_bytes", 0))
         for scale, f in sorted(by_scale.items()):

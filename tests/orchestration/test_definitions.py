@@ -114,7 +114,7 @@ def test_the_nightly_job_runs_dbt_in_one_step(defs):
     assert [name for name in job.graph.node_dict if "dbt" in name] == ["leadloop_dbt"]
 
 
-def test_a_full_refresh_is_a_launch_option_of_the_dbt_step(defs):
+def test_a_full_refresh_is_a_launch_option_of_the_dbt_step(defs, tmp_path):
     """`leadloop night --full-refresh` (and the Launchpad) ask the dbt step for `dbt build --full-refresh`;
     without it the step builds incrementally."""
     from leadloop.orchestration.dbt import DbtBuildConfig, leadloop_dbt_assets
@@ -132,7 +132,8 @@ def test_a_full_refresh_is_a_launch_option_of_the_dbt_step(defs):
 
         def cli(self, arguments, context):
             self.arguments.append(arguments)
-            return type("Invocation", (), {"stream": lambda _self: iter(())})()
+            # An invocation that streams nothing and left no parse in its (empty) target folder.
+            return type("Invocation", (), {"stream": lambda _self: iter(()), "target_path": tmp_path})()
 
     dbt = RecordingDbt()
     build = leadloop_dbt_assets.op.compute_fn.decorated_fn

@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import logging
 import os
+import pprint
 import re
 import shutil
 import sys
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
+
+import msgpack
 
 from dagster_dbt import DbtCliResource, DbtProject
 from dagster_dbt.dbt_project import using_dagster_dev
@@ -26,6 +30,11 @@ DBT_INPUT_DIRS = ("models", "macros", "seeds", "tests")
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 # Parses kept per rendered profile (a warehouse path, a server): the newest few.
 PARSES_KEPT = 8
+# Where the DuckDB file lives: dbt's profile digest covers its folder, which nothing dbt parses can read
+# (the file's name is the database name, and does count).
+WAREHOUSE_FOLDER_VARIABLES = ("LEADLOOP_DUCKDB_PATH", "LEADLOOP_WAREHOUSE_DIR", "LEADLOOP_SPARK_DIR")
+
+log = logging.getLogger(__name__)
 
 
 class OfflineDbtCliResource(DbtCliResource):
@@ -38,6 +47,11 @@ class OfflineDbtCliResource(DbtCliResource):
     @cached_property
     def _cli_version(self) -> version.Version:
         return version.parse(installed_dbt_version)
+
+    def _initialize_dbt_core_adapter(self, args):
+        """No dbt adapter in this process. The stock resource loads dbt's macros into one for every invocation
+        (≈1.8 s) so that a run can fetch row counts or column metadata; leadloop asks for neither."""
+        return None
 
     def cli(self, args, *, target_path: Path | None = None, context=None, **kwargs):
         """The stock invocation, its target folder first given the last parse made with this profile."""
@@ -67,18 +81,34 @@ def manifest_is_stale(project: DbtProject) -> bool:
     return any(p.stat().st_mtime > built for p in inputs)
 
 
-def profile_digest(environment: Mapping[str, str] | None = None) -> str:
+def profile_digest(environment: Mapping[str, str] | None = None, *, warehouse_folder: bool = True) -> str:
     """A digest of the profile as dbt renders it: profiles.yml, where the project lives (relative defaults) and
-    the value of every environment variable profiles.yml reads."""
+    the value of every environment variable profiles.yml reads. Without `warehouse_folder`: the same with only
+    the DuckDB file's name in place of where it lives, the same for every warehouse of one DuckDB setup."""
     environment = os.environ if environment is None else environment
     profiles = (settings.DBT_PROJECT_DIR / "profiles.yml").read_text(encoding="utf-8")
     names = sorted(set(re.findall(r"env_var\(\s*['\"]([^'\"]+)['\"]", profiles)))
+    if not warehouse_folder:
+        names = [name for name in names if name not in WAREHOUSE_FOLDER_VARIABLES]
     rendered = [str(settings.DBT_PROJECT_DIR), profiles, *(f"{name}={environment.get(name)}" for name in names)]
+    if not warehouse_folder:
+        rendered.append(f"duckdb file={_duckdb_file_name(environment)}")
     return hashlib.sha256("\n".join(rendered).encode("utf-8")).hexdigest()[:16]
 
 
+def _duckdb_file_name(environment: Mapping[str, str]) -> str:
+    """The DuckDB file's name as profiles.yml resolves it (settings.duckdb_path, for any environment)."""
+    return Path(environment.get("LEADLOOP_DUCKDB_PATH") or "leadloop.duckdb").name
+
+
 def _parses_folder() -> Path:
-    return Path(leadloop_dbt_project().target_path) / "parses"
+    project = leadloop_dbt_project()
+    return Path(project.project_dir) / project.target_path / "parses"  # target_path may be relative
+
+
+def _kept_parse_name(environment: Mapping[str, str] | None = None) -> str:
+    """<digest without the warehouse folder>-<exact digest>.msgpack: found by either."""
+    return f"{profile_digest(environment, warehouse_folder=False)}-{profile_digest(environment)}.msgpack"
 
 
 def reuse_parse(target: Path) -> None:
@@ -88,11 +118,69 @@ def reuse_parse(target: Path) -> None:
     and the profile names the warehouse: a night on another DuckDB file, or a runtime whose settings differ
     from the build that prepared the manifest, would pay a full parse (≈7 s on the demo project) in each
     invocation. dbt still checks the file it is given (files, vars, versions), so an outdated one costs
-    only the parse it would have done anyway."""
-    kept = _parses_folder() / f"{profile_digest()}.msgpack"
-    if kept.exists() and not (target / PARTIAL_PARSE_FILE).exists():
+    only the parse it would have done anyway.
+
+    On DuckDB, a warehouse in a folder no invocation has used yet gets a parse made for another folder with
+    everything else the same, marked with dbt's digest of this profile (rebase_parse)."""
+    if (target / PARTIAL_PARSE_FILE).exists():
+        return
+    folder = _parses_folder()
+    exact = folder / _kept_parse_name()
+    if exact.exists():
         target.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(kept, target / PARTIAL_PARSE_FILE)
+        shutil.copy2(exact, target / PARTIAL_PARSE_FILE)
+        return
+    if settings.warehouse_kind() != "duckdb":
+        return
+    siblings = sorted(folder.glob(f"{profile_digest(warehouse_folder=False)}-*.msgpack"),
+                      key=lambda p: p.stat().st_mtime, reverse=True)
+    if siblings:
+        rebase_parse(siblings[0], target / PARTIAL_PARSE_FILE)
+
+
+def rebase_parse(parse: Path, destination: Path) -> bool:
+    """Write `parse` to `destination` recording dbt's digest of the current profile instead of its own.
+
+    Only for a parse whose profile differed from this one in the DuckDB file's folder alone: the manifest holds
+    the database name (the file's name) and never the folder, so the parse is the one dbt would make here.
+    dbt still compares the files, vars and versions. When this dbt cannot say its digest, nothing is written
+    and dbt parses as it would have."""
+    profile_hash = dbt_profile_hash()
+    if profile_hash is None:
+        return False
+    manifest = msgpack.unpackb(parse.read_bytes(), raw=False, strict_map_key=False)
+    try:
+        manifest["state_check"]["profile_hash"]["checksum"] = profile_hash
+    except (KeyError, TypeError):
+        log.info("dbt's partial-parse file %s has no profile digest where leadloop expects it: not reused", parse)
+        return False
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    destination.write_bytes(msgpack.packb(manifest, use_bin_type=True))
+    return True
+
+
+def dbt_profile_hash() -> str | None:
+    """dbt's digest of the current profile, as its partial-parse file records it (dbt's own code renders the
+    profile and digests its connection info), or None when this dbt's internals differ."""
+    try:
+        from argparse import Namespace
+
+        from dbt.config.profile import Profile, read_profile
+        from dbt.config.renderer import ProfileRenderer
+        from dbt.contracts.files import FileHash
+        from dbt.flags import get_flags, set_from_args
+        from dbt_common.context import set_invocation_context
+
+        set_invocation_context(dict(os.environ))
+        if not hasattr(get_flags(), "LOG_CACHE_EVENTS"):  # dbt's defaults, where no dbt command set them
+            set_from_args(Namespace(), None)
+        profile = Profile.from_raw_profiles(read_profile(str(settings.DBT_PROJECT_DIR)), "leadloop",
+                                            ProfileRenderer({}), target_override=settings.dbt_target())
+        connection = sorted(profile.credentials.connection_info())
+        return FileHash.from_contents(pprint.pformat(connection)).checksum
+    except Exception:  # noqa: BLE001 - any change in dbt's internals means: let dbt parse
+        log.info("dbt's profile digest could not be computed here: dbt parses the project itself", exc_info=True)
+        return None
 
 
 def keep_parse(target: Path) -> None:
@@ -105,7 +193,7 @@ def keep_parse(target: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     staged = folder / f".{os.getpid()}.{made.stat().st_mtime_ns}.tmp"
     shutil.copy2(made, staged)
-    os.replace(staged, folder / f"{profile_digest()}.msgpack")
+    os.replace(staged, folder / _kept_parse_name())
     for old in sorted(folder.glob("*.msgpack"), key=lambda p: p.stat().st_mtime, reverse=True)[PARSES_KEPT:]:
         old.unlink(missing_ok=True)
 
@@ -131,6 +219,7 @@ def prepare_manifest() -> Path:
             fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
             if manifest_is_stale(project):
                 dbt_cli_resource(project).cli(["parse", "--quiet"], target_path=project.target_path).wait()
+                keep_parse(Path(project.project_dir) / project.target_path)
     return Path(project.manifest_path)
 
 

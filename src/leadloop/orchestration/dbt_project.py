@@ -18,7 +18,6 @@ from functools import cached_property
 from pathlib import Path
 
 import msgpack
-
 from dagster_dbt import DbtCliResource, DbtProject
 from dagster_dbt.dbt_project import using_dagster_dev
 from dbt.version import __version__ as installed_dbt_version
@@ -51,7 +50,7 @@ class OfflineDbtCliResource(DbtCliResource):
     def _initialize_dbt_core_adapter(self, args):
         """No dbt adapter in this process. The stock resource loads dbt's macros into one for every invocation
         (≈1.8 s) so that a run can fetch row counts or column metadata; leadloop asks for neither."""
-        return None
+        return
 
     def cli(self, args, *, target_path: Path | None = None, context=None, **kwargs):
         """The stock invocation, its target folder first given the last parse made with this profile."""
@@ -178,7 +177,7 @@ def dbt_profile_hash() -> str | None:
                                             ProfileRenderer({}), target_override=settings.dbt_target())
         connection = sorted(profile.credentials.connection_info())
         return FileHash.from_contents(pprint.pformat(connection)).checksum
-    except Exception:  # noqa: BLE001 - any change in dbt's internals means: let dbt parse
+    except Exception:
         log.info("dbt's profile digest could not be computed here: dbt parses the project itself", exc_info=True)
         return None
 

@@ -289,8 +289,8 @@ def measure_night(label: str, command: list[str], env: dict[str, str], scratch: 
     return measured
 
 
-def measure_scale(scale: float, keep: bool) -> dict[str, Any]:
-    """Both nights at one scale in a fresh scratch folder."""
+def measure_scale(scale: float, keep: bool, new_day: bool = True) -> dict[str, Any]:
+    """Both nights at one scale in a fresh scratch folder (the full night alone without `new_day`)."""
     scratch = Path(tempfile.mkdtemp(prefix=f"leadloop-night-x{scale:g}-"))
     home = scratch / "dagster_home"
     home.mkdir()
@@ -316,6 +316,8 @@ def measure_scale(scale: float, keep: bool) -> dict[str, Any]:
         if figures["full"]["exit_code"] != 0:  # a new day on a half-built warehouse measures nothing
             print(f"  full night failed (exit {figures['full']['exit_code']}, unfinished steps"
                   f" {figures['full'].get('unfinished_steps')}): no new-day night", file=sys.stderr, flush=True)
+            return figures
+        if not new_day:
             return figures
         advanced = json.loads(server.ask("advance"))
         figures["advance_s"] = advanced["advance_s"]
@@ -451,6 +453,7 @@ def main() -> int:
     parser.add_argument("scales", type=float, nargs="*", default=[1.0, 10.0], help="demo scales (default 1 10)")
     parser.add_argument("--json", type=Path, help="also write every figure as JSON here (after each scale)")
     parser.add_argument("--keep", action="store_true", help="keep each scale's warehouse and simulator folder")
+    parser.add_argument("--full-only", action="store_true", help="the full night alone, no new-day night")
     parser.add_argument("--report", type=Path, nargs="+", metavar="JSON",
                         help="print the table of earlier runs' --json files (scales joined in order), run nothing")
     parser.add_argument("--serve", type=float, help=argparse.SUPPRESS)
@@ -474,7 +477,7 @@ def main() -> int:
     print(f"machine: {machine()}", flush=True)
     all_figures = []
     for scale in args.scales:
-        all_figures.append(measure_scale(scale, args.keep))
+        all_figures.append(measure_scale(scale, args.keep, new_day=not args.full_only))
         if args.json:
             args.json.write_text(json.dumps({"machine": machine(), "scales": all_figures}, indent=1))
     print(report(all_figures), flush=True)

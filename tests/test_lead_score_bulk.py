@@ -13,6 +13,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from leadloop import lead_score_model
 from leadloop.lead_score_model import (
     FACTOR_COUNT,
     SCORERS,
@@ -62,8 +63,10 @@ def test_bulk_words_equal_the_row_by_row_reading():
     assert any(w is not None and w.count(";") == FACTOR_COUNT - 1 for w in words)
 
 
+@pytest.mark.parametrize("categorical", [False, True], ids=["text", "categorical as read"])
 @pytest.mark.parametrize("repeated", [False, True], ids=["one value per cell", "repeated cells"])
-def test_decayed_touches_equal_pandas_pivot(repeated):
+def test_decayed_touches_equal_pandas_pivot(repeated, categorical, monkeypatch):
+    """Whatever the chunk of touch rows (lead_score_model.TOUCH_CHUNK_ROWS) and however the texts are held."""
     rng = np.random.default_rng(11)
     start = date(2025, 1, 1)
     days = pd.DataFrame([(f"j{j}", start + timedelta(days=d), d, True, start, False)
@@ -78,8 +81,13 @@ def test_decayed_touches_equal_pandas_pivot(repeated):
         touches = pd.concat([touches, touches.sample(frac=0.3, random_state=1).assign(decayed_touches=0.1)])
     attributes = pd.DataFrame({"journey_id": ["j1", "j2", "j99"], "attribute_name": ["job_title"] * 3,
                                "attribute_value": ["cto", "cfo", "ceo"], "known_from_on": [start] * 3})
+    monkeypatch.setattr(lead_score_model, "TOUCH_CHUNK_ROWS", 97)
+    read = touches
+    if categorical:  # as read_table reads them, with a category no row has
+        read = touches.astype({"journey_id": "category", "touch_type": "category"})
+        read["touch_type"] = read["touch_type"].cat.add_categories(["never_touched"])
 
-    matrix = build_matrix(Frames(days.sample(frac=1, random_state=2), touches, attributes))
+    matrix = build_matrix(Frames(days.sample(frac=1, random_state=2), read, attributes))
 
     wide = touches.pivot_table(index=["journey_id", "score_on"], columns="touch_type", values="decayed_touches",
                                aggfunc="sum", fill_value=0.0)

@@ -34,6 +34,7 @@ REFIT_EVERY_MONTHS = 3
 FACTOR_COUNT = 3
 # Rows whose top factors are worked out at once: the arrays explaining them stay tens of MiB at 10x the demo.
 SCORING_CHUNK_ROWS = 1 << 15
+TOUCH_CHUNK_ROWS = 1 << 20
 
 
 @dataclass
@@ -76,6 +77,7 @@ class Scored:
     scores: pd.DataFrame
     folds: list[Fold] = field(default_factory=list)
     metrics: dict[str, dict] = field(default_factory=dict)
+    day_rows: np.ndarray = field(default_factory=lambda: np.arange(0))  # each score row's row of Matrix.days
 
 
 def period_start(day: date) -> date:
@@ -101,17 +103,29 @@ def build_matrix(frames: Frames) -> Matrix:
     feature = attributes["attribute_name"] + "=" + attributes["attribute_value"]
     attribute_names = sorted(feature.unique())
     column_of = {name: i for i, name in enumerate(attribute_names)}
-    known = pd.DataFrame({"journey": pd.Index(journeys).get_indexer(attributes["journey_id"]),
-                          "known_from": _day_numbers(attributes["known_from_on"], missing=np.iinfo(np.int64).max),
-                          "column": feature.map(column_of).to_numpy()})
-    joined = pd.DataFrame({"journey": journey, "day": day, "index": np.arange(len(days))}).merge(
-        known[known["journey"] >= 0], on="journey")
-    joined = joined[joined["known_from"] <= joined["day"]]  # nothing known later
-    values = sparse.csr_matrix(
-        (np.ones(len(joined)), (joined["index"].to_numpy(), joined["column"].to_numpy())),
-        shape=(len(days), len(attribute_names)))
+    rows, columns = _known_attribute_cells(
+        journey, day, pd.Index(journeys).get_indexer(attributes["journey_id"]),
+        _day_numbers(attributes["known_from_on"], missing=np.iinfo(np.int64).max), feature.map(column_of).to_numpy())
+    values = sparse.csr_matrix((np.ones(len(rows)), (rows, columns)), shape=(len(days), len(attribute_names)))
     values.data[:] = 1.0  # duplicates summed by the constructor
     return Matrix(days, np.log1p(raw), dense_names, raw, values, attribute_names)
+
+
+def _known_attribute_cells(journey: np.ndarray, day: np.ndarray, attribute_journey: np.ndarray,
+                           known_from: np.ndarray, column: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(row, column) of every open journey day and attribute known on it (known_from <= day; nothing known
+    later). The days are sorted by journey, then day, so the days an attribute row is known on are one run of
+    rows: found by binary search, not by joining every journey day to every attribute of its journey (at 10×
+    the demo that frame of 7 M rows was the scorers' peak memory)."""
+    # Days are after 1970 and before 2^31 days from it: journey << 32 + day orders rows as the sort does.
+    keys = (journey.astype(np.int64) << 32) + day
+    found = attribute_journey >= 0
+    owner, column = attribute_journey[found].astype(np.int64), column[found]
+    first = np.searchsorted(keys, (owner << 32) + np.clip(known_from[found], 0, (1 << 31) - 1), side="left")
+    end = np.searchsorted(keys, (owner + 1) << 32, side="left")
+    count = np.maximum(end - first, 0)
+    starts = np.repeat(first - (np.cumsum(count) - count), count)
+    return starts + np.arange(int(count.sum())), np.repeat(column, count)
 
 
 def _day_numbers(dates: pd.Series, missing: int = np.iinfo(np.int64).min) -> np.ndarray:
@@ -124,29 +138,52 @@ def _day_numbers(dates: pd.Series, missing: int = np.iinfo(np.int64).min) -> np.
 def _decayed_touches(touches: pd.DataFrame, day_keys: np.ndarray, journeys: pd.Index) -> tuple[np.ndarray, list]:
     """Per open journey day (`day_keys`: its journey's number in `journeys` << 32 + its day number) and touch
     type, the sum of its decayed touches, 0 without any; and the touch types, sorted. Summed as pandas'
-    pivot_table summed them (same grouping, same order within a group), so the sums are the same floats."""
-    # Each distinct text is looked up once: factorize encodes 10 M rows far faster than hashing every text.
-    type_code, types = pd.factorize(touches["touch_type"])
-    touch_types = sorted(types)
+    pivot_table summed them (same grouping, same order within a group), so the sums are the same floats.
+
+    The touches' cells are found TOUCH_CHUNK_ROWS rows at a time: at 10x the demo the whole 9.8 M rows' index
+    arrays at once were the scorers' peak memory."""
+    # Each distinct text is looked up once (a categorical's codes, else factorize): far faster than hashing 10 M.
+    type_code, types = _codes(touches["touch_type"])
+    touch_types = sorted(types[np.unique(type_code[type_code >= 0])])
     if not touch_types:
         return np.zeros((len(day_keys), 0)), []
     day_of, unique_days = pd.factorize(day_keys)
-    journey_code, journey_ids = pd.factorize(touches["journey_id"])
-    journey = np.append(journeys.get_indexer(journey_ids), -1).astype(np.int64)[journey_code]
-    row = pd.Index(unique_days).get_indexer((journey << 32) + _day_numbers(touches["score_on"]))
-    row[journey < 0] = -1  # a journey with no open day
-    column = np.append(pd.Index(touch_types).get_indexer(types), -1)[type_code]
-    kept = (row >= 0) & (column >= 0)
-    cell, values = row[kept] * len(touch_types) + column[kept], touches["decayed_touches"].to_numpy(dtype=float)[kept]
+    open_days = pd.Index(unique_days)
+    journey_code, journey_ids = _codes(touches["journey_id"])
+    # Per code (-1, a missing value, last): the journey's number, the type's column; -1 where there is none.
+    journey_of = np.append(journeys.get_indexer(journey_ids), -1).astype(np.int64)
+    column_of = np.append(pd.Index(touch_types).get_indexer(types), -1)
+    all_values = touches["decayed_touches"].to_numpy(dtype=float)
+    cells, values = [], []
+    for begin in range(0, len(touches), TOUCH_CHUNK_ROWS):
+        rows = slice(begin, begin + TOUCH_CHUNK_ROWS)
+        journey = journey_of[journey_code[rows]]
+        row = open_days.get_indexer((journey << 32) + _day_numbers(touches["score_on"].iloc[rows]))
+        row[journey < 0] = -1  # a journey with no open day
+        column = column_of[type_code[rows]]
+        kept = (row >= 0) & (column >= 0)
+        cells.append(row[kept] * len(touch_types) + column[kept])
+        values.append(all_values[rows][kept])
+    cell, value = np.concatenate(cells), np.concatenate(values)
+    del cells, values
     wide = np.zeros(len(unique_days) * len(touch_types))
     if np.bincount(cell).max(initial=0) <= 1:
         # One value per cell (the model's grain): pandas' sum of one value is the value, NaN counting 0 (+ 0.0
         # as its sum turns -0.0 into 0.0); grouping 10 M rows only to find that took seconds.
-        wide[cell] = np.where(np.isnan(values), 0.0, values + 0.0)
+        wide[cell] = np.where(np.isnan(value), 0.0, value + 0.0)
     else:
-        sums = pd.Series(values).groupby(cell).sum()
+        sums = pd.Series(value).groupby(cell).sum()
         wide[sums.index.to_numpy()] = sums.to_numpy()
+    del cell, value
     return wide.reshape(len(unique_days), len(touch_types))[day_of], touch_types
+
+
+def _codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Each value's code and the distinct values (-1: missing): a categorical's own, else factorize's."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return values.cat.codes.to_numpy(), values.cat.categories
+    codes, uniques = pd.factorize(values)
+    return codes, pd.Index(uniques)
 
 
 def _features_for(matrix: Matrix, training: np.ndarray, min_journeys: int) -> tuple[list[int], list[str]]:
@@ -198,7 +235,7 @@ def _walk_forward(matrix: Matrix, min_journeys: int, periods: list[date] | None)
     known = days["is_outcome_known"].to_numpy(dtype=bool)
     label = days["converts_within_window"].to_numpy(dtype=bool)
     sampled = (days["days_since_lead"].to_numpy() % TRAINING_EVERY_DAYS) == 0
-    parts, folds = [], []
+    parts, folds, scored_rows = [], [], []
     for cutoff in sorted(set(quarters) if periods is None else set(quarters) & set(periods)):
         training = np.flatnonzero(sampled & known & (window_end < cutoff))
         if label[training].sum() < MIN_TRAINING_POSITIVES or len(set(label[training])) < 2:
@@ -219,6 +256,7 @@ def _walk_forward(matrix: Matrix, min_journeys: int, periods: list[date] | None)
             part[f"{scorer}_version"] = versions[scorer]
         part["top_factors"] = factors
         parts.append(part)
+        scored_rows.append(scored)
         folds.append(Fold(cutoff, len(training), int(label[training].sum()), [*matrix.dense_names, *names],
                           fitted, versions))
     columns = ["journey_id", "score_on", "trained_before_on", *(f"{s}_{k}" for s in SCORERS for k in ("score", "version")),
@@ -226,7 +264,7 @@ def _walk_forward(matrix: Matrix, min_journeys: int, periods: list[date] | None)
     scores = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
     # The random baseline: what any scorer must beat, drawn per row in a fixed order.
     scores["random_score"] = np.random.default_rng(RANDOM_STATE).random(len(scores))
-    result = Scored(scores, folds)
+    result = Scored(scores, folds, day_rows=np.concatenate(scored_rows) if scored_rows else np.arange(0))
     result.metrics = evaluation_metrics(matrix, result)
     return result
 
@@ -329,13 +367,12 @@ def auc(labels: np.ndarray, scores: np.ndarray) -> float | None:
 
 
 def evaluation_metrics(matrix: Matrix, scored: Scored) -> dict[str, dict]:
-    """Per scorer: walk-forward AUC over every scored row whose outcome is known, and the rows it rests on."""
-    days = matrix.days[["journey_id", "score_on", "is_outcome_known", "converts_within_window"]]
-    judged = scored.scores.merge(days, on=["journey_id", "score_on"])
-    judged = judged[judged["is_outcome_known"].astype(bool)]
-    labels = judged["converts_within_window"].to_numpy(dtype=bool)
-    return {scorer: {"walk_forward_auc": auc(labels, judged[f"{scorer}_score"].to_numpy()),
-                     "judged_rows": len(judged), "judged_positives": int(labels.sum())}
+    """Per scorer: walk-forward AUC over every scored row whose outcome is known, and the rows it rests on.
+    Each score row's day is found by its row number (Scored.day_rows), not by joining frames on journey and day."""
+    known = matrix.days["is_outcome_known"].to_numpy()[scored.day_rows].astype(bool)
+    labels = matrix.days["converts_within_window"].to_numpy()[scored.day_rows][known].astype(bool)
+    return {scorer: {"walk_forward_auc": auc(labels, scored.scores[f"{scorer}_score"].to_numpy()[known]),
+                     "judged_rows": len(labels), "judged_positives": int(labels.sum())}
             for scorer in (*SCORERS, "random")}
 
 
@@ -392,21 +429,31 @@ class Judged:
 
 def judged_rows(matrix: Matrix, scored: Scored, rules: pd.DataFrame) -> Judged:
     """Every scorer's score of every judged day. `rules` holds mart_lead_scores' journey_id, score_on and
-    total_score."""
-    days = matrix.days[["journey_id", "score_on", "is_outcome_known", "converts_within_window"]]
-    judged = scored.scores.merge(days, on=["journey_id", "score_on"])
-    judged = judged[judged["is_outcome_known"].astype(bool)]
-    rules = rules.assign(score_on=pd.to_datetime(rules["score_on"]).dt.date)
-    judged = judged.merge(rules[["journey_id", "score_on", "total_score"]], on=["journey_id", "score_on"])
-    scorers = (("rules", "total_score", False), *((s, f"{s}_score", True) for s in (*SCORERS, "random")))
-    day_numbers, dates = pd.factorize(judged["score_on"], sort=True)
-    month_numbers, month_starts = pd.factorize(_month_starts(judged["score_on"]), sort=True)
+    total_score (one row per journey and day). Each score row's day is found by its row number and its rules
+    score by the journey's and day's numbers: joins of text and date objects were the step's peak at 10×."""
+    days = matrix.days
+    rows = scored.day_rows
+    known = np.flatnonzero(days["is_outcome_known"].to_numpy()[rows].astype(bool))
+    journey, journeys = pd.factorize(days["journey_id"])
+    day = _day_numbers(days["score_on"])
+    rule_journey = journeys.get_indexer(rules["journey_id"]).astype(np.int64)
+    scored_journey = np.flatnonzero(rule_journey >= 0)  # rules of journeys with no open day score nothing
+    rule_keys = pd.Index((rule_journey[scored_journey] << 32) + _day_numbers(rules["score_on"])[scored_journey])
+    if not rule_keys.is_unique:
+        raise ValueError("mart_lead_scores holds a journey and day twice: its unique_combination test says which")
+    found = rule_keys.get_indexer((journey[rows[known]].astype(np.int64) << 32) + day[rows[known]])
+    judged, position = known[found >= 0], scored_journey[found[found >= 0]]  # score rows' order, as a merge keeps
+    judged_days = rows[judged]
+    score_on = days["score_on"].iloc[judged_days].reset_index(drop=True)
+    day_numbers, dates = pd.factorize(score_on, sort=True)
+    month_numbers, month_starts = pd.factorize(_month_starts(score_on), sort=True)
+    scores = {"rules": rules["total_score"].to_numpy()[position].astype(float)}
+    scores |= {s: scored.scores[f"{s}_score"].to_numpy()[judged].astype(float) for s in (*SCORERS, "random")}
     return Judged(
-        journeys=pd.factorize(judged["journey_id"], sort=True)[0], days=day_numbers, dates=np.asarray(dates),
-        months=month_numbers, month_starts=list(month_starts),
-        labels=judged["converts_within_window"].astype(bool).to_numpy(dtype=bool),
-        scores={scorer: judged[column].astype(float).to_numpy() for scorer, column, _ in scorers},
-        is_probability={scorer: probability for scorer, _, probability in scorers})
+        journeys=pd.factorize(days["journey_id"].to_numpy()[judged_days], sort=True)[0], days=day_numbers,
+        dates=np.asarray(dates), months=month_numbers, month_starts=list(month_starts),
+        labels=days["converts_within_window"].to_numpy()[judged_days].astype(bool),
+        scores=scores, is_probability={"rules": False, **dict.fromkeys((*SCORERS, "random"), True)})
 
 
 def _month_starts(days: pd.Series) -> np.ndarray:

@@ -119,13 +119,20 @@ def dbt_target() -> str:
 
 def apply_environment() -> None:
     """An entry point's defaults, for this process and those it starts: telemetry off, DAGSTER_DEFAULTS,
-    DAGSTER_HOME (the project's dagster.yaml), the DuckDB file dbt's profile reads, and the project's .dlt/
-    folder for dlt (which otherwise looks in the working directory)."""
+    DAGSTER_HOME (the project's dagster.yaml), the DuckDB file dbt's profile reads, the project's .dlt/
+    folder for dlt (which otherwise looks in the working directory) and allocators that return freed memory
+    (leadloop.process_memory)."""
     for key, value in {**TELEMETRY_OFF, **DAGSTER_DEFAULTS}.items():
         os.environ.setdefault(key, value)
     os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT))
     os.environ["LEADLOOP_DUCKDB_PATH"] = str(duckdb_path())
     os.environ.setdefault("DLT_PROJECT_DIR", str(PROJECT_ROOT))
+    from leadloop import process_memory
+
+    # What a night's big steps free is not kept while dbt runs: in this process, and those it starts.
+    for key, value in process_memory.ENVIRONMENT.items():
+        os.environ.setdefault(key, value)
+    process_memory.hand_back_freed_memory()
 
 
 def project_var(name: str) -> Any:

@@ -23,8 +23,10 @@ if [ -n "$missing" ]; then
     fi
 fi
 
-# The whole suite, a folder or a marker selection (`-m "not e2e"`) runs on two workers (pytest-xdist):
-# the suite is long and mostly one process's CPU (dbt, DuckDB, Dagster), so two cores nearly halve it.
+# The whole suite, a folder or a marker selection (`-m "not e2e"`) runs on three workers (pytest-xdist):
+# the suite is long and mostly one process's CPU (dbt, DuckDB, Dagster), so two cores nearly halve it, and a
+# third worker uses what the other two leave while they wait (the Spark build, subprocess nights, alert
+# intervals): on this 2-core machine 21:00 against 23:07 for the whole `.ci/run`.
 # Workers are handed whole modules (--dist loadscope, tests/conftest.py says which module is split), so
 # a module's fixtures start once, in the order tests/conftest.py gives them (not xdist's, by test count).
 # Naming files or tests (tests/x.py, tests/x.py::test_y) runs in this one process: starting workers
@@ -32,7 +34,7 @@ fi
 # `.venv/bin/pytest tests/x.py` stays serial too. LEADLOOP_TEST_WORKERS sets the number (0: serial);
 # a -n, --dist or -p no:xdist of your own wins.
 parallel() {
-    [ "${LEADLOOP_TEST_WORKERS:-2}" != "0" ] || return 1
+    [ "${LEADLOOP_TEST_WORKERS:-3}" != "0" ] || return 1
     local previous=""
     for arg in "$@"; do
         case "$arg" in
@@ -47,7 +49,7 @@ parallel() {
 }
 workers=()
 if parallel "$@"; then
-    workers=(-n "${LEADLOOP_TEST_WORKERS:-2}" --dist loadscope --no-loadscope-reorder)
+    workers=(-n "${LEADLOOP_TEST_WORKERS:-3}" --dist loadscope --no-loadscope-reorder)
 fi
 
 # pyspark starts the JVM of JAVA_HOME, else the first `java` on PATH: make it Java 17 where other JDKs are

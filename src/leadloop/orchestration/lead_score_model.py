@@ -130,12 +130,15 @@ def read_frames() -> Frames:
 
 def build_lead_model_scores() -> Scored:
     """Train walk-forward, keep the latest models and replace the three marts (what the asset runs; tests
-    call it too)."""
+    call it too). The scores returned hold each scorer's score column only."""
     min_journeys = int(settings.project_var("lead_score_model_min_journeys"))
     matrix = build_matrix(read_frames())
     scored = walk_forward(matrix, min_journeys)
     build = marts_build_schema()
     replace_table_from_frame(build, SCORES_TABLE, SCORES_COMMENT, SCORES_COLUMNS, scored.scores)
+    # The mart holds the scores' journeys, days and texts now; judging needs only the numbers (the rest
+    # was ~300 MB at 10×, beside the judging's own peak). What is returned keeps only them too.
+    scored.scores = scored.scores[[f"{scorer}_score" for scorer in (*SCORERS, "random")]]
     rules = read_table(build, "mart_lead_scores", ["journey_id", "score_on", "total_score"])
     quality, calibration = quality_rows(judged_rows(matrix, scored, rules))
     replace_table(build, QUALITY_TABLE, QUALITY_COMMENT, QUALITY_COLUMNS, quality)

@@ -237,7 +237,7 @@ def _walk_forward(matrix: Matrix, min_journeys: int, periods: list[date] | None)
     known = days["is_outcome_known"].to_numpy(dtype=bool)
     label = days["converts_within_window"].to_numpy(dtype=bool)
     sampled = (days["days_since_lead"].to_numpy() % TRAINING_EVERY_DAYS) == 0
-    parts, folds, scored_rows = [], [], []
+    folds, scored_rows, probabilities, factors = [], [], {scorer: [] for scorer in SCORERS}, []
     for cutoff in sorted(set(quarters) if periods is None else set(quarters) & set(periods)):
         training = np.flatnonzero(sampled & known & (window_end < cutoff))
         if label[training].sum() < MIN_TRAINING_POSITIVES or len(set(label[training])) < 2:
@@ -248,27 +248,39 @@ def _walk_forward(matrix: Matrix, min_journeys: int, periods: list[date] | None)
         for scorer, model in _models().items():
             fitted[scorer] = model.fit(x_train, label[training])
         scored = np.flatnonzero(quarters == cutoff)
-        part = days.iloc[scored][["journey_id", "score_on"]].copy()
-        part["trained_before_on"] = cutoff
         versions = {scorer: _version(scorer, cutoff, model, names, x_train, label[training])
                     for scorer, model in fitted.items()}
-        probabilities, factors = _score(fitted, matrix, scored, columns, names)
-        for scorer in fitted:
-            part[f"{scorer}_score"] = probabilities[scorer]
-            part[f"{scorer}_version"] = versions[scorer]
-        part["top_factors"] = factors
-        parts.append(part)
+        fold_probabilities, fold_factors = _score(fitted, matrix, scored, columns, names)
+        for scorer in SCORERS:
+            probabilities[scorer].append(fold_probabilities[scorer])
+        factors.append(pd.Series(fold_factors))  # as text now: as Python strings they were twice the size
         scored_rows.append(scored)
         folds.append(Fold(cutoff, len(training), int(label[training].sum()), [*matrix.dense_names, *names],
                           fitted, versions))
-    columns = ["journey_id", "score_on", "trained_before_on", *(f"{s}_{k}" for s in SCORERS for k in ("score", "version")),
-               "top_factors"]
-    scores = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+    scores = _scores_frame(days, folds, scored_rows, probabilities, factors)
     # The random baseline: what any scorer must beat, drawn per row in a fixed order.
     scores["random_score"] = np.random.default_rng(RANDOM_STATE).random(len(scores))
     result = Scored(scores, folds, day_rows=np.concatenate(scored_rows) if scored_rows else np.arange(0))
     result.metrics = evaluation_metrics(matrix, result)
     return result
+
+
+def _scores_frame(days: pd.DataFrame, folds: list[Fold], scored_rows: list[np.ndarray],
+                  probabilities: dict[str, list[np.ndarray]], factors: list[pd.Series]) -> pd.DataFrame:
+    """The scores, one row per scored day in the folds' order. A fold's cut-off and model versions repeat over
+    its rows: shared date objects and categoricals (as text per row the versions were ~70 MB at 10×)."""
+    columns = ["journey_id", "score_on", "trained_before_on",
+               *(f"{s}_{k}" for s in SCORERS for k in ("score", "version")), "top_factors"]
+    if not folds:
+        return pd.DataFrame(columns=columns)
+    fold = np.repeat(np.arange(len(folds)), [len(rows) for rows in scored_rows])
+    scores = days.iloc[np.concatenate(scored_rows)][["journey_id", "score_on"]].reset_index(drop=True)
+    scores["trained_before_on"] = np.array([f.cutoff_on for f in folds], dtype=object)[fold]
+    for scorer in SCORERS:
+        scores[f"{scorer}_score"] = np.concatenate(probabilities[scorer])
+        scores[f"{scorer}_version"] = pd.Categorical.from_codes(fold, categories=[f.versions[scorer] for f in folds])
+    scores["top_factors"] = pd.concat(factors, ignore_index=True)
+    return scores
 
 
 def _score(fitted: dict[str, object], matrix: Matrix, rows: np.ndarray, columns: list[int],

@@ -225,7 +225,8 @@ def walk_forward(matrix: Matrix, min_journeys: int, periods: list[date] | None =
     with threadpool_limits(limits=1):
         # One thread: on a busy machine OpenMP's threads made a fit 50 times slower, not faster. And one BLAS
         # thread makes a row's score independent of how many rows are scored with it (BLAS splits a product
-        # between its threads by rows), so _score can score a quarter in chunks, the same on every machine.
+        # between its threads by rows), so _score can score a quarter in chunks (of a power of two rows), the
+        # same on every machine.
         return _walk_forward(matrix, min_journeys, periods)
 
 

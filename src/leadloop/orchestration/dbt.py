@@ -9,11 +9,13 @@ from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
 from leadloop.orchestration.dbt_project import (
     dbt_cli_resource,
     keep_parse,
     leadloop_dbt_project,
+    memory_limit_hint,
     prepare_manifest_if_dev,
 )
 from leadloop.orchestration.jobs import NO_RETRY
@@ -75,7 +77,13 @@ def leadloop_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource,
     arguments = ["build", "--full-refresh"] if config.full_refresh else ["build"]
     with _source_tests_unremarked():
         invocation = dbt.cli(arguments, context=context)
-        yield from invocation.stream()
+        try:
+            yield from invocation.stream()
+        except DagsterDbtCliRuntimeError as error:
+            hint = memory_limit_hint(str(error))
+            if hint:
+                raise DagsterDbtCliRuntimeError(description=f"{hint}\n\n{error}") from error
+            raise
     keep_parse(invocation.target_path)
 
 

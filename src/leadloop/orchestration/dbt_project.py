@@ -227,3 +227,19 @@ def prepare_manifest_if_dev() -> None:
     dagster-dbt's prepare_if_dev does, with leadloop's offline dbt CLI and staleness check)."""
     if using_dagster_dev():
         prepare_manifest()
+
+
+# How DuckDB's errors begin when a query needs more than its memory_limit (and cannot spill the rest).
+DUCKDB_OUT_OF_MEMORY = "Out of Memory Error"
+
+
+def memory_limit_hint(dbt_error: str) -> str | None:
+    """What to change when dbt failed because DuckDB ran out of memory, else None. DuckDB's message names its
+    own memory_limit, which leadloop sets from LEADLOOP_DUCKDB_MEMORY_LIMIT (dbt_project/profiles.yml)."""
+    if settings.warehouse_kind() != "duckdb" or DUCKDB_OUT_OF_MEMORY not in dbt_error:
+        return None
+    limit = os.environ.get("LEADLOOP_DUCKDB_MEMORY_LIMIT")
+    now = f"is {limit}" if limit else "is not set, so dbt_project/profiles.yml's default applies"
+    return (f"DuckDB ran out of the memory dbt may give it: LEADLOOP_DUCKDB_MEMORY_LIMIT {now}. Set it higher "
+            "(e.g. 2GB) where the machine has that memory free beside the night, or to 80% for DuckDB's own "
+            "default; past the limit DuckDB spills joins and sorts to disk, but some operators cannot spill.")

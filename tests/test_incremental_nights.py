@@ -37,8 +37,7 @@ ARRIVAL_DAYS = {
     "raw_salesforce.leads": "substr(cast(created_date as varchar), 1, 10)",
     "raw_salesforce.lead_history": "substr(cast(created_date as varchar), 1, 10)",
 }
-INCREMENTAL_MODELS = ("int_web_touches_classified", "int_ad_performance_days", "int_journey_touches_decayed",
-                      "int_journey_behaviour_points_decayed", "int_lead_scores_daily")
+INCREMENTAL_MODELS = ("int_web_touches_classified", "int_ad_performance_days", "int_lead_scores_daily")
 DIGEST_MODELS = ("int_web_visitor_events_digested", "int_ad_report_days_digested",
                  "int_journey_scoring_inputs_digested")
 BOOKKEEPING = {"derived_by_invocation_id"}  # differs by design between the two builds

@@ -1,5 +1,5 @@
 """The lead scorers' inputs and top factors are built in bulk (lead_score_model.build_matrix, explain); they must
-be what the plain readings give: pandas' pivot of the decayed touches, and the factors put in words row by row
+be what the plain readings give: every touch up to a day summed, and the factors put in words row by row
 (ties, absent features and small contributions included)."""
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from leadloop import lead_score_model
 from leadloop.lead_score_model import (
     FACTOR_COUNT,
     SCORERS,
@@ -64,38 +63,54 @@ def test_bulk_words_equal_the_row_by_row_reading():
     assert any(w is not None and w.count(";") == FACTOR_COUNT - 1 for w in words)
 
 
+def _touch_days(raw: pd.DataFrame, half_life: float) -> pd.DataFrame:
+    """int_customer_touches_decayed's rows from raw touches (customer_id, touched_on, touch_type), as its SQL
+    makes them: per person, touch day and type, Σ 0.5^(age / half-life) over that day's and earlier touches."""
+    rows = []
+    for (customer, touch_type), group in raw.groupby(["customer_id", "touch_type"]):
+        for touched_on in sorted(set(group["touched_on"])):
+            ages = [(touched_on - earlier).days for earlier in group["touched_on"] if earlier <= touched_on]
+            rows.append((customer, touched_on, touch_type, sum(0.5 ** (age / half_life) for age in ages)))
+    return pd.DataFrame(rows, columns=["customer_id", "touched_on", "touch_type", "decayed_touches"])
+
+
 @pytest.mark.parametrize("categorical", [False, True], ids=["text", "categorical as read"])
-@pytest.mark.parametrize("repeated", [False, True], ids=["one value per cell", "repeated cells"])
-def test_decayed_touches_equal_pandas_pivot(repeated, categorical, monkeypatch):
-    """Whatever the chunk of touch rows (lead_score_model.TOUCH_CHUNK_ROWS) and however the texts are held."""
+def test_decayed_touches_are_the_sum_over_every_touch_up_to_the_day(categorical):
+    """Expanding one row per touch day (lead_score_model._decayed_touches) gives each open day what summing
+    every touch of its person up to that day gives, to 6 places: nothing of a later touch, nothing of another
+    person (nor of a journey's person with no touches, nor of a day with no person), 0 where there is none."""
     rng = np.random.default_rng(11)
-    start = date(2025, 1, 1)
-    days = pd.DataFrame([(f"j{j}", start + timedelta(days=d), d, True, start, False)
-                         for j in range(40) for d in range(30) if rng.random() < 0.8],
-                        columns=["journey_id", "score_on", "days_since_lead", "is_outcome_known",
+    start, half_life = date(2025, 1, 1), 7.0
+    days = pd.DataFrame([(f"j{j}", None if j == 3 else f"c{j % 31}", start + timedelta(days=d), d, True, start,
+                          False) for j in range(40) for d in range(30) if rng.random() < 0.8],
+                        columns=["journey_id", "customer_id", "score_on", "days_since_lead", "is_outcome_known",
                                  "outcome_window_end_on", "converts_within_window"])
-    touches = pd.DataFrame([(f"j{j}", start + timedelta(days=d), t, float(rng.random() * 3))
-                            for j in range(45) for d in range(32) for t in ("form", "visit", "content_read")
-                            if rng.random() < 0.3], columns=["journey_id", "score_on", "touch_type", "decayed_touches"])
-    touches.loc[::17, "decayed_touches"] = np.nan
-    if repeated:
-        touches = pd.concat([touches, touches.sample(frac=0.3, random_state=1).assign(decayed_touches=0.1)])
+    raw = pd.DataFrame([(f"c{c}", start + timedelta(days=int(d)), t) for c in range(35)
+                        for d in rng.integers(-20, 35, size=int(rng.integers(0, 12)))
+                        for t in ("form", "visit", "content_read") if rng.random() < 0.4],
+                       columns=["customer_id", "touched_on", "touch_type"])
+    raw = raw[raw["customer_id"] != "c5"]  # a person with journeys but no touch
+    touches = _touch_days(raw, half_life).sample(frac=1, random_state=3)
     attributes = pd.DataFrame({"journey_id": ["j1", "j2", "j99"], "attribute_name": ["job_title"] * 3,
                                "attribute_value": ["cto", "cfo", "ceo"], "known_from_on": [start] * 3})
-    monkeypatch.setattr(lead_score_model, "TOUCH_CHUNK_ROWS", 97)
-    read = touches
     if categorical:  # as read_table reads them, with a category no row has
-        read = touches.astype({"journey_id": "category", "touch_type": "category"})
-        read["touch_type"] = read["touch_type"].cat.add_categories(["never_touched"])
+        days = days.astype({"customer_id": "category"})
+        days["customer_id"] = days["customer_id"].cat.add_categories(["c_never"])
+        touches = touches.astype({"customer_id": "category", "touch_type": "category"})
+        touches["touch_type"] = touches["touch_type"].cat.add_categories(["never_touched"])
 
-    matrix = build_matrix(Frames(days.sample(frac=1, random_state=2), read, attributes))
+    matrix = build_matrix(Frames(days.sample(frac=1, random_state=2), touches, attributes, half_life))
 
-    wide = touches.pivot_table(index=["journey_id", "score_on"], columns="touch_type", values="decayed_touches",
-                               aggfunc="sum", fill_value=0.0)
-    index = pd.MultiIndex.from_frame(matrix.days[["journey_id", "score_on"]])
-    expected = wide.reindex(index, fill_value=0.0)[sorted(wide.columns)].to_numpy(dtype=float)
-    assert matrix.dense_names[1:] == [f"touches:{t}" for t in sorted(wide.columns)]
-    assert matrix.raw[:, 1:].tobytes() == expected.tobytes()
+    types = sorted(raw[raw["customer_id"].isin(set(days["customer_id"].dropna()))]["touch_type"].unique())
+    assert matrix.dense_names[1:] == [f"touches:{t}" for t in types]
+    expected = np.zeros((len(matrix.days), len(types)))
+    for i, day in enumerate(matrix.days.itertuples()):
+        own = raw[(raw["customer_id"] == day.customer_id) & (raw["touched_on"] <= day.score_on)]
+        for column, touch_type in enumerate(types):
+            ages = [(day.score_on - t).days for t in own[own["touch_type"] == touch_type]["touched_on"]]
+            expected[i, column] = round(sum(0.5 ** (age / half_life) for age in ages), 6)
+    assert np.abs(matrix.raw[:, 1:] - expected).max() <= 1e-6 + 1e-12
+    assert (matrix.raw[:, 1:] > 0).sum() > 500 and (matrix.raw[matrix.days["customer_id"].isna().to_numpy(), 1:] == 0).all()
 
 
 def test_scoring_in_chunks_gives_what_one_pass_gives(monkeypatch):
@@ -108,12 +123,13 @@ def test_scoring_in_chunks_gives_what_one_pass_gives(monkeypatch):
                          for j in range(60) for d in range(0, 50, 2)],
                         columns=["journey_id", "score_on", "days_since_lead", "is_outcome_known",
                                  "outcome_window_end_on", "converts_within_window"])
-    touches = pd.DataFrame([(f"j{j}", start + timedelta(days=d), t, float(rng.random() * 3))
+    days.insert(1, "customer_id", days["journey_id"].str.replace("j", "c"))
+    touches = pd.DataFrame([(f"c{j}", start + timedelta(days=d), t, float(rng.random() * 3))
                             for j in range(60) for d in range(0, 50, 2) for t in ("form", "visit")
-                            if rng.random() < 0.4], columns=["journey_id", "score_on", "touch_type", "decayed_touches"])
+                            if rng.random() < 0.4], columns=["customer_id", "touched_on", "touch_type", "decayed_touches"])
     attributes = pd.DataFrame([(f"j{j}", "job_title", f"t{j % 7}", start) for j in range(60)],
                               columns=["journey_id", "attribute_name", "attribute_value", "known_from_on"])
-    matrix = build_matrix(Frames(days, touches, attributes))
+    matrix = build_matrix(Frames(days, touches, attributes, 30.0))
     columns = list(range(len(matrix.attribute_names)))
     x = _design(matrix, np.arange(len(matrix.days)), columns)
     labels = matrix.days["converts_within_window"].to_numpy(dtype=bool)

@@ -128,13 +128,14 @@ def test_a_quarters_models_never_see_its_future(demo_night):
     unknown = days["outcome_window_end_on"] >= latest
     days.loc[unknown, "converts_within_window"] = ~days.loc[unknown, "converts_within_window"].astype(bool)
     touches = frames.touches.copy()
-    touches["score_on"] = pd.to_datetime(touches["score_on"]).dt.date
-    later = touches["score_on"] >= latest
+    touches["touched_on"] = pd.to_datetime(touches["touched_on"]).dt.date
+    later = touches["touched_on"] >= latest
     touches.loc[later, "decayed_touches"] = touches.loc[later, "decayed_touches"] * 7 + 3
     future_attributes = days[days["score_on"] >= latest][["journey_id"]].drop_duplicates().assign(
         attribute_name="industry", attribute_value="from_the_future", known_from_on=latest)
     attributes = pd.concat([frames.attributes, future_attributes], ignore_index=True)
-    after = walk_forward(build_matrix(Frames(days, touches, attributes)), min_journeys, [latest])
+    after = walk_forward(build_matrix(Frames(days, touches, attributes, frames.touch_half_life_days)),
+                         min_journeys, [latest])
 
     assert len(before.folds) == len(after.folds) == 1
     assert before.folds[0].versions == after.folds[0].versions  # a digest of the training rows and features
@@ -149,31 +150,37 @@ def test_a_quarters_models_never_see_its_future(demo_night):
 
 
 def test_decayed_touches_count_only_touches_up_to_the_day(warehouse):
-    """int_journey_touches_decayed equals a count in pandas from fct_touchpoints of the person's touches on
-    or before the day, each halved every lead_score_model_half_life_days days, for a sample of journey days."""
+    """What the scorers learn from (int_customer_touches_decayed, expanded to the scored days by build_matrix)
+    equals a sum in pandas from fct_touchpoints of the person's touches on or before the day, each halved every
+    lead_score_model_half_life_days days, for a sample of open journey days; and the model's touch counts are
+    the touches up to each touch day."""
     half_life = settings.project_var("lead_score_model_half_life_days")
     zone = settings.project_var("business_time_zone")
-    days = _frame(warehouse, "select journey_id, customer_id, score_on from intermediate.int_journey_days_spanned"
-                             " using sample reservoir(300 rows) repeatable (7)")
+    frames = read_frames()
+    sample = frames.days.dropna(subset=["customer_id"]).sample(300, random_state=7)
+    matrix = build_matrix(Frames(sample, frames.touches, frames.attributes, frames.touch_half_life_days))
     touches = _frame(warehouse, "select customer_id, touch_type, touched_at from marts.fct_touchpoints")
     touches["touched_on"] = (pd.to_datetime(touches["touched_at"]).dt.tz_localize("UTC").dt.tz_convert(zone)
                              .dt.date)
-    expected = days.merge(touches, on="customer_id")
-    expected["score_on"] = pd.to_datetime(expected["score_on"]).dt.date
+    expected = matrix.days[["journey_id", "customer_id", "score_on"]].astype({"customer_id": str}).merge(
+        touches, on="customer_id")
     expected = expected[expected["touched_on"] <= expected["score_on"]]
     expected["weight"] = 0.5 ** (expected.apply(lambda r: (r["score_on"] - r["touched_on"]).days, axis=1)
                                  / half_life)
-    expected = expected.groupby(["journey_id", "score_on", "touch_type"])["weight"].agg(["size", "sum"])
-    actual = _frame(warehouse, "select journey_id, score_on, touch_type, touch_count, decayed_touches"
-                               " from intermediate.int_journey_touches_decayed")
-    actual["score_on"] = pd.to_datetime(actual["score_on"]).dt.date
-    actual = actual.set_index(["journey_id", "score_on", "touch_type"])
-    sampled = actual[actual.index.droplevel(2).isin(days.assign(
-        score_on=pd.to_datetime(days["score_on"]).dt.date).set_index(["journey_id", "score_on"]).index)]
-    assert len(expected) > 100 and sorted(sampled.index) == sorted(expected.index)
-    joined = sampled.join(expected)
-    assert (joined["touch_count"] == joined["size"]).all()
-    assert np.allclose(joined["decayed_touches"].astype(float), joined["sum"], atol=1e-6)
+    sums = expected.groupby(["journey_id", "score_on", "touch_type"])["weight"].sum().unstack(fill_value=0.0)
+    types = [name.removeprefix("touches:") for name in matrix.dense_names[1:]]
+    assert set(sums.columns) <= set(types) and len(sums) > 100
+    index = pd.MultiIndex.from_frame(matrix.days[["journey_id", "score_on"]])
+    wanted = sums.reindex(index=index, columns=types, fill_value=0.0).to_numpy(dtype=float)
+    assert np.abs(matrix.raw[:, 1:] - wanted).max() <= 1e-6
+
+    counts = _frame(warehouse, "select customer_id, touched_on, touch_type, touch_count"
+                               " from intermediate.int_customer_touches_decayed")
+    counts["touched_on"] = pd.to_datetime(counts["touched_on"]).dt.date
+    per_day = touches.groupby(["customer_id", "touch_type", "touched_on"]).size().groupby(
+        level=["customer_id", "touch_type"]).cumsum()
+    joined = counts.set_index(["customer_id", "touch_type", "touched_on"]).join(per_day.rename("expected"))
+    assert len(joined) == len(per_day) and (joined["touch_count"] == joined["expected"]).all()
 
 
 def test_attributes_are_dated_no_earlier_than_the_records_that_carry_them(warehouse):

@@ -2,9 +2,9 @@
 
 mart_lead_scores scores every journey once a day, at night. A hot-lead alert wants the score when the contact
 acts, moved on by what they just did. This computes the behaviour part the way the dbt model
-int_journey_behaviour_points_decayed does — every touch of the person (published fct_touchpoints, plus the
-touches read live), points × 0.5^(age in whole business days / half-life), six decimals a touch, summed per
-rule and capped at ± cap — under the rule set in force today (seeds scoring_rule_sets and
+int_lead_scores_daily does — every touch of the person (published fct_touchpoints, plus the touches read
+live), per rule points × the sum of 0.5^(age in whole business days / half-life) over its touches, to six
+decimals, then capped at ± cap — under the rule set in force today (seeds scoring_rule_sets and
 scoring_behaviour_rules, as the night reads them). Fit is last night's: CRM fields reach the warehouse at night
 only. Both are weighted by the region weight of last night's row, and the grade and MQL by score follow the same
 dbt vars as the mart. Reads the published marts only (a `Query`, as the sensor's), never the night's file.
@@ -86,16 +86,24 @@ def behaviour_points(touches: Iterable[tuple[str, date]], day: date, rules: Sequ
     total = Decimal(0)
     touches = list(touches)
     for rule in rules:
-        summed = sum((_decayed(rule, (day - touched_on).days) for touch_type, touched_on in touches
-                      if touch_type == rule.touch_type and touched_on <= day), Decimal(0))
+        touch_days = [touched_on for touch_type, touched_on in touches
+                      if touch_type == rule.touch_type and touched_on <= day]
+        if not touch_days:
+            continue
+        summed = _decayed(rule, touch_days, day)
         if rule.cap is not None:
             summed = max(-rule.cap, min(rule.cap, summed))
         total += summed
     return total
 
 
-def _decayed(rule: BehaviourRule, age_days: int) -> Decimal:
-    value = float(rule.points) * 0.5 ** (age_days / float(rule.half_life_days))
+def _decayed(rule: BehaviourRule, touch_days: list[date], day: date) -> Decimal:
+    """points × Σ 0.5^(age / half-life), in the order of the night's models: summed as of the last touch day
+    (int_customer_behaviour_points_decayed), then decayed to the day (int_lead_scores_daily), to 6 places."""
+    half_life = float(rule.half_life_days)
+    last = max(touch_days)
+    on_last_day = sum(0.5 ** ((last - touched_on).days / half_life) for touched_on in touch_days)
+    value = float(rule.points) * on_last_day * 0.5 ** ((day - last).days / half_life)
     return Decimal(repr(value)).quantize(SIX_PLACES, rounding=ROUND_HALF_UP)
 
 

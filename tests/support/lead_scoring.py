@@ -195,8 +195,9 @@ def expected_score(inputs: Scoring, journey_id: str, customer_id: str | None, da
         if not ages:
             continue
         half_life = float(rule["half_life_days"])
-        decayed = sum((Decimal(float(rule["points"]) * 0.5 ** (age / half_life)).quantize(MICRO, ROUND_HALF_UP)
-                       for age in ages), Decimal(0))
+        # The rule's sum rounded once to 6 places (floats summed in another order differ far below that).
+        decayed = Decimal(float(rule["points"]) * sum(0.5 ** (age / half_life) for age in ages)).quantize(
+            MICRO, ROUND_HALF_UP)
         cap = Decimal(rule["cap"]) if rule["cap"] else None
         points = decayed if cap is None else max(-cap, min(cap, decayed))
         behaviour += points

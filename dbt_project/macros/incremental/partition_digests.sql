@@ -133,8 +133,8 @@
 {%- endmacro %}
 
 {#
-    The journey-day scoring models (int_journey_touches_decayed, int_journey_behaviour_points_decayed,
-    int_lead_scores_daily) are incremental per journey: config, and the days a night derives.
+    The journey-day scoring model (int_lead_scores_daily) is incremental per journey: config, and the days
+    a night derives.
 #}
 {% macro journey_days_incremental(var_names=[]) %}
     {{- partitioned_incremental(

@@ -2,7 +2,7 @@
 
 Why Python: fitting a logistic regression and a gradient-boosted model is scikit-learn's job. Like the
 data-driven attribution, the asset runs after dbt (so dbt stays one step) and before publication: it reads
-what the scorers learn from (int_journey_days_labelled, int_journey_touches_decayed,
+what the scorers learn from (int_journey_days_labelled, int_customer_touches_decayed,
 int_journey_attributes_dated) and the rules' scores (mart_lead_scores), trains walk-forward
 (leadloop.lead_score_model), keeps the models that score the current quarter under <warehouse folder>/models,
 each named by its version with a json of its metrics, and writes three marts: mart_lead_model_scores (the
@@ -33,7 +33,7 @@ SCORES_TABLE, QUALITY_TABLE, CALIBRATION_TABLE = (
 SCORES_KEY, QUALITY_KEY, CALIBRATION_KEY = (
     dg.AssetKey(["marts", table]) for table in (SCORES_TABLE, QUALITY_TABLE, CALIBRATION_TABLE))
 INPUT_KEYS = [*(dg.AssetKey(["intermediate", name]) for name in (
-    "int_journey_days_labelled", "int_journey_touches_decayed", "int_journey_attributes_dated")),
+    "int_journey_days_labelled", "int_customer_touches_decayed", "int_journey_attributes_dated")),
     dg.AssetKey(["marts", "mart_lead_scores"])]
 SCORER_NAMES = "rules (mart_lead_scores.total_score), logistic, gradient_boosting or random (the baseline)"
 
@@ -116,16 +116,16 @@ CALIBRATION_COLUMNS = [
 
 def read_frames() -> Frames:
     """What the scorers learn from, as the dbt models built it tonight."""
+    # Millions of rows repeating a few thousand journeys and persons: read as categoricals.
     days = read_table("intermediate", "int_journey_days_labelled", [
-        "journey_id", "score_on", "days_since_lead", "is_open_on_day", "is_outcome_known", "outcome_window_end_on",
-        "converts_within_window"])
-    # Millions of rows repeating a few thousand journeys and a few touch types: read as categoricals.
-    touches = read_table("intermediate", "int_journey_touches_decayed",
-                         ["journey_id", "score_on", "touch_type", "decayed_touches"],
-                         categorical=["journey_id", "touch_type"])
+        "journey_id", "customer_id", "score_on", "days_since_lead", "is_open_on_day", "is_outcome_known",
+        "outcome_window_end_on", "converts_within_window"], categorical=["customer_id"])
+    touches = read_table("intermediate", "int_customer_touches_decayed",
+                         ["customer_id", "touched_on", "touch_type", "decayed_touches"])
     attributes = read_table("intermediate", "int_journey_attributes_dated")
     touches["decayed_touches"] = touches["decayed_touches"].astype(float)
-    return Frames(days[days["is_open_on_day"].astype(bool)].drop(columns="is_open_on_day"), touches, attributes)
+    return Frames(days[days["is_open_on_day"].astype(bool)].drop(columns="is_open_on_day"), touches, attributes,
+                  float(settings.project_var("lead_score_model_half_life_days")))
 
 
 def build_lead_model_scores() -> Scored:

@@ -1,14 +1,14 @@
 -- One row per journey and day (architecture §5): the lead's rules-based score as it stood that day, under
 -- the rule set in force that day (seeds scoring_*; int_journey_days_spanned). Fit: the points of every fit
 -- rule the journey matches (int_journey_fit_rules_matched); behaviour: the decayed, capped points of its
--- person's touches up to that day (int_journey_behaviour_points_decayed); both times the weight of the
--- journey's region, rounded to 2 places. A day's row depends only on that day's rules and earlier touches,
+-- person's touches up to that day (int_customer_behaviour_points_decayed, expanded here to the day); both
+-- times the weight of the journey's region, rounded to 2 places. A day's row depends only on that day's rules and earlier touches,
 -- so a rule set added later, or a touch on a later day, never changes it. Grade and MQL by score follow vars
 -- lead_score_grades and lead_score_mql_threshold. Incremental per journey (macros/incremental): a night
 -- derives the new days of each journey, and every day of a journey whose inputs changed
 -- (int_journey_scoring_inputs_digested). Published as mart_lead_scores.
 {%- set reason_count = lead_score_reason_count() %}
-{%- set score_vars = ['lead_score_grades', 'lead_score_mql_threshold', 'lead_score_reason_count'] %}
+{%- set score_vars = ['lead_score_grades', 'lead_score_mql_threshold', 'lead_score_reason_count', 'business_time_zone'] %}
 {{ journey_days_incremental(score_vars) }}
 
 with digests as (
@@ -27,8 +27,53 @@ fit_rules as (
     select * from {{ ref('int_journey_fit_rules_matched') }}
 ),
 
+behaviour_touch_days as (
+    select * from {{ ref('int_customer_behaviour_points_decayed') }}
+),
+
+behaviour_decayed as (
+    -- Each rule of the day's rule set with touches of its person by then: its last touch day's points,
+    -- decayed for the days since, kept to 6 places.
+    select
+        journey_days.journey_id,
+        journey_days.score_on,
+        behaviour_touch_days.rule_id,
+        behaviour_touch_days.touch_type,
+        behaviour_touch_days.cap,
+        behaviour_touch_days.touch_count,
+        cast(
+            behaviour_touch_days.decayed_points * power(
+                cast(0.5 as {{ type_double() }}),
+                cast({{ dbt.datediff('behaviour_touch_days.touched_on', 'journey_days.score_on', 'day') }} as {{ type_double() }})
+                / cast(behaviour_touch_days.half_life_days as {{ type_double() }})
+            )
+            as decimal(18, 6)
+        ) as decayed_points
+    from journey_days
+    inner join behaviour_touch_days
+        on journey_days.customer_id = behaviour_touch_days.customer_id
+        and journey_days.rule_set_version = behaviour_touch_days.rule_set_version
+        and journey_days.score_on >= behaviour_touch_days.touched_on
+        and (behaviour_touch_days.next_touched_on is null or journey_days.score_on < behaviour_touch_days.next_touched_on)
+),
+
 behaviour_rules as (
-    select * from {{ ref('int_journey_behaviour_points_decayed') }}
+    -- The cap applies after the decay.
+    select
+        journey_id,
+        score_on,
+        rule_id,
+        touch_type,
+        touch_count,
+        cast(
+            case
+                when cap is null then decayed_points
+                when decayed_points > cap then cap
+                when decayed_points < -1 * cap then -1 * cap
+                else decayed_points
+            end as decimal(18, 6)
+        ) as points
+    from behaviour_decayed
 ),
 
 fit_by_rule_set as (
@@ -109,13 +154,30 @@ reasons_ranked as (
 ),
 
 top_reasons as (
+    -- One column per rank, joined in rank order: a plain aggregate, where an ordered listagg held every
+    -- journey day's texts in memory at once (100× the demo: 15 M journey days).
     select
         journey_id,
         score_on,
-        {{ dbt.listagg('reason_text', "'; '", 'order by reason_rank') }} as top_reasons
+        {%- for rank in range(1, reason_count + 1) %}
+        max(case when reason_rank = {{ rank }} then reason_text end) as reason_{{ rank }}
+        {%- if not loop.last %},{% endif %}
+        {%- endfor %}
     from reasons_ranked
     where reason_rank <= {{ reason_count }}
     group by journey_id, score_on
+),
+
+top_reasons_joined as (
+    select
+        journey_id,
+        score_on,
+        {%- set joined = ['reason_1'] %}
+        {%- for rank in range(2, reason_count + 1) %}
+        {%- do joined.append("coalesce(" ~ dbt.concat(["'; '", 'reason_' ~ rank]) ~ ", '')") %}
+        {%- endfor %}
+        {{ dbt.concat(joined) if joined | length > 1 else joined[0] }} as top_reasons
+    from top_reasons
 ),
 
 scores as (
@@ -144,7 +206,7 @@ scores as (
     from scored
     inner join journeys
         on scored.journey_id = journeys.journey_id
-    left join top_reasons
+    left join top_reasons_joined as top_reasons
         on scored.journey_id = top_reasons.journey_id
         and scored.score_on = top_reasons.score_on
 ),

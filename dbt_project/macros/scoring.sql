@@ -158,3 +158,14 @@
     {%- endfor -%}
     {{ return(names) }}
 {%- endmacro %}
+
+
+{# Every touch of a known person: its type and the business day it fell on (fct_touchpoints). #}
+{% macro person_touch_days() -%}
+    select
+        customer_id,
+        touch_type,
+        {{ business_day('touched_at') }} as touched_on
+    from {{ ref('fct_touchpoints') }}
+    where customer_id is not null
+{%- endmacro %}

@@ -9,13 +9,8 @@
 -- rather than per scored day (at 10× the demo 37 thousand touch days against 5.5 million journey-day rows), so
 -- it is rebuilt in full each night.
 
-with touchpoints as (
-    select
-        customer_id,
-        touch_type,
-        {{ business_day('touched_at') }} as touched_on
-    from {{ ref('fct_touchpoints') }}
-    where customer_id is not null
+with pairs as (
+    select * from {{ ref('int_customer_touch_days_paired') }}
 ),
 
 rules as (
@@ -29,54 +24,28 @@ rules as (
     from {{ ref('scoring_behaviour_rules') }}
 ),
 
-touch_days as (
-    select
-        customer_id,
-        touch_type,
-        touched_on,
-        count(*) as touches
-    from touchpoints
-    group by customer_id, touch_type, touched_on
-),
-
-rule_touch_days as (
-    select
-        touch_days.customer_id,
-        touch_days.touched_on,
-        touch_days.touches,
-        rules.*
-    from touch_days
-    inner join rules
-        on touch_days.touch_type = rules.touch_type
-),
-
 accumulated as (
-    -- A person has tens of touch days of a type, so pairing each with the earlier ones stays small.
     select
-        rule_touch_days.customer_id,
-        rule_touch_days.touched_on,
-        rule_touch_days.rule_set_version,
-        rule_touch_days.rule_id,
-        rule_touch_days.touch_type,
-        rule_touch_days.cap,
-        rule_touch_days.half_life_days,
-        cast(sum(earlier.touches) as integer) as touch_count,
-        cast(rule_touch_days.points as {{ type_double() }}) * sum(
-            earlier.touches * power(
+        pairs.customer_id,
+        pairs.touched_on,
+        rules.rule_set_version,
+        rules.rule_id,
+        rules.touch_type,
+        rules.cap,
+        rules.half_life_days,
+        cast(sum(pairs.earlier_touches) as integer) as touch_count,
+        cast(rules.points as {{ type_double() }}) * sum(
+            pairs.earlier_touches * power(
                 cast(0.5 as {{ type_double() }}),
-                cast({{ dbt.datediff('earlier.touched_on', 'rule_touch_days.touched_on', 'day') }} as {{ type_double() }})
-                / cast(rule_touch_days.half_life_days as {{ type_double() }})
+                cast(pairs.age_days as {{ type_double() }}) / cast(rules.half_life_days as {{ type_double() }})
             )
         ) as decayed_points
-    from rule_touch_days
-    inner join touch_days as earlier
-        on rule_touch_days.customer_id = earlier.customer_id
-        and rule_touch_days.touch_type = earlier.touch_type
-        and earlier.touched_on <= rule_touch_days.touched_on
+    from pairs
+    inner join rules
+        on pairs.touch_type = rules.touch_type
     group by
-        rule_touch_days.customer_id, rule_touch_days.touched_on, rule_touch_days.rule_set_version,
-        rule_touch_days.rule_id, rule_touch_days.touch_type, rule_touch_days.points, rule_touch_days.cap,
-        rule_touch_days.half_life_days
+        pairs.customer_id, pairs.touched_on, rules.rule_set_version, rules.rule_id, rules.touch_type,
+        rules.points, rules.cap, rules.half_life_days
 ),
 
 final as (

@@ -8,45 +8,22 @@
 -- scored day (at 10× the demo 37 thousand rows, not 9.8 million), so it is rebuilt in full each night.
 {%- set half_life = lead_score_model_days('lead_score_model_half_life_days') %}
 
-with touchpoints as (
-    select
-        customer_id,
-        cast(touch_type as {{ dbt.type_string() }}) as touch_type,
-        {{ business_day('touched_at') }} as touched_on
-    from {{ ref('fct_touchpoints') }}
-    where customer_id is not null
-),
-
-touch_days as (
-    select
-        customer_id,
-        touch_type,
-        touched_on,
-        count(*) as touches
-    from touchpoints
-    group by customer_id, touch_type, touched_on
+with pairs as (
+    select * from {{ ref('int_customer_touch_days_paired') }}
 ),
 
 accumulated as (
-    -- A person has tens of touch days of a type, so pairing each with the earlier ones stays small.
     select
-        touch_days.customer_id,
-        touch_days.touch_type,
-        touch_days.touched_on,
-        cast(sum(earlier.touches) as integer) as touch_count,
+        customer_id,
+        cast(touch_type as {{ dbt.type_string() }}) as touch_type,
+        touched_on,
+        cast(sum(earlier_touches) as integer) as touch_count,
         sum(
-            earlier.touches * power(
-                cast(0.5 as {{ type_double() }}),
-                cast({{ dbt.datediff('earlier.touched_on', 'touch_days.touched_on', 'day') }} as {{ type_double() }})
-                / {{ half_life }}.0
-            )
+            earlier_touches
+            * power(cast(0.5 as {{ type_double() }}), cast(age_days as {{ type_double() }}) / {{ half_life }}.0)
         ) as decayed_touches
-    from touch_days
-    inner join touch_days as earlier
-        on touch_days.customer_id = earlier.customer_id
-        and touch_days.touch_type = earlier.touch_type
-        and earlier.touched_on <= touch_days.touched_on
-    group by touch_days.customer_id, touch_days.touch_type, touch_days.touched_on
+    from pairs
+    group by customer_id, touch_type, touched_on
 ),
 
 final as (

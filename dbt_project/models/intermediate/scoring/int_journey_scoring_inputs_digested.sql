@@ -17,12 +17,7 @@ fit_rules as (
 ),
 
 touchpoints as (
-    select
-        customer_id,
-        touch_type,
-        {{ business_day('touched_at') }} as touched_on
-    from {{ ref('fct_touchpoints') }}
-    where customer_id is not null
+    {{ person_touch_days() }}
 ),
 
 journey_rule_sets as (

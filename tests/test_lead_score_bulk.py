@@ -14,6 +14,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
+from leadloop import lead_score_model
 from leadloop.lead_score_model import (
     FACTOR_COUNT,
     SCORERS,
@@ -152,3 +153,53 @@ def test_scoring_in_chunks_gives_what_one_pass_gives(monkeypatch):
     texts = [text for text in whole[1] if text is not None]
     assert len(set(texts)) < len(texts)
     assert len({id(text) for text in texts}) == len(set(texts))
+
+
+@pytest.mark.parametrize("chunk_rows", [7, 1 << 20])
+def test_attributes_known_on_a_day_whatever_the_chunk_of_rows(chunk_rows, monkeypatch):
+    """build_matrix marks an attribute=value on every open day of its journey from the day it is known, never
+    before, a block of rows at a time (lead_score_model.ATTRIBUTE_CHUNK_ROWS): the same as asking each row."""
+    rng = np.random.default_rng(5)
+    start = date(2025, 1, 1)
+    days = pd.DataFrame([(f"j{j}", f"c{j}", start + timedelta(days=d), d, True, start, False)
+                         for j in range(30) for d in range(20) if rng.random() < 0.7],
+                        columns=["journey_id", "customer_id", "score_on", "days_since_lead", "is_outcome_known",
+                                 "outcome_window_end_on", "converts_within_window"])
+    attributes = pd.DataFrame([(f"j{rng.integers(0, 33)}", name, f"v{rng.integers(0, 3)}",
+                                start + timedelta(days=int(rng.integers(-3, 25))))
+                               for _ in range(120) for name in ("industry", "job_title") if rng.random() < 0.5],
+                              columns=["journey_id", "attribute_name", "attribute_value", "known_from_on"])
+    touches = pd.DataFrame(columns=["customer_id", "touched_on", "touch_type", "decayed_touches"])
+    monkeypatch.setattr(lead_score_model, "ATTRIBUTE_CHUNK_ROWS", chunk_rows)
+
+    matrix = build_matrix(Frames(days.sample(frac=1, random_state=1), touches, attributes, 30.0))
+
+    expected = np.zeros((len(matrix.days), len(matrix.attribute_names)))
+    for i, day in enumerate(matrix.days.itertuples()):
+        known = attributes[(attributes["journey_id"] == day.journey_id) & (attributes["known_from_on"] <= day.score_on)]
+        for name in set(known["attribute_name"] + "=" + known["attribute_value"]):
+            expected[i, matrix.attribute_names.index(name)] = 1.0
+    assert matrix.attributes.toarray().tolist() == expected.tolist() and expected.sum() > 100
+
+
+def test_the_scorers_keep_the_attribute_values_seen_in_the_most_journeys():
+    """Of the values seen in at least min_journeys journeys, at most max_attributes: those seen in the most
+    journeys, ties by name; with room for all, all of them."""
+    start = date(2025, 1, 1)
+    # a in 6 journeys, b and c in 5 (a tie), d in 4 (under min_journeys); a journey's second day repeats them.
+    spread = {"a": 6, "b": 5, "c": 5, "d": 4}
+    days = pd.DataFrame([(f"j{j}", f"c{j}", start + timedelta(days=d), d, True, start, False)
+                         for j in range(6) for d in range(2)],
+                        columns=["journey_id", "customer_id", "score_on", "days_since_lead", "is_outcome_known",
+                                 "outcome_window_end_on", "converts_within_window"])
+    attributes = pd.DataFrame([(f"j{j}", "industry", value, start) for value, n in spread.items() for j in range(n)],
+                              columns=["journey_id", "attribute_name", "attribute_value", "known_from_on"])
+    touches = pd.DataFrame(columns=["customer_id", "touched_on", "touch_type", "decayed_touches"])
+    matrix = build_matrix(Frames(days, touches, attributes, 30.0))
+    training = np.arange(len(matrix.days))
+
+    def kept(limit):
+        return lead_score_model._features_for(matrix, training, 5, limit)[1]
+
+    assert kept(None) == kept(3) == ["industry=a", "industry=b", "industry=c"]
+    assert kept(2) == ["industry=a", "industry=b"] and kept(1) == ["industry=a"]

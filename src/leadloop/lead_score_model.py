@@ -34,6 +34,7 @@ REFIT_EVERY_MONTHS = 3
 FACTOR_COUNT = 3
 # Rows scored and explained at once: their design and the arrays explaining them stay tens of MiB at 10x.
 SCORING_CHUNK_ROWS = 1 << 15  # a power of two (see _score)
+ATTRIBUTE_CHUNK_ROWS = 1 << 20
 
 
 @dataclass
@@ -102,29 +103,39 @@ def build_matrix(frames: Frames) -> Matrix:
     feature = attributes["attribute_name"] + "=" + attributes["attribute_value"]
     attribute_names = sorted(feature.unique())
     column_of = {name: i for i, name in enumerate(attribute_names)}
-    rows, columns = _known_attribute_cells(
+    values = _known_attributes(
         journey, day, pd.Index(journeys).get_indexer(attributes["journey_id"]),
-        _day_numbers(attributes["known_from_on"], missing=np.iinfo(np.int64).max), feature.map(column_of).to_numpy())
-    values = sparse.csr_matrix((np.ones(len(rows)), (rows, columns)), shape=(len(days), len(attribute_names)))
-    values.data[:] = 1.0  # duplicates summed by the constructor
+        _day_numbers(attributes["known_from_on"], missing=np.iinfo(np.int64).max), feature.map(column_of).to_numpy(),
+        len(attribute_names))
     return Matrix(days, dense_names, raw, values, attribute_names)
 
 
-def _known_attribute_cells(journey: np.ndarray, day: np.ndarray, attribute_journey: np.ndarray,
-                           known_from: np.ndarray, column: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(row, column) of every open journey day and attribute known on it (known_from <= day; nothing known
+def _known_attributes(journey: np.ndarray, day: np.ndarray, attribute_journey: np.ndarray, known_from: np.ndarray,
+                      column: np.ndarray, width: int) -> sparse.csr_matrix:
+    """1 in (row, column) for every open journey day and attribute known on it (known_from <= day; nothing known
     later). The days are sorted by journey, then day, so the days an attribute row is known on are one run of
     rows: found by binary search, not by joining every journey day to every attribute of its journey (at 10×
-    the demo that frame of 7 M rows was the scorers' peak memory)."""
+    the demo that frame of 7 M rows was the scorers' peak memory). Built ATTRIBUTE_CHUNK_ROWS rows at a time:
+    every cell's row and column at once were several times the matrix (~100 M cells at 100× the demo)."""
     # Days are after 1970 and before 2^31 days from it: journey << 32 + day orders rows as the sort does.
     keys = (journey.astype(np.int64) << 32) + day
     found = attribute_journey >= 0
-    owner, column = attribute_journey[found].astype(np.int64), column[found]
+    owner, column = attribute_journey[found].astype(np.int64), column[found].astype(np.int32)
     first = np.searchsorted(keys, (owner << 32) + np.clip(known_from[found], 0, (1 << 31) - 1), side="left")
     end = np.searchsorted(keys, (owner + 1) << 32, side="left")
-    count = np.maximum(end - first, 0)
-    starts = np.repeat(first - (np.cumsum(count) - count), count)
-    return starts + np.arange(int(count.sum())), np.repeat(column, count)
+    del keys
+    blocks = []
+    for begin in range(0, len(day), ATTRIBUTE_CHUNK_ROWS):
+        stop = min(begin + ATTRIBUTE_CHUNK_ROWS, len(day))
+        low = np.maximum(first, begin)
+        count = np.maximum(np.minimum(end, stop) - low, 0)
+        starts = np.repeat(low - begin - (np.cumsum(count) - count), count)
+        rows = (starts + np.arange(int(count.sum()))).astype(np.int32)
+        block = sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, np.repeat(column, count))),
+                                  shape=(stop - begin, width))
+        block.data[:] = 1.0  # duplicates summed by the constructor
+        blocks.append(block)
+    return sparse.vstack(blocks, format="csr") if blocks else sparse.csr_matrix((0, width), dtype=np.float32)
 
 
 def _day_numbers(dates: pd.Series, missing: int = np.iinfo(np.int64).min) -> np.ndarray:
@@ -182,13 +193,21 @@ def _codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
     return codes, pd.Index(uniques)
 
 
-def _features_for(matrix: Matrix, training: np.ndarray, min_journeys: int) -> tuple[list[int], list[str]]:
-    """The attribute columns seen in at least min_journeys journeys of the training rows (their names)."""
+def _features_for(matrix: Matrix, training: np.ndarray, min_journeys: int,
+                  max_attributes: int | None = None) -> tuple[list[int], list[str]]:
+    """The attribute columns seen in at least min_journeys journeys of the training rows (their names); of
+    those, the max_attributes seen in the most journeys (ties: by name), when more qualify. The design of the
+    training rows is dense: at 100× the demo 1,941 attribute values qualified (1,809 company names), ~14 GB."""
     present = matrix.attributes[training].tocoo()
     journeys = matrix.days["journey_id"].to_numpy()[training][present.row]
     seen = pd.DataFrame({"column": present.col, "journey": journeys}).drop_duplicates()
     counts = seen.groupby("column").size()
-    columns = sorted(int(c) for c in counts[counts >= min_journeys].index)
+    counts = counts[counts >= min_journeys]
+    if max_attributes is not None and len(counts) > max_attributes:
+        # Columns are numbered in name order, so the column number breaks ties by name.
+        ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+        counts = counts[[column for column, _ in ranked[:max_attributes]]]
+    columns = sorted(int(c) for c in counts.index)
     return columns, [matrix.attribute_names[c] for c in columns]
 
 
@@ -213,7 +232,8 @@ def _models() -> dict[str, object]:
     }
 
 
-def walk_forward(matrix: Matrix, min_journeys: int, periods: list[date] | None = None) -> Scored:
+def walk_forward(matrix: Matrix, min_journeys: int, periods: list[date] | None = None,
+                 max_attributes: int | None = None) -> Scored:
     """Score every period that has enough history before it (or only `periods`, given by their first days),
     each with models trained only on rows whose outcome window closed before the period's first day."""
     import sklearn.ensemble  # noqa: F401  (loads scikit-learn's OpenMP runtime, so that the limit reaches it)
@@ -224,10 +244,11 @@ def walk_forward(matrix: Matrix, min_journeys: int, periods: list[date] | None =
         # thread makes a row's score independent of how many rows are scored with it (BLAS splits a product
         # between its threads by rows), so _score can score a quarter in chunks (of a power of two rows), the
         # same on every machine.
-        return _walk_forward(matrix, min_journeys, periods)
+        return _walk_forward(matrix, min_journeys, periods, max_attributes)
 
 
-def _walk_forward(matrix: Matrix, min_journeys: int, periods: list[date] | None) -> Scored:
+def _walk_forward(matrix: Matrix, min_journeys: int, periods: list[date] | None,
+                  max_attributes: int | None) -> Scored:
     """walk_forward's steps."""
     days = matrix.days
     quarters = days["score_on"].map(period_start).to_numpy()
@@ -240,7 +261,7 @@ def _walk_forward(matrix: Matrix, min_journeys: int, periods: list[date] | None)
         training = np.flatnonzero(sampled & known & (window_end < cutoff))
         if label[training].sum() < MIN_TRAINING_POSITIVES or len(set(label[training])) < 2:
             continue
-        columns, names = _features_for(matrix, training, min_journeys)
+        columns, names = _features_for(matrix, training, min_journeys, max_attributes)
         fitted = {}
         x_train = _design(matrix, training, columns)
         for scorer, model in _models().items():

@@ -132,8 +132,12 @@ def build_lead_model_scores() -> Scored:
     """Train walk-forward, keep the latest models and replace the three marts (what the asset runs; tests
     call it too). The scores returned hold each scorer's score column only."""
     min_journeys = int(settings.project_var("lead_score_model_min_journeys"))
+    max_attributes = settings.project_var("lead_score_model_max_attributes")
+    if not isinstance(max_attributes, int) or isinstance(max_attributes, bool) or max_attributes < 1:
+        raise ValueError("var lead_score_model_max_attributes must be a whole number of at least 1 (how many"
+                         f" attribute values the fitted scorers may use; dbt_project.yml); got {max_attributes!r}")
     matrix = build_matrix(read_frames())
-    scored = walk_forward(matrix, min_journeys)
+    scored = walk_forward(matrix, min_journeys, max_attributes=max_attributes)
     build = marts_build_schema()
     replace_table_from_frame(build, SCORES_TABLE, SCORES_COMMENT, SCORES_COLUMNS, scored.scores)
     # The mart holds the scores' journeys, days and texts now; judging needs only the numbers (the rest
@@ -145,7 +149,8 @@ def build_lead_model_scores() -> Scored:
     replace_table(build, CALIBRATION_TABLE, CALIBRATION_COMMENT, CALIBRATION_COLUMNS, calibration)
     save_models(scored, model_folder(), {
         name: settings.project_var(name) for name in (
-            "lead_score_model_outcome_days", "lead_score_model_half_life_days", "lead_score_model_min_journeys")})
+            "lead_score_model_outcome_days", "lead_score_model_half_life_days", "lead_score_model_min_journeys",
+            "lead_score_model_max_attributes")})
     return scored
 
 
